@@ -1,0 +1,56 @@
+"""The one wiring point: `create_app()` builds the Litestar application."""
+
+from __future__ import annotations
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from survey_app import db, i18n
+from survey_app.pages import error_page, home, switch_language
+from survey_app.public import PublicController
+from survey_app.questionnaire_format import localise
+from survey_app.report_pages import ReportController
+from survey_app.settings import TEMPLATES_DIR, get_settings
+
+# Resident forms are anonymous: there is no session a forged request could ride. Their integrity is
+# carried by the signed form token instead, so a resident whose cookie expired never loses answers.
+CSRF_EXEMPT = ["^/q/"]
+
+
+def template_environment() -> Environment:
+    """Jinja with autoescaping, strict undefined names, gettext and our filters."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["t"] = lambda text: localise(text, i18n.current_language.get())
+    env.globals.update(i18n.template_callables())
+    return env
+
+
+def create_app() -> Litestar:
+    """Build the application from the settings."""
+    settings = get_settings()
+    return Litestar(
+        route_handlers=[home, switch_language, PublicController, ReportController],
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
+        middleware=[i18n.language_middleware],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="minping_csrf",
+            cookie_secure=(settings.public_base_url or "").startswith("https://"),
+            exclude=CSRF_EXEMPT,
+        ),
+        exception_handlers={Exception: error_page},
+        lifespan=[db.lifespan],
+        openapi_config=None,
+        debug=settings.debug,
+    )

@@ -1,0 +1,210 @@
+"""Campaigns and their QR links: creating them and resolving a public token to what a resident sees."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from survey_app.db import writing
+from survey_app.tables import Campaign, CampaignStatus, CampaignUnit, Link
+
+# 18 random bytes = 144 bits, 24 URL-safe characters: unguessable, and short enough for a small QR code.
+TOKEN_BYTES = 18
+
+
+class LinkState(StrEnum):
+    open = "open"
+    not_yet_open = "not_yet_open"
+    closed = "closed"
+    revoked = "revoked"
+
+
+@dataclass(frozen=True)
+class PublicLink:
+    """Everything the resident's page needs about a link, its campaign and its unit."""
+
+    link_id: int
+    token: str
+    site: str
+    campaign_id: int
+    campaign_slug: str
+    title: str
+    title_en: str
+    purpose: str
+    purpose_en: str
+    questionnaire_id: int
+    unit_id: int
+    unit_name: str
+    unit_name_en: str
+    state: LinkState
+
+    def campaign_title(self, lang: str) -> str:
+        return (self.title_en if lang == "en" else "") or self.title
+
+    def campaign_purpose(self, lang: str) -> str:
+        return (self.purpose_en if lang == "en" else "") or self.purpose
+
+    def unit_display_name(self, lang: str) -> str:
+        return (self.unit_name_en if lang == "en" else "") or self.unit_name
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    id: int
+    slug: str
+    title: str
+    status: str
+    questionnaire_id: int
+
+
+async def create(
+    slug: str,
+    questionnaire_id: int,
+    title: str,
+    unit_ids: list[int],
+    *,
+    title_en: str = "",
+    purpose: str = "",
+    purpose_en: str = "",
+    status: CampaignStatus = CampaignStatus.draft,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    targets: dict[int, int] | None = None,
+) -> int:
+    """Create a campaign covering `unit_ids`, with one link per unit; return its id."""
+    if opens_at and closes_at and closes_at <= opens_at:
+        raise ValueError("a campaign must close after it opens")
+    async with writing():
+        campaign = Campaign(
+            slug=slug,
+            title=title,
+            title_en=title_en,
+            purpose=purpose,
+            purpose_en=purpose_en,
+            questionnaire=questionnaire_id,
+            status=status,
+            opens_at=opens_at,
+            closes_at=closes_at,
+        )
+        await campaign.save()
+        targets = targets or {}
+        if unit_ids:
+            await CampaignUnit.insert(
+                *(CampaignUnit(campaign=campaign.id, unit=u, target=targets.get(u)) for u in unit_ids)
+            )
+            await Link.insert(*(_new_link(campaign.id, u) for u in unit_ids))
+    return int(campaign.id)
+
+
+async def add_link(campaign_id: int, unit_id: int, site: str = "") -> str:
+    """Issue another link for a unit of a campaign (e.g. a second poster site); return its token."""
+    covered = await CampaignUnit.exists().where((CampaignUnit.campaign == campaign_id) & (CampaignUnit.unit == unit_id))
+    if not covered:
+        raise LookupError("the campaign does not cover this unit")
+    link = _new_link(campaign_id, unit_id, site)
+    await link.save()
+    return str(link.token)
+
+
+def _new_link(campaign_id: int, unit_id: int, site: str = "") -> Link:
+    return Link(token=secrets.token_urlsafe(TOKEN_BYTES), campaign=campaign_id, unit=unit_id, site=site)
+
+
+async def find_link(token: str, now: datetime | None = None) -> PublicLink | None:
+    """Resolve a public token; None when no such link exists."""
+    if not 16 <= len(token) <= 64:  # cheap refusal of junk before touching the database
+        return None
+    row = await (
+        Link.select(
+            Link.id,
+            Link.token,
+            Link.site,
+            Link.revoked_at,
+            Link.campaign.id.as_alias("campaign_id"),
+            Link.campaign.slug.as_alias("campaign_slug"),
+            Link.campaign.title.as_alias("title"),
+            Link.campaign.title_en.as_alias("title_en"),
+            Link.campaign.purpose.as_alias("purpose"),
+            Link.campaign.purpose_en.as_alias("purpose_en"),
+            Link.campaign.status.as_alias("status"),
+            Link.campaign.opens_at.as_alias("opens_at"),
+            Link.campaign.closes_at.as_alias("closes_at"),
+            Link.campaign.questionnaire.as_alias("questionnaire_id"),
+            Link.unit.id.as_alias("unit_id"),
+            Link.unit.name.as_alias("unit_name"),
+            Link.unit.name_en.as_alias("unit_name_en"),
+        )
+        .where(Link.token == token)
+        .first()
+    )
+    if row is None:
+        return None
+    state = _state(row, now or datetime.now(UTC))
+    for key in ("revoked_at", "status", "opens_at", "closes_at"):
+        del row[key]
+    return PublicLink(link_id=row.pop("id"), state=state, **row)
+
+
+def _state(row: dict, now: datetime) -> LinkState:
+    if row["revoked_at"] is not None:
+        return LinkState.revoked
+    if row["status"] == CampaignStatus.closed or (row["closes_at"] and now >= row["closes_at"]):
+        return LinkState.closed
+    if row["status"] == CampaignStatus.draft or (row["opens_at"] and now < row["opens_at"]):
+        return LinkState.not_yet_open
+    return LinkState.open
+
+
+def public_url(base_url: str, token: str) -> str:
+    """The address printed into the QR code."""
+    return f"{base_url.rstrip('/')}/q/{token}"
+
+
+async def by_slug(slug: str) -> CampaignInfo | None:
+    row = await (
+        Campaign.select(Campaign.id, Campaign.slug, Campaign.title, Campaign.status, Campaign.questionnaire)
+        .where(Campaign.slug == slug)
+        .first()
+    )
+    return None if row is None else _info(row)
+
+
+async def all_campaigns() -> list[CampaignInfo]:
+    rows = await Campaign.select(
+        Campaign.id, Campaign.slug, Campaign.title, Campaign.status, Campaign.questionnaire
+    ).order_by(Campaign.id)
+    return [_info(r) for r in rows]
+
+
+def _info(row: dict) -> CampaignInfo:
+    return CampaignInfo(questionnaire_id=row.pop("questionnaire"), **row)
+
+
+async def exist() -> bool:
+    return bool(await Campaign.exists())
+
+
+async def links(campaign_slug: str | None = None) -> list[dict]:
+    """Active links as {token, site, campaign, unit_code, unit_name}, by campaign then unit code."""
+    query = Link.select(
+        Link.token,
+        Link.site,
+        Link.campaign.slug.as_alias("campaign"),
+        Link.unit.code.as_alias("unit_code"),
+        Link.unit.name.as_alias("unit_name"),
+    ).where(Link.revoked_at.is_null())
+    if campaign_slug is not None:
+        query = query.where(Link.campaign.slug == campaign_slug)
+    return await query.order_by(Link.campaign.id).order_by(Link.unit.code).order_by(Link.id)
+
+
+async def unit_ids(campaign_id: int) -> list[int]:
+    """The units a campaign covers, by code."""
+    rows = await (
+        CampaignUnit.select(CampaignUnit.unit.id.as_alias("id"))
+        .where(CampaignUnit.campaign == campaign_id)
+        .order_by(CampaignUnit.unit.code)
+    )
+    return [r["id"] for r in rows]

@@ -1,0 +1,169 @@
+"""The `minping` command: serve, migrate, demo, links, report, questionnaire check."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import uvicorn
+
+from survey_app import campaigns, db, demo, reports
+from survey_app.questionnaire_format import QuestionnaireError, json_schema, load_file
+from survey_app.settings import get_settings
+
+T = TypeVar("T")
+SERVED_URL_FILE = "served_url"  # lets `minping links` print the address `serve` listens on
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run one async step; any failure becomes one clear line and a non-zero exit."""
+    try:
+        return asyncio.run(coroutine)
+    except click.ClickException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the CLI's contract is one line, never a traceback
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise click.ClickException(message) from exc
+
+
+class OneLineGroup(click.Group):
+    """Turn errors raised outside `run` (e.g. bad settings) into one line too."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise click.ClickException(str(exc).strip().splitlines()[0] or type(exc).__name__) from exc
+
+
+@click.group(cls=OneLineGroup)
+@click.version_option(package_name="minping")
+def main() -> None:
+    """Minping (民评): citizen appraisal surveys from QR code to unit scores."""
+
+
+@main.command()
+def migrate() -> None:
+    """Create or update the database tables (safe when several processes run it at once)."""
+    run(db.migrate())
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--demo", is_flag=True, help="Create the demo city first if the database is empty.")
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Serve the web app (migrating first)."""
+
+    settings = get_settings()
+    run(db.migrate())  # once, before workers start
+    if demo:
+        created = run(_demo_if_empty())
+        if created:
+            click.echo(f"demo city created: {sum(created.values())} responses in {len(created)} campaigns")
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    (settings.data_dir / SERVED_URL_FILE).write_text(url)
+    click.echo(f"serving on {url} (data in {settings.data_dir})")
+    uvicorn.run(
+        "survey_app.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="warning",
+    )
+
+
+async def _demo_if_empty() -> dict[str, int]:
+    return {} if await campaigns.exist() else await demo.build()
+
+
+@main.command("demo")
+@click.option("--seed", default=2026, show_default=True, help="Random seed of the synthetic responses.")
+def make_demo(seed: int) -> None:
+    """Create the demo city, campaigns and synthetic responses in an empty database."""
+
+    async def build() -> dict[str, int]:
+        await db.migrate()
+        if await campaigns.exist():
+            raise click.ClickException("the database already has campaigns; the demo needs an empty one")
+        return await demo.build(seed=seed)
+
+    for slug, count in run(build()).items():
+        click.echo(f"{slug}\t{count} responses")
+
+
+@main.command()
+@click.option("--campaign", "campaign_slug", default=None, help="Only this campaign's links.")
+def links(campaign_slug: str | None) -> None:
+    """Print one line per active link: public URL, unit, campaign (tab-separated)."""
+
+    async def fetch() -> list[dict[str, Any]]:
+        await db.migrate()
+        if campaign_slug is not None and await campaigns.by_slug(campaign_slug) is None:
+            raise click.ClickException(f"no campaign {campaign_slug!r}")
+        return await campaigns.links(campaign_slug)
+
+    settings = get_settings()
+    served = settings.data_dir / SERVED_URL_FILE
+    base = settings.public_base_url or (served.read_text().strip() if served.exists() else "http://127.0.0.1:8000")
+    for row in run(fetch()):
+        unit = f"{row['unit_code']} {row['unit_name']}" + (f" · {row['site']}" if row["site"] else "")
+        click.echo(f"{campaigns.public_url(base, row['token'])}\t{unit}\t{row['campaign']}")
+
+
+@main.command()
+@click.argument("campaign")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def report(campaign: str, fmt: str, lang: str) -> None:
+    """Print a campaign's scores per unit and dimension: n, 满意率, index and 95% interval."""
+
+    async def build() -> reports.Report:
+        await db.migrate()
+        return await reports.build(campaign)
+
+    result = run(build())
+    if fmt == "json":
+        click.echo(json.dumps(reports.to_dict(result, lang), ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        click.echo(reports.to_csv(result, lang), nl=False)
+    else:
+        click.echo(reports.to_table(result, lang), nl=False)
+
+
+@main.group()
+def questionnaire() -> None:
+    """Questionnaire files: check them, print their JSON Schema."""
+
+
+@questionnaire.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def check(files: tuple[Path, ...]) -> None:
+    """Validate questionnaire files; print one line per file, exit 1 if any is invalid."""
+    failed = False
+    for path in files:
+        try:
+            q = load_file(path)
+        except QuestionnaireError as exc:
+            failed = True
+            click.echo(str(exc), err=True)
+        else:
+            click.echo(f"{path.name}: ok ({q.slug} v{q.version}, {len(q.items)} items)")
+    sys.exit(1 if failed else 0)
+
+
+@questionnaire.command()
+def schema() -> None:
+    """Print the JSON Schema of questionnaire files (for editors)."""
+    click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))

@@ -1,0 +1,83 @@
+"""The database engine's lifecycle: migrations, connection pool, and write transactions.
+
+SQLite rules (see docs/operations.md): WAL journal, a 30 s busy timeout, and every transaction that
+may write starts IMMEDIATE, because a DEFERRED transaction that reads and then writes fails at once
+with "database is locked" whatever the timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+from collections.abc import AsyncIterator
+from typing import Any
+
+from piccolo.apps.migrations.commands.forwards import run_forwards
+from piccolo.engine import engine_finder
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from survey_app.settings import get_settings
+
+# Any constant works; it only has to be the same in every process that migrates this database.
+_MIGRATION_LOCK_KEY = 0x4D494E50  # "MINP"
+POOL_MAX_SIZE = 10
+
+
+def engine() -> PostgresEngine | SQLiteEngine:
+    found = engine_finder()
+    assert isinstance(found, PostgresEngine | SQLiteEngine), f"unsupported engine {found!r}"
+    return found
+
+
+def writing() -> Any:
+    """A transaction for work that may write: IMMEDIATE on SQLite, plain on PostgreSQL."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        return db.transaction(transaction_type=TransactionType.immediate)
+    return db.transaction()
+
+
+async def migrate() -> str:
+    """Apply pending migrations once, even when several workers or commands start together.
+
+    :return: Piccolo's summary message.
+    :raise RuntimeError: when a migration fails.
+    """
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        async with db.transaction():
+            # Transaction-scoped advisory lock: released at commit; the others then find nothing to do.
+            await db.run_ddl(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+            result = await _quiet_forwards()
+    else:
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+        lock_path = get_settings().sqlite_path.with_suffix(".migrate-lock")
+        with open(lock_path, "w") as lock:
+            await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+            result = await _quiet_forwards()
+    if not result.success:
+        raise RuntimeError(f"migration failed: {result.message}")
+    return result.message
+
+
+async def _quiet_forwards() -> Any:
+    # Piccolo prints progress with emoji to stdout; the CLI reports one line of its own instead.
+    with contextlib.redirect_stdout(None):
+        return await run_forwards(app_name="all")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(_app: object) -> AsyncIterator[None]:
+    """Per worker: open the PostgreSQL pool (or set SQLite's journal mode) and close it at exit."""
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await db.start_connection_pool(min_size=1, max_size=POOL_MAX_SIZE)
+    else:
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+    try:
+        yield
+    finally:
+        if isinstance(db, PostgresEngine):
+            await db.close_connection_pool()

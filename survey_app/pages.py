@@ -1,0 +1,41 @@
+"""Site-wide pages: the home page, the language switch, and error pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from survey_app import campaigns
+from survey_app.i18n import LANG_COOKIE, LANGUAGES
+
+LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+@get("/", name="home", include_in_schema=False)
+async def home() -> Template:
+    """Explain what Minping is and list the campaigns' reports."""
+    return Template("home.html", context={"campaigns": await campaigns.all_campaigns()})
+
+
+@get("/lang/{code:str}", name="language", include_in_schema=False)
+async def switch_language(code: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
+    """Remember the chosen language in a cookie and go back to the page the switch was on."""
+    # Only same-site paths: "//evil.example" or "https://…" would make this an open redirect.
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = Redirect(path=target, status_code=303)
+    if code in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, code, max_age=LANG_COOKIE_MAX_AGE, samesite="lax", httponly=True)
+    return response
+
+
+def error_page(request: Request[Any, Any, Any], exc: Exception) -> Template:
+    """Render any error as a friendly page in the visitor's language, with the right status."""
+    status = exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
+    if status >= 500:
+        request.logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return Template("error.html", context={"status": status}, status_code=status)

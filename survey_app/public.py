@@ -1,0 +1,188 @@
+"""The resident's pages under /q/<token>: the form, the thank-you page, the QR images and the poster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Response, Template
+from litestar.status_codes import (
+    HTTP_403_FORBIDDEN,
+    HTTP_409_CONFLICT,
+    HTTP_410_GONE,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+)
+from markupsafe import Markup
+
+from survey_app import campaigns, qrcodes, questionnaires, responses
+from survey_app.campaigns import LinkState, PublicLink
+from survey_app.i18n import N_, current_language
+from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
+from survey_app.responses import FieldError
+from survey_app.settings import get_settings
+
+FORM_TOKEN_FIELD = "_form"
+STATE_STATUS = {
+    LinkState.closed: HTTP_410_GONE,
+    LinkState.revoked: HTTP_410_GONE,
+    LinkState.not_yet_open: HTTP_403_FORBIDDEN,
+}
+# Images are immutable for a token; a day of caching spares weak networks and the server.
+IMAGE_CACHE = {"Cache-Control": "public, max-age=86400"}
+
+
+async def provide_link(token: FromPath[str]) -> PublicLink:
+    link = await campaigns.find_link(token)
+    if link is None:
+        raise NotFoundException("unknown link")
+    return link
+
+
+def base_url(request: Request[Any, Any, Any]) -> str:
+    """The configured public origin, or the address this request reached."""
+    return get_settings().public_base_url or str(request.base_url).rstrip("/")
+
+
+class PublicController(Controller):
+    path = "/q/{token:str}"
+    include_in_schema = False
+    dependencies = {"link": Provide(provide_link)}
+
+    @get("/", name="public:form")
+    async def show_form(self, link: PublicLink) -> Template:
+        """Show the questionnaire, or why it cannot be answered now."""
+        if link.state != LinkState.open:
+            return _state_page(link)
+        questionnaire = await questionnaires.get(link.questionnaire_id)
+        return _form_page(link, questionnaire, posted={}, errors={})
+
+    @post("/", name="public:submit")
+    async def submit(self, link: PublicLink, data: URLEncodedBody[dict[str, Any]]) -> Template | Redirect:
+        """Save the answers and show the receipt, or show the form again with messages and the answers kept."""
+        if link.state != LinkState.open:
+            return _state_page(link)
+        questionnaire = await questionnaires.get(link.questionnaire_id)
+        answers, errors = responses.parse_answers(questionnaire, data)
+        token = responses.read_form_token(link.token, str(data.get(FORM_TOKEN_FIELD, "")))
+        if token is None:
+            notice = FieldError(N_("页面已过期，您的答案已保留，请检查后再次提交。"))
+            return _form_page(link, questionnaire, data, errors, notice=notice)
+        if errors:
+            return _form_page(link, questionnaire, data, errors, form_token=data[FORM_TOKEN_FIELD])
+        try:
+            saved = await responses.record(
+                campaign_id=link.campaign_id,
+                unit_id=link.unit_id,
+                link_id=link.link_id,
+                token=token,
+                answers=answers,
+                lang=current_language.get(),
+            )
+        except responses.SubmissionConflict:
+            return Template(
+                "public/status.html", context={"link": link, "state": "conflict"}, status_code=HTTP_409_CONFLICT
+            )
+        return Redirect(path=f"/q/{link.token}/thanks?r={saved.receipt}", status_code=303)
+
+    @get("/thanks", name="public:thanks")
+    async def thanks(self, link: PublicLink, r: FromQuery[str] = "") -> Template:
+        """Thank the resident and show their receipt code."""
+        if not await responses.receipt_exists(link.campaign_id, r):
+            raise NotFoundException("unknown receipt")
+        return Template("public/thanks.html", context={"link": link, "receipt": r})
+
+    @get("/qr.svg", name="public:qr_svg")
+    async def qr_svg(self, link: PublicLink, request: Request[Any, Any, Any]) -> Response[bytes]:
+        url = campaigns.public_url(base_url(request), link.token)
+        return Response(qrcodes.svg(url), media_type="image/svg+xml", headers=IMAGE_CACHE)
+
+    @get("/qr.png", name="public:qr_png")
+    async def qr_png(self, link: PublicLink, request: Request[Any, Any, Any]) -> Response[bytes]:
+        url = campaigns.public_url(base_url(request), link.token)
+        return Response(qrcodes.png(url), media_type="image/png", headers=IMAGE_CACHE)
+
+    @get("/poster", name="public:poster")
+    async def poster(self, link: PublicLink, request: Request[Any, Any, Any]) -> Template:
+        """An A4 poster to print: title, unit, instructions, the QR code and the address spelled out."""
+        if link.state == LinkState.revoked:
+            return _state_page(link)
+        url = campaigns.public_url(base_url(request), link.token)
+        return Template("public/poster.html", context={"link": link, "url": url, "qr_svg": qrcodes.svg(url).decode()})
+
+
+def _form_page(
+    link: PublicLink,
+    questionnaire: Questionnaire,
+    posted: dict[str, Any],
+    errors: dict[str, FieldError],
+    *,
+    form_token: str | None = None,
+    notice: FieldError | None = None,
+) -> Template:
+    context = {
+        "link": link,
+        "q": questionnaire,
+        "raw": {k: [str(x) for x in v] if isinstance(v, list) else [str(v)] for k, v in posted.items()},
+        "errors": errors,
+        "hints": _condition_hints(questionnaire, current_language.get()),
+        "condition_css": _condition_css(questionnaire),
+        "notice": notice,
+        "form_token": form_token or responses.mint_form_token(link.token),
+        "form_token_field": FORM_TOKEN_FIELD,
+    }
+    status = HTTP_422_UNPROCESSABLE_ENTITY if errors or notice else 200
+    return Template("public/form.html", context=context, status_code=status)
+
+
+def _condition_hints(q: Questionnaire, lang: str) -> dict[str, tuple[int, str]]:
+    """For each conditional item: the number of the item it depends on, and the answers that show it."""
+    number = {item.id: n for n, item in enumerate(q.items, start=1)}
+    hints = {}
+    for item in q.items:
+        if item.show_if is None:
+            continue
+        target = q.item(item.show_if.item)
+        labels = _answer_labels(q, target)
+        shown = "”/“".join(localise(labels[v], lang) for v in item.show_if.values if v in labels)
+        hints[item.id] = (number[target.id], shown)
+    return hints
+
+
+def _answer_labels(q: Questionnaire, item: Item) -> dict[Any, Any]:
+    if item.type == "rating":
+        return {level.value: level.label for level in q.scales[item.scale or ""].levels}
+    if item.type == "yesno":
+        return {True: LocalText(zh="是", en="Yes"), False: LocalText(zh="否", en="No")}
+    return {o.value: o.label for o in item.options or []}
+
+
+def _condition_css(q: Questionnaire) -> Markup:
+    """CSS that hides a conditional item until its condition holds, with no JavaScript.
+
+    Browsers without `:has()` ignore the rule and show the item with its hint, which still works.
+    Names and values are safe to write unquoted by construction: ids and option values are limited
+    to [A-Za-z0-9_-] by the questionnaire format, and level values are integers.
+    """
+    rules = []
+    for item in q.items:
+        if item.show_if is None:
+            continue
+        choices = ",".join(
+            f'[name="{item.show_if.item}"][value="{_form_value(v)}"]:checked' for v in item.show_if.values
+        )
+        rules.append(f"form:not(:has({choices})) #q-{item.id}{{display:none}}")
+    return Markup("\n".join(rules))
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _state_page(link: PublicLink) -> Template:
+    context = {"link": link, "state": link.state.value}
+    return Template("public/status.html", context=context, status_code=STATE_STATUS[link.state])

@@ -1,0 +1,298 @@
+"""The questionnaire file format: frozen structures, loading, and validation with precise messages.
+
+A questionnaire is data (`questionnaires/*.yaml`, documented in `questionnaires/README.md`). It is
+validated once, when loaded, and every error reads `file: path.to.field: message`. Named scales
+come from the shared library `questionnaires/_scales.yaml` or from the file's own `scales:`; the
+validated questionnaire embeds the scales it uses, so a stored definition is self-contained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+import yaml
+
+SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
+ITEM_ID = r"^[A-Za-z][A-Za-z0-9_]{0,39}$"
+SCALES_FILE = "_scales.yaml"
+
+ItemType = Literal["rating", "choice", "multi", "yesno", "text", "longtext", "number"]
+CHOICE_TYPES = ("choice", "multi")
+TEXT_LIMITS = {"text": 200, "longtext": 2000}
+
+
+class LocalText(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A text in Chinese (required) with an optional English translation."""
+
+    zh: Annotated[str, msgspec.Meta(min_length=1)]
+    en: str | None = None
+
+
+# Every text may be written as a plain string (Chinese) or as {zh: …, en: …}.
+Text = str | LocalText
+
+
+def localise(text: Text | None, lang: str) -> str:
+    """Return `text` in `lang`, falling back to Chinese when no translation exists."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text
+    return (text.en if lang == "en" else None) or text.zh
+
+
+class Level(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One level of a rating scale; `value` is what is stored (e.g. 5 for 非常满意)."""
+
+    value: int
+    label: Text
+
+
+class Scale(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A named ordered scale, best level first."""
+
+    levels: Annotated[list[Level], msgspec.Meta(min_length=2, max_length=11)]
+    #: How many of the best levels count as satisfied (满意率: 基本满意 and above = 3 of 5).
+    satisfied_levels: int = 3
+    #: How many of the worst levels count as a bad rating (差评: 不满意, 非常不满意).
+    bad_levels: int = 2
+    dont_know_label: Text = LocalText(zh="不清楚", en="Don't know")
+
+
+class Option(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A choice of a single- or multiple-choice item."""
+
+    value: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+    label: Text
+
+
+class ShowIf(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Show an item only when another item's answer is one of `values`."""
+
+    item: str
+    values: Annotated[list[int | str | bool], msgspec.Meta(min_length=1)]
+
+
+class Item(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One question."""
+
+    id: Annotated[str, msgspec.Meta(pattern=ITEM_ID)]
+    type: ItemType
+    text: Text
+    help: Text | None = None
+    required: bool = False
+    scale: str | None = None
+    dimension: str | None = None
+    weight: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    reverse: bool = False
+    dont_know: bool = False
+    options: list[Option] | None = None
+    min: float | None = None
+    max: float | None = None
+    demographic: Literal["age_band", "sex", "residence"] | None = None
+    show_if: ShowIf | None = None
+
+
+class Dimension(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A weighted group of rating items (维度); weights are normalised over the questionnaire."""
+
+    id: Annotated[str, msgspec.Meta(pattern=ITEM_ID)]
+    title: Text
+    weight: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+
+
+class Questionnaire(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A validated questionnaire definition."""
+
+    slug: Annotated[str, msgspec.Meta(pattern=SLUG)]
+    version: Annotated[int, msgspec.Meta(ge=1)]
+    title: Text
+    items: Annotated[list[Item], msgspec.Meta(min_length=1)]
+    intro: Text | None = None
+    privacy: Text | None = None
+    dimensions: list[Dimension] = []
+    scales: dict[str, Scale] = {}
+
+    def item(self, item_id: str) -> Item:
+        return next(i for i in self.items if i.id == item_id)
+
+    def rating_items(self) -> list[Item]:
+        return [i for i in self.items if i.type == "rating"]
+
+    def to_json(self) -> bytes:
+        """Canonical JSON: the stored definition and the input of `content_hash`."""
+        return msgspec.json.encode(self, order="sorted")
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.to_json()).hexdigest()
+
+
+class QuestionnaireError(ValueError):
+    """A questionnaire file is invalid; the message reads `file: path.to.field: message`."""
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a questionnaire file, for editors."""
+    schema = msgspec.json.schema(Questionnaire)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Minping questionnaire"
+    return schema
+
+
+def load_file(path: Path, library: Mapping[str, Scale] | None = None) -> Questionnaire:
+    """Load and validate one questionnaire file.
+
+    :param library: shared named scales; defaults to the `_scales.yaml` next to the file.
+    :raise QuestionnaireError: on any structural or semantic error.
+    """
+    if library is None:
+        library = load_scale_library(path.parent / SCALES_FILE)
+    return parse(path.read_bytes(), name=path.name, library=library)
+
+
+def parse(source: bytes | str, *, name: str, library: Mapping[str, Scale]) -> Questionnaire:
+    """Validate questionnaire source text (YAML or JSON); `name` prefixes every error message."""
+    raw = _read_yaml(source, name)
+    try:
+        questionnaire = msgspec.convert(raw, Questionnaire)
+    except msgspec.ValidationError as exc:
+        raise QuestionnaireError(f"{name}: {_msgspec_message(exc)}") from None
+    errors = _semantic_errors(questionnaire, library)
+    if errors:
+        raise QuestionnaireError(f"{name}: {errors[0]}")
+    used = {i.scale for i in questionnaire.items if i.scale}
+    scales = {s: questionnaire.scales.get(s) or library[s] for s in sorted(used)}
+    return msgspec.structs.replace(questionnaire, scales=scales)
+
+
+def from_json(data: bytes | str) -> Questionnaire:
+    """Rebuild a stored (already validated) definition."""
+    return msgspec.json.decode(data, type=Questionnaire)
+
+
+def load_scale_library(path: Path) -> dict[str, Scale]:
+    """Load the shared named scales; a missing file means no shared scales."""
+    if not path.exists():
+        return {}
+    raw = _read_yaml(path.read_bytes(), path.name)
+    try:
+        scales = msgspec.convert(raw, dict[str, Scale])
+    except msgspec.ValidationError as exc:
+        raise QuestionnaireError(f"{path.name}: {_msgspec_message(exc)}") from None
+    for scale_name, scale in scales.items():
+        error = _scale_error(scale)
+        if error:
+            raise QuestionnaireError(f"{path.name}: {scale_name}.{error}")
+    return scales
+
+
+def load_directory(directory: Path) -> list[Questionnaire]:
+    """Load every questionnaire in `directory` (files starting with `_` are libraries)."""
+    library = load_scale_library(directory / SCALES_FILE)
+    paths = sorted(p for p in directory.glob("*.yaml") if not p.name.startswith("_"))
+    return [load_file(p, library) for p in paths]
+
+
+def _read_yaml(source: bytes | str, name: str) -> Any:
+    try:
+        raw = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise QuestionnaireError(f"{name}: {where}{problem}") from None
+    if not isinstance(raw, dict):
+        raise QuestionnaireError(f"{name}: the file must hold a mapping (slug, version, title, items…)")
+    return raw
+
+
+def _msgspec_message(exc: msgspec.ValidationError) -> str:
+    """Turn "Expected `int`, got `str` - at `$.items[2].weight`" into "items.2.weight: expected int, got str"."""
+    text = str(exc)
+    match = re.match(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", text, re.S)
+    assert match is not None  # the pattern matches any string
+    path = re.sub(r"\[(\d+)\]", r".\1", match["path"] or "").lstrip(".")
+    message = match["msg"].replace("`", "")
+    message = message[0].lower() + message[1:] if message else message
+    return f"{path}: {message}" if path else message
+
+
+def _scale_error(scale: Scale) -> str | None:
+    values = [level.value for level in scale.levels]
+    if len(set(values)) != len(values):
+        return "levels: level values must be distinct"
+    if not 1 <= scale.satisfied_levels < len(values):
+        return "satisfied_levels: must be between 1 and the number of levels minus one"
+    if not 0 <= scale.bad_levels < len(values):
+        return "bad_levels: must be below the number of levels"
+    return None
+
+
+def _semantic_errors(q: Questionnaire, library: Mapping[str, Scale]) -> list[str]:
+    """Rules a type cannot express, each as `path: message`, in file order."""
+    errors: list[str] = []
+    for name, scale in q.scales.items():
+        error = _scale_error(scale)
+        if error:
+            errors.append(f"scales.{name}.{error}")
+    dimension_ids = [d.id for d in q.dimensions]
+    errors += _duplicates("dimensions", dimension_ids)
+    errors += _duplicates("items", [i.id for i in q.items])
+    known_scales = set(library) | set(q.scales)
+    seen: dict[str, Item] = {}
+    for n, item in enumerate(q.items):
+        where = f"items.{n}"
+        if item.type == "rating":
+            if item.scale is None:
+                errors.append(f"{where}.scale: a rating item needs a scale")
+            elif item.scale not in known_scales:
+                known = ", ".join(sorted(known_scales)) or "none"
+                errors.append(f"{where}.scale: unknown scale {item.scale!r} (known: {known})")
+        else:
+            for field in ("scale", "dimension"):
+                if getattr(item, field) is not None:
+                    errors.append(f"{where}.{field}: only rating items take a {field}")
+            if item.reverse or item.dont_know:
+                errors.append(f"{where}: reverse and dont_know apply to rating items only")
+        if item.dimension is not None and item.dimension not in dimension_ids:
+            errors.append(f"{where}.dimension: unknown dimension {item.dimension!r}")
+        if item.type in CHOICE_TYPES:
+            if not item.options or len(item.options) < 2:
+                errors.append(f"{where}.options: a {item.type} item needs at least two options")
+            else:
+                errors += _duplicates(f"{where}.options", [o.value for o in item.options])
+        elif item.options is not None:
+            errors.append(f"{where}.options: only choice and multi items take options")
+        if item.type != "number" and (item.min is not None or item.max is not None):
+            errors.append(f"{where}: min and max apply to number items only")
+        if item.min is not None and item.max is not None and item.min > item.max:
+            errors.append(f"{where}.max: must not be below min")
+        if item.demographic and item.type != "choice":
+            errors.append(f"{where}.demographic: a demographic item must be a choice item")
+        if item.show_if is not None:
+            target = seen.get(item.show_if.item)
+            if target is None:
+                errors.append(f"{where}.show_if.item: {item.show_if.item!r} is not an earlier item")
+            elif target.type not in ("rating", "choice", "yesno"):
+                errors.append(f"{where}.show_if.item: must be a rating, choice or yes/no item")
+        seen[item.id] = item
+    for n, dimension in enumerate(q.dimensions):
+        if not any(i.dimension == dimension.id for i in q.items):
+            errors.append(f"dimensions.{n}: dimension {dimension.id!r} has no rating items")
+    return errors
+
+
+def _duplicates(where: str, values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    errors = []
+    for n, value in enumerate(values):
+        if value in seen:
+            errors.append(f"{where}.{n}: duplicate {value!r}")
+        seen.add(value)
+    return errors

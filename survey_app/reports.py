@@ -1,0 +1,305 @@
+"""Score reports: stored answers → arrays → `analysis` → per-unit scores, and their table/JSON/CSV forms.
+
+This is the only place where responses become numpy arrays.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import analysis
+from survey_app import campaigns, questionnaires, units
+from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
+from survey_app.responses import DONT_KNOW
+from survey_app.tables import Response
+
+CONFIDENCE = 0.95
+MIN_N = 10  # below this no score is published: too few answers to tell a unit's level
+SMALL_N = 30  # below this a score is flagged "small sample"
+TOP_LEVELS = 2
+BOOTSTRAP_SEED = 20261124  # fixed, so a report recomputed from the same data is identical
+OVERALL_LABEL = LocalText(zh="综合得分", en="Overall score")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One scored thing of one unit: the overall index, a dimension or an item."""
+
+    level: str  # "overall" | "dimension" | "item"
+    key: str
+    label: Any  # a questionnaire Text
+    score: analysis.Score
+
+
+@dataclass(frozen=True)
+class UnitReport:
+    code: str
+    name: str
+    name_en: str
+    responses: int
+    lines: tuple[Line, ...]
+
+    @property
+    def overall(self) -> Line:
+        return self.lines[0]
+
+
+@dataclass(frozen=True)
+class Report:
+    campaign_slug: str
+    campaign_title: str
+    questionnaire_slug: str
+    questionnaire_version: int
+    questionnaire_hash: str
+    index_mapping: str
+    confidence: float
+    min_n: int
+    small_n: int
+    responses: int
+    units: tuple[UnitReport, ...]
+
+
+class ReportError(ValueError):
+    """The campaign cannot be reported (unknown, or its scales cannot be combined)."""
+
+
+async def build(campaign_slug: str) -> Report:
+    """Score every unit of a campaign from its stored responses."""
+    campaign = await campaigns.by_slug(campaign_slug)
+    if campaign is None:
+        raise ReportError(f"no campaign {campaign_slug!r}")
+    questionnaire = await questionnaires.get(campaign.questionnaire_id)
+    unit_ids = await campaigns.unit_ids(campaign.id)
+    rows = await (
+        Response.select(Response.unit, Response.answers)
+        .where(Response.campaign == campaign.id)
+        .order_by(Response.id)
+        .output(load_json=True)
+    )
+    unit_ids += sorted({r["unit"] for r in rows} - set(unit_ids))
+    position = {unit_id: n for n, unit_id in enumerate(unit_ids)}
+    items = questionnaire.rating_items()
+    n_levels, satisfied, bad = _scale_shape(questionnaire, items)
+    levels, dont_know = _level_matrix(questionnaire, items, [r["answers"] for r in rows])
+    coded = analysis.code_items(
+        levels,
+        dont_know=dont_know,
+        n_levels=n_levels,
+        satisfied_levels=satisfied,
+        top_levels=min(TOP_LEVELS, n_levels - 1),
+        bad_levels=bad,
+        reverse=[i.reverse for i in items],
+        mapping=analysis.LINEAR_5 if n_levels == 5 else analysis.linear_mapping(n_levels),
+    )
+    dimensions, weights = _dimensions(questionnaire, items)
+    unit_of_row = np.fromiter((position[r["unit"]] for r in rows), dtype=np.int64, count=len(rows))
+    scores = analysis.score_units(
+        coded,
+        unit_of_row,
+        len(unit_ids),
+        dimensions=dimensions,
+        dimension_weights=weights,
+        confidence=CONFIDENCE,
+        min_n=MIN_N,
+        small_n=SMALL_N,
+        seed=BOOTSTRAP_SEED,
+        item_names=[i.id for i in items],
+    )
+    labels = {
+        "overall": {"overall": OVERALL_LABEL},
+        "dimension": {d.id: d.title for d in questionnaire.dimensions} | {"all": OVERALL_LABEL},
+        "item": {i.id: i.text for i in items},
+    }
+    lines: dict[int, list[Line]] = {n: [] for n in range(len(unit_ids))}
+    for unit_n, level, name, score in scores.rows():
+        lines[unit_n].append(Line(level, name, labels[level].get(name, name), score))
+    info = await units.by_ids(unit_ids)
+    counts = np.bincount(unit_of_row, minlength=len(unit_ids))
+    return Report(
+        campaign_slug=campaign.slug,
+        campaign_title=campaign.title,
+        questionnaire_slug=questionnaire.slug,
+        questionnaire_version=questionnaire.version,
+        questionnaire_hash=questionnaire.content_hash,
+        index_mapping=coded.mapping.name,
+        confidence=CONFIDENCE,
+        min_n=MIN_N,
+        small_n=SMALL_N,
+        responses=len(rows),
+        units=tuple(
+            UnitReport(
+                code=info[u].code,
+                name=info[u].name,
+                name_en=info[u].name_en,
+                responses=int(counts[n]),
+                lines=tuple(sorted(lines[n], key=_line_order)),
+            )
+            for n, u in enumerate(unit_ids)
+        ),
+    )
+
+
+def _line_order(line: Line) -> int:
+    return {"overall": 0, "dimension": 1, "item": 2}[line.level]
+
+
+def _scale_shape(q: Questionnaire, items: list[Item]) -> tuple[int, int, int]:
+    shapes = {(len(s.levels), s.satisfied_levels, s.bad_levels) for s in (q.scales[i.scale or ""] for i in items)}
+    if len(shapes) > 1:
+        raise ReportError(f"{q.slug}: rating scales with different numbers of levels cannot be combined")
+    return shapes.pop() if shapes else (5, 3, 2)
+
+
+def _level_matrix(q: Questionnaire, items: list[Item], answers: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """(responses × rating items) ranks, 1 = best level, NaN = no valid answer; and the don't-know mask."""
+    levels = np.full((len(answers), len(items)), np.nan)
+    dont_know = np.zeros(levels.shape, dtype=bool)
+    for col, item in enumerate(items):
+        rank = {level.value: n + 1 for n, level in enumerate(q.scales[item.scale or ""].levels)}
+        for row, answer in enumerate(answers):
+            value = answer.get(item.id)
+            if value == DONT_KNOW:
+                dont_know[row, col] = True
+            elif value in rank:
+                levels[row, col] = rank[value]
+    return levels, dont_know
+
+
+def _dimensions(q: Questionnaire, items: list[Item]) -> tuple[list[tuple[str, list[int], list[float]]], list[float]]:
+    """Dimensions as (id, item columns, item weights); a questionnaire without any is one dimension."""
+    if not q.dimensions:
+        return [("all", list(range(len(items))), [i.weight for i in items])], [1.0]
+    dimensions = []
+    for d in q.dimensions:
+        columns = [n for n, i in enumerate(items) if i.dimension == d.id]
+        dimensions.append((d.id, columns, [items[n].weight for n in columns]))
+    return dimensions, [d.weight for d in q.dimensions]
+
+
+def _number(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _estimate(e: analysis.Estimate) -> dict[str, Any]:
+    return {
+        "estimate": _number(e.estimate),
+        "low": _number(e.low),
+        "high": _number(e.high),
+        "n": e.n,
+        "method": e.method,
+    }
+
+
+def to_dict(report: Report, lang: str = "zh") -> dict[str, Any]:
+    """A JSON-ready form: every number with its n and interval; unpublishable numbers are null."""
+    return {
+        "campaign": report.campaign_slug,
+        "title": report.campaign_title,
+        "questionnaire": {
+            "slug": report.questionnaire_slug,
+            "version": report.questionnaire_version,
+            "sha256": report.questionnaire_hash,
+        },
+        "index_mapping": report.index_mapping,
+        "confidence": report.confidence,
+        "min_n": report.min_n,
+        "small_n": report.small_n,
+        "responses": report.responses,
+        "units": [
+            {
+                "code": u.code,
+                "name": u.name_en if lang == "en" and u.name_en else u.name,
+                "responses": u.responses,
+                "scores": [
+                    {
+                        "level": line.level,
+                        "key": line.key,
+                        "label": localise(line.label, lang),
+                        "n": line.score.n,
+                        "n_dont_know": line.score.n_dont_know,
+                        "suppressed": line.score.suppressed,
+                        "small_sample": line.score.small_sample,
+                        "index": _estimate(line.score.index),
+                        "satisfaction_rate": _estimate(line.score.satisfaction),
+                        "bad_rate": _estimate(line.score.bad),
+                    }
+                    for line in u.lines
+                ],
+            }
+            for u in report.units
+        ],
+    }
+
+
+CSV_COLUMNS = [
+    "unit_code",
+    "unit_name",
+    "level",
+    "key",
+    "label",
+    "n",
+    "n_dont_know",
+    "suppressed",
+    "small_sample",
+    "index",
+    "index_low",
+    "index_high",
+    "satisfaction_rate",
+    "satisfaction_low",
+    "satisfaction_high",
+    "bad_rate",
+]
+
+
+def to_csv(report: Report, lang: str = "zh") -> str:
+    """One row per unit × scored line; empty cells where a number is not published."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for unit in to_dict(report, lang)["units"]:
+        for s in unit["scores"]:
+            index, rate = s["index"], s["satisfaction_rate"]
+            writer.writerow(
+                [
+                    unit["code"],
+                    unit["name"],
+                    s["level"],
+                    s["key"],
+                    s["label"],
+                    s["n"],
+                    s["n_dont_know"],
+                    s["suppressed"],
+                    s["small_sample"],
+                    *(_fmt(index[k], 1) for k in ("estimate", "low", "high")),
+                    *(_fmt(rate[k], 4) for k in ("estimate", "low", "high")),
+                    _fmt(s["bad_rate"]["estimate"], 4),
+                ]
+            )
+    return out.getvalue()
+
+
+def to_table(report: Report, lang: str = "zh") -> str:
+    """A plain-text table of each unit's overall and dimension scores, for the terminal."""
+    header = f"{'unit':<24} {'score':<22} {'n':>5} {'满意率':>7} {'index':>6}  95% CI"
+    lines = [f"{report.campaign_slug}: {report.responses} responses, index {report.index_mapping}", header]
+    for unit in to_dict(report, lang)["units"]:
+        for s in unit["scores"]:
+            if s["level"] == "item":
+                continue
+            index, rate = s["index"], s["satisfaction_rate"]
+            interval = "—" if index["estimate"] is None else f"{index['low']:.1f}–{index['high']:.1f}"
+            rate_text = "—" if rate["estimate"] is None else f"{100 * rate['estimate']:.1f}%"
+            index_text = "—" if index["estimate"] is None else f"{index['estimate']:.1f}"
+            name = unit["name"] if s["level"] == "overall" else ""
+            lines.append(f"{name:<24} {s['label'][:22]:<22} {s['n']:>5} {rate_text:>7} {index_text:>6}  {interval}")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"

@@ -1,0 +1,226 @@
+"""Residents' responses: the form token, checking posted answers, and saving them exactly once.
+
+What an answer stores, by item type: rating → the level's value (int) or "dk"; choice → the option
+value; multi → a list of option values in questionnaire order; yesno → true/false; text and
+longtext → the trimmed string; number → int or float. Unanswered items are absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from piccolo.query.methods.objects import Objects
+
+from survey_app.db import writing
+from survey_app.i18n import N_
+from survey_app.questionnaire_format import TEXT_LIMITS, Item, Questionnaire
+from survey_app.settings import get_settings
+from survey_app.tables import Channel, Response
+
+DONT_KNOW = "dk"
+# Receipts avoid 0/O and 1/I/L so a resident can read one out over the phone.
+RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+RECEIPT_LENGTH = 8
+# A form older than this is still accepted (answers are never thrown away), but no duration is kept.
+MAX_PLAUSIBLE_DURATION_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A message (a Chinese msgid, translated when shown) with its %-format parameters."""
+
+    message: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FormToken:
+    submission_id: str
+    issued_at: float
+
+
+@dataclass(frozen=True)
+class Saved:
+    receipt: str
+    created: bool  # False when the same submission had already been saved
+
+
+class SubmissionConflict(ValueError):
+    """The submission id was already used with different answers."""
+
+
+def mint_form_token(link_token: str, now: float | None = None) -> str:
+    """A token for a freshly rendered form: submission id, issue time, and a signature binding both to the link."""
+    submission_id = uuid.uuid4().hex
+    issued = int(now if now is not None else time.time())
+    return f"{submission_id}.{issued}.{_sign(link_token, submission_id, issued)}"
+
+
+def read_form_token(link_token: str, value: str) -> FormToken | None:
+    """The token's content, or None when it is missing, malformed or signed for another link."""
+    parts = value.split(".")
+    if len(parts) != 3 or not parts[1].isdigit() or len(parts[0]) != 32:
+        return None
+    submission_id, issued, signature = parts[0], int(parts[1]), parts[2]
+    if not hmac.compare_digest(signature, _sign(link_token, submission_id, issued)):
+        return None
+    return FormToken(submission_id, float(issued))
+
+
+def _sign(link_token: str, submission_id: str, issued: int) -> str:
+    key = get_settings().secret_key.encode()
+    message = f"form|{link_token}|{submission_id}|{issued}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def parse_answers(
+    questionnaire: Questionnaire, form: Mapping[str, str | list[str]]
+) -> tuple[dict[str, Any], dict[str, FieldError]]:
+    """Check posted form fields against the questionnaire.
+
+    :return: (answers, errors by item id); answers hold every valid answer even when there are
+        errors, so the form can be shown again with them.
+    """
+    answers: dict[str, Any] = {}
+    errors: dict[str, FieldError] = {}
+    for item in questionnaire.items:
+        if item.show_if is not None and answers.get(item.show_if.item) not in item.show_if.values:
+            continue  # hidden by its condition: whatever was posted for it is not an answer
+        raw = form.get(item.id)
+        values = [v.strip() for v in (raw if isinstance(raw, list) else [raw] if raw else [])]
+        values = [v for v in values if v]
+        if not values:
+            if item.required:
+                errors[item.id] = FieldError(N_("请回答此题。"))
+            continue
+        value, error = _parse_one(item, questionnaire, values)
+        if error is not None:
+            errors[item.id] = error
+        else:
+            answers[item.id] = value
+    return answers, errors
+
+
+def _parse_one(item: Item, q: Questionnaire, values: list[str]) -> tuple[Any, FieldError | None]:
+    if item.type == "multi":
+        allowed = [o.value for o in item.options or []]
+        if any(v not in allowed for v in values):
+            return None, FieldError(N_("请从列出的选项中选择。"))
+        return [v for v in allowed if v in values], None
+    value = values[0]
+    if item.type == "rating":
+        if item.dont_know and value == DONT_KNOW:
+            return DONT_KNOW, None
+        levels = {str(level.value): level.value for level in q.scales[item.scale or ""].levels}
+        if value not in levels:
+            return None, FieldError(N_("请从列出的选项中选择。"))
+        return levels[value], None
+    if item.type == "choice":
+        if value not in {o.value for o in item.options or []}:
+            return None, FieldError(N_("请从列出的选项中选择。"))
+        return value, None
+    if item.type == "yesno":
+        if value not in ("yes", "no"):
+            return None, FieldError(N_("请选择“是”或“否”。"))
+        return value == "yes", None
+    if item.type == "number":
+        return _parse_number(item, value)
+    limit = TEXT_LIMITS[item.type]
+    if len(value) > limit:
+        return None, FieldError(
+            N_("最多 %(limit)s 个字，现在是 %(length)s 个字。"), {"limit": limit, "length": len(value)}
+        )
+    return value, None
+
+
+def _parse_number(item: Item, value: str) -> tuple[Any, FieldError | None]:
+    try:
+        # float() reads full-width digits (１２) too, which Chinese input methods often produce.
+        number = float(value.replace("，", "").replace(",", ""))
+    except ValueError:
+        return None, FieldError(N_("请填写一个数字。"))
+    if number != number or number in (float("inf"), float("-inf")):
+        return None, FieldError(N_("请填写一个数字。"))
+    if item.min is not None and number < item.min:
+        return None, FieldError(N_("不能小于 %(min)s。"), {"min": _plain(item.min)})
+    if item.max is not None and number > item.max:
+        return None, FieldError(N_("不能大于 %(max)s。"), {"max": _plain(item.max)})
+    return _plain(number), None
+
+
+def _plain(number: float) -> int | float:
+    return int(number) if number.is_integer() else number
+
+
+async def record(
+    *,
+    campaign_id: int,
+    unit_id: int,
+    link_id: int | None,
+    token: FormToken,
+    answers: dict[str, Any],
+    channel: Channel = Channel.qr,
+    lang: str = "zh",
+    now: datetime | None = None,
+) -> Saved:
+    """Save a response once; a resend of the same submission gets the same receipt.
+
+    The unique (campaign, submission_id) constraint decides, not a prior check, so two racing
+    copies of one submission cannot both be saved.
+
+    :raise SubmissionConflict: when the submission id was used with different answers.
+    """
+    now = now or datetime.now(UTC)
+    duration = now.timestamp() - token.issued_at
+    plausible = 0 <= duration <= MAX_PLAUSIBLE_DURATION_S
+    row = Response(
+        submission_id=token.submission_id,
+        receipt=_new_receipt(),
+        campaign=campaign_id,
+        unit=unit_id,
+        link=link_id,
+        answers=answers,
+        channel=channel,
+        lang=lang,
+        started_at=datetime.fromtimestamp(token.issued_at, UTC) if plausible else None,
+        submitted_at=now,
+        duration_s=round(duration, 1) if plausible else None,
+    )
+    try:
+        async with writing():
+            await row.save()
+        return Saved(receipt=str(row.receipt), created=True)
+    except Exception as exc:  # the engines raise different unique-violation types
+        existing = await _existing(campaign_id, token.submission_id).first()
+        if existing is None:
+            raise exc
+    if existing.answers != answers:
+        raise SubmissionConflict(token.submission_id)
+    return Saved(receipt=str(existing.receipt), created=False)
+
+
+def _existing(campaign_id: int, submission_id: str) -> Objects:
+    return (
+        Response.objects()
+        .where((Response.campaign == campaign_id) & (Response.submission_id == submission_id))
+        .output(load_json=True)
+    )
+
+
+def _new_receipt() -> str:
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
+
+
+async def receipt_exists(campaign_id: int, receipt: str) -> bool:
+    """Whether `receipt` belongs to a response of this campaign."""
+    if len(receipt) != RECEIPT_LENGTH or not set(receipt) <= set(RECEIPT_ALPHABET):
+        return False
+    return bool(await Response.exists().where((Response.campaign == campaign_id) & (Response.receipt == receipt)))

@@ -1,0 +1,84 @@
+"""The one place that reads the environment.
+
+Every other module asks `get_settings()`; tests set `MINPING_*` variables before the first call and
+call `get_settings.cache_clear()` when they need a fresh read.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# An installed wheel carries templates/ and questionnaires/ inside the package (see pyproject's
+# force-include); a source checkout keeps them at the repository root.
+_BUNDLED = PACKAGE_DIR / "_bundled"
+_ROOT = _BUNDLED if _BUNDLED.is_dir() else PACKAGE_DIR.parent
+TEMPLATES_DIR = _ROOT / "templates"
+QUESTIONNAIRES_DIR = _ROOT / "questionnaires"
+LOCALES_DIR = PACKAGE_DIR / "locales"
+
+DEFAULT_DATA_DIR = "minping-data"
+SECRET_KEY_FILE = "secret_key"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Deployment configuration, read once from `MINPING_*` environment variables."""
+
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    #: Origin printed into QR codes and links; None means "the address being served".
+    public_base_url: str | None
+    redis_url: str | None
+    debug: bool
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the environment, creating the data folder and secret key on first run."""
+    env = os.environ
+    data_dir = Path(env.get("MINPING_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = env.get("MINPING_DATABASE_URL") or f"sqlite:///{data_dir / 'minping.sqlite3'}"
+    if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        raise ValueError(f"MINPING_DATABASE_URL must start with sqlite:/// or postgresql://, got {database_url!r}")
+    base_url = (env.get("MINPING_PUBLIC_BASE_URL") or "").rstrip("/") or None
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=env.get("MINPING_SECRET_KEY") or _stored_secret_key(data_dir),
+        public_base_url=base_url,
+        redis_url=env.get("MINPING_REDIS_URL") or None,
+        debug=env.get("MINPING_DEBUG", "").lower() in ("1", "true", "yes"),
+    )
+
+
+def _stored_secret_key(data_dir: Path) -> str:
+    """Return the key kept in the data folder, generating it on first run (readable by owner only)."""
+    path = data_dir / SECRET_KEY_FILE
+    if not path.exists():
+        # O_EXCL: when several workers start at once exactly one writes the key and the others read it.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+    key = path.read_text().strip()
+    if not key:  # another worker created the file but has not written it yet
+        raise RuntimeError(f"secret key file {path} is empty; set MINPING_SECRET_KEY or delete it")
+    return key

@@ -1,0 +1,123 @@
+"""Piccolo tables. Only the domain modules (units, questionnaires, campaigns, responses, reports) query them.
+
+Composite uniqueness — (slug, version) of a questionnaire, (campaign, unit), and (campaign,
+submission_id) of a response — is enforced by unique indexes created in the migrations, because
+Piccolo writes composite constraints as ALTER TABLE … ADD CONSTRAINT, which SQLite cannot run.
+
+No foreign key cascades: deleting a unit, questionnaire or campaign must never delete a resident's
+answers, so every reference is ON DELETE RESTRICT.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from piccolo.columns import (
+    JSONB,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Real,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+
+class UnitKind(StrEnum):
+    city = "city"
+    district = "district"
+    street = "street"
+    community = "community"
+    department = "department"
+
+
+class CampaignStatus(StrEnum):
+    draft = "draft"
+    open = "open"
+    closed = "closed"
+
+
+class Channel(StrEnum):
+    qr = "qr"
+    interviewer = "interviewer"
+    paper = "paper"
+    import_ = "import"
+
+
+class Unit(Table):
+    """Anything that is scored: city, district, street office, community or department, as a tree."""
+
+    code = Varchar(length=32, unique=True, index=True, help_text="Stable code, e.g. 331102-001.")
+    name = Varchar(length=100)
+    name_en = Varchar(length=200, default="")
+    kind = Varchar(length=16, choices=UnitKind)
+    parent = ForeignKey("self", null=True, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    population = Integer(null=True, default=None, help_text="Adult residents or yearly clients.")
+    created_at = Timestamptz()  # default: now
+
+
+class QuestionnaireVersion(Table, tablename="questionnaire"):
+    """One validated version of a questionnaire; never changed once a campaign uses it."""
+
+    slug = Varchar(length=63, index=True)
+    version = Integer()
+    title = Varchar(length=200)
+    definition = Text(help_text="Canonical JSON of the validated definition, scales embedded.")
+    content_hash = Varchar(length=64, help_text="sha256 of `definition`.")
+    bundled = Boolean(default=False)
+    created_at = Timestamptz()  # default: now
+
+
+class Campaign(Table):
+    """One questionnaire version run over a period for a set of units."""
+
+    slug = Varchar(length=63, unique=True, index=True)
+    title = Varchar(length=200)
+    title_en = Varchar(length=200, default="")
+    purpose = Text(default="", help_text="Shown to residents on top of the form.")
+    purpose_en = Text(default="")
+    questionnaire = ForeignKey(
+        QuestionnaireVersion, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict
+    )
+    status = Varchar(length=8, choices=CampaignStatus, default=CampaignStatus.draft)
+    opens_at = Timestamptz(null=True, default=None)
+    closes_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()  # default: now
+
+
+class CampaignUnit(Table):
+    """A unit covered by a campaign, with its target number of responses."""
+
+    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    target = Integer(null=True, default=None)
+
+
+class Link(Table):
+    """A QR code: campaign × unit × optional site, reached through an unguessable token."""
+
+    token = Varchar(length=64, unique=True, index=True, help_text="≥ 128 random bits, URL-safe.")
+    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    site = Varchar(length=100, default="", help_text='Poster location, e.g. "东门公告栏".')
+    created_at = Timestamptz()  # default: now
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class Response(Table):
+    """One resident's answers. Rows are only ever added."""
+
+    submission_id = Varchar(length=40, help_text="Minted when the form was rendered; unique per campaign.")
+    receipt = Varchar(length=16, unique=True, help_text="Short code shown to the resident.")
+    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    link = ForeignKey(Link, null=True, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    answers = JSONB(default={}, help_text="{item id: value}; see questionnaires/README.md.")
+    channel = Varchar(length=12, choices=Channel, default=Channel.qr)
+    lang = Varchar(length=5, default="zh")
+    started_at = Timestamptz(null=True, default=None)
+    submitted_at = Timestamptz()  # default: now
+    duration_s = Real(null=True, default=None, help_text="Seconds from form render to submit.")

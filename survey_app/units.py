@@ -1,0 +1,57 @@
+"""The unit tree: city → district → street office → community, and city departments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from survey_app.tables import Unit, UnitKind
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    id: int
+    code: str
+    name: str
+    name_en: str
+    kind: str
+
+    def display_name(self, lang: str) -> str:
+        return (self.name_en if lang == "en" else "") or self.name
+
+
+async def create(
+    code: str,
+    name: str,
+    kind: UnitKind,
+    *,
+    parent_code: str | None = None,
+    name_en: str = "",
+    population: int | None = None,
+) -> int:
+    """Add a unit under `parent_code`; return its id."""
+    parent_id = None
+    if parent_code is not None:
+        parent = await Unit.select(Unit.id).where(Unit.code == parent_code).first()
+        if parent is None:
+            raise LookupError(f"no unit with code {parent_code!r}")
+        parent_id = parent["id"]
+    row = Unit(code=code, name=name, name_en=name_en, kind=kind, parent=parent_id, population=population)
+    await row.save()
+    return int(row.id)
+
+
+async def by_ids(ids: list[int]) -> dict[int, UnitInfo]:
+    """The units with these ids, keyed by id."""
+    if not ids:
+        return {}
+    rows = await Unit.select(Unit.id, Unit.code, Unit.name, Unit.name_en, Unit.kind).where(Unit.id.is_in(ids))
+    return {r["id"]: UnitInfo(**r) for r in rows}
+
+
+async def ids_by_kind(kind: UnitKind) -> list[int]:
+    rows = await Unit.select(Unit.id).where(Unit.kind == kind).order_by(Unit.code)
+    return [r["id"] for r in rows]
+
+
+async def count() -> int:
+    return int(await Unit.count())
