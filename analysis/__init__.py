@@ -1,12 +1,37 @@
 """Minping analysis: defensible satisfaction scores from answer arrays (numpy/scipy only)."""
 
 from .coding import LINEAR_5, POINTS_100_20, CodedItems, IndexMapping, code_items, linear_mapping
+from .comparisons import (
+    ChiSquareResult,
+    KruskalDunn,
+    MeanDifference,
+    benjamini_hochberg,
+    chi_square,
+    diff_means_ci,
+    diff_proportions_ci,
+    kruskal_dunn,
+    p_adjust,
+)
 from .design import Design, DesignEstimate, kish_n_eff
 from .intervals import PROPORTION_METHODS, Estimate, mean_ci, proportion_ci
+from .reliability import Reliability, cronbach_alpha, mcdonald_omega, one_factor_loadings
 from .scores import Score, ScoreTable, UnitScores, score_units
 from .weighting import RakeReport, RakeWarning, TrimReport, post_stratify, rake, trim_weights
 
 __all__ = [
+    "ChiSquareResult",
+    "KruskalDunn",
+    "MeanDifference",
+    "Reliability",
+    "benjamini_hochberg",
+    "chi_square",
+    "cronbach_alpha",
+    "diff_means_ci",
+    "diff_proportions_ci",
+    "kruskal_dunn",
+    "mcdonald_omega",
+    "one_factor_loadings",
+    "p_adjust",
     "LINEAR_5",
     "POINTS_100_20",
     "PROPORTION_METHODS",
