@@ -1,5 +1,6 @@
 """Minping analysis: defensible satisfaction scores from answer arrays (numpy/scipy only)."""
 
+from .ahp import AHPResult, ahp_group, ahp_weights
 from .coding import LINEAR_5, POINTS_100_20, CodedItems, IndexMapping, code_items, linear_mapping
 from .comparisons import (
     ChiSquareResult,
@@ -15,10 +16,30 @@ from .comparisons import (
 from .design import Design, DesignEstimate, kish_n_eff
 from .intervals import PROPORTION_METHODS, Estimate, mean_ci, proportion_ci
 from .reliability import Reliability, cronbach_alpha, mcdonald_omega, one_factor_loadings
+from .smallarea import (
+    RankIntervals,
+    Shrinkage,
+    indistinguishable_groups,
+    rank_intervals,
+    shrink_means,
+    shrink_rates,
+)
+from .suppression import Suppressed, suppress_cells
 from .scores import Score, ScoreTable, UnitScores, score_units
 from .weighting import RakeReport, RakeWarning, TrimReport, post_stratify, rake, trim_weights
 
 __all__ = [
+    "AHPResult",
+    "RankIntervals",
+    "Shrinkage",
+    "Suppressed",
+    "ahp_group",
+    "ahp_weights",
+    "indistinguishable_groups",
+    "rank_intervals",
+    "shrink_means",
+    "shrink_rates",
+    "suppress_cells",
     "ChiSquareResult",
     "KruskalDunn",
     "MeanDifference",

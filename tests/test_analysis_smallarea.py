@@ -1,0 +1,104 @@
+"""Shrinkage, rank intervals and indistinguishable groups."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from analysis import (
+    indistinguishable_groups,
+    rank_intervals,
+    shrink_means,
+    shrink_rates,
+)
+
+# Efron & Morris (1975, 1977 Scientific American "Stein's paradox in statistics"): hits in the
+# first 45 at-bats of 18 players (Clemente 18 … Alvarado 7).
+HITS = np.array([18, 17, 16, 15, 14, 14, 13, 12, 11, 11, 10, 10, 10, 10, 10, 9, 8, 7])
+
+
+def test_james_stein_reproduces_efron_morris_baseball():
+    """Published: ȳ = .265, shrinking factor c = .212, Clemente .400 → .294, Alvarado .156 → .242."""
+    y = HITS / 45
+    var = y.mean() * (1 - y.mean()) / 45
+    res = shrink_means(y, np.full(18, var), method="james-stein")
+    assert round(res.overall, 3) == 0.265
+    assert round(res.factor[0], 3) == 0.212
+    published = [.294, .289, .285, .280, .275, .275, .270, .266, .261, .261,
+                 .256, .256, .256, .256, .256, .252, .247, .242]
+    np.testing.assert_array_equal(np.round(res.shrunken, 3), published)
+
+
+def test_fay_herriot_solves_its_moment_equation():
+    rng = np.random.default_rng(1)
+    d = rng.uniform(1, 20, 30)
+    y = 70 + rng.normal(0, 4, 30) + rng.normal(0, np.sqrt(d))
+    res = shrink_means(y, d)
+    tau2 = res.prior[1]
+    w = 1 / (tau2 + d)
+    m = np.sum(w * y) / w.sum()
+    assert np.sum(w * (y - m) ** 2) == pytest.approx(29, rel=1e-9)
+    np.testing.assert_allclose(res.factor, tau2 / (tau2 + d))
+    # noisier units are pulled harder
+    assert np.all(np.diff(res.factor[np.argsort(d)]) <= 1e-12)
+
+
+def test_fay_herriot_pools_fully_without_spread():
+    res = shrink_means(np.array([70.0, 70.1, 69.9, 70.0, 70.05]), np.full(5, 25.0))
+    assert res.prior[1] == 0.0 and np.allclose(res.shrunken, res.overall)
+
+
+def test_shrink_rates_posterior_means_and_ml_fit():
+    x = np.array([12, 45, 88, 190, 9, 30, 0])
+    n = np.array([12, 50, 100, 200, 15, 40, 0])
+    res = shrink_rates(x, n)
+    a, b = res.prior
+    np.testing.assert_allclose(res.shrunken, (x + a) / (n + a + b))
+    np.testing.assert_allclose(res.factor, n / (n + a + b))
+    assert res.factor[-1] == 0 and np.isnan(res.raw[-1])
+    ok = n > 0
+    nll = -stats.betabinom.logpmf(x[ok], n[ok], a, b).sum()
+    for da, db in ((1.05, 1.0), (0.95, 1.0), (1.0, 1.05), (1.0, 0.95), (1.05, 1.05)):
+        assert nll <= -stats.betabinom.logpmf(x[ok], n[ok], a * da, b * db).sum() + 1e-7
+    # the 12/12 unit is not ranked above the 190/200 unit after shrinkage
+    assert res.shrunken[0] < res.shrunken[3]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31))
+def test_shrunken_rates_lie_between_raw_and_overall(seed):
+    rng = np.random.default_rng(seed)
+    n = rng.integers(1, 300, 12)
+    x = rng.binomial(n, rng.uniform(0.6, 0.95, 12))
+    res = shrink_rates(x, n)
+    lo = np.minimum(res.raw, res.overall) - 1e-12
+    hi = np.maximum(res.raw, res.overall) + 1e-12
+    assert np.all((lo <= res.shrunken) & (res.shrunken <= hi))
+
+
+def test_rank_intervals_are_seeded_and_cover_rank():
+    est = np.array([95.0, 85.0, 84.5, 70.0, 60.0])
+    sd = np.array([1.0, 3.0, 3.0, 1.0, 1.0])
+    a = rank_intervals(est, sd)
+    b = rank_intervals(est, sd)
+    assert a.low.tobytes() == b.low.tobytes() and a.p_bottom.tobytes() == b.p_bottom.tobytes()
+    np.testing.assert_array_equal(a.rank, [1, 2, 3, 4, 5])
+    assert a.low[0] == a.high[0] == 1
+    assert a.low[1] == 2 and a.high[1] == 3 and a.low[2] == 2 and a.high[2] == 3
+    assert a.p_bottom[4] == 1.0 and a.p_bottom[0] == 0.0
+
+
+def test_indistinguishable_groups_letters():
+    est = np.array([90.0, 89.0, 80.0, 79.0, 60.0])
+    se = np.full(5, 1.0)
+    assert indistinguishable_groups(est, se) == ["a", "a", "b", "b", "c"]
+    overlap = indistinguishable_groups(np.array([90.0, 87.0, 84.0]), np.full(3, 1.0))
+    assert overlap == ["a", "ab", "b"]
+
+
+def test_shrink_means_rejects_bad_input():
+    with pytest.raises(ValueError):
+        shrink_means(np.ones(3), np.ones(3))
+    with pytest.raises(ValueError):
+        shrink_means(np.ones(5), np.arange(1.0, 6.0), method="james-stein")
