@@ -15,6 +15,14 @@ from .comparisons import (
 )
 from .design import Design, DesignEstimate, kish_n_eff
 from .intervals import PROPORTION_METHODS, Estimate, mean_ci, proportion_ci
+from .quality import (
+    Bursts,
+    burst_scan,
+    identical_vectors,
+    speeders,
+    straight_lining,
+    suspicious,
+)
 from .reliability import Reliability, cronbach_alpha, mcdonald_omega, one_factor_loadings
 from .smallarea import (
     RankIntervals,
@@ -29,6 +37,12 @@ from .scores import Score, ScoreTable, UnitScores, score_units
 from .weighting import RakeReport, RakeWarning, TrimReport, post_stratify, rake, trim_weights
 
 __all__ = [
+    "Bursts",
+    "burst_scan",
+    "identical_vectors",
+    "speeders",
+    "straight_lining",
+    "suspicious",
     "AHPResult",
     "RankIntervals",
     "Shrinkage",
