@@ -32,6 +32,9 @@ def linear_mapping(n_levels: int) -> IndexMapping:
     return IndexMapping("linear", tuple(100.0 * (k - r) / (k - 1) for r in range(1, k + 1)))
 
 
+# Rows validated per pass; bounds temporaries whatever the number of responses.
+_CHUNK_ROWS = 32_768
+
 LINEAR_5 = linear_mapping(5)  # 100 / 75 / 50 / 25 / 0
 # A common local point table (好差评 star scores ×20); localities set their own, so it is data.
 POINTS_100_20 = IndexMapping("points-100-20", (100.0, 80.0, 60.0, 40.0, 20.0))
@@ -142,17 +145,20 @@ def code_items(
     for name, k in (("satisfied", satisfied_levels), ("top", top_levels), ("bad", bad_levels)):
         if not 1 <= k <= n_levels:
             raise ValueError(f"{name}_levels must be in 1..{n_levels}, got {k}")
-    answered = ~np.isnan(rank)
-    vals = rank[answered]
-    if vals.size and (np.any(vals != np.round(vals)) or vals.min() < 1 or vals.max() > n_levels):
-        raise ValueError(f"levels must be integers in 1..{n_levels} or NaN")
     if dont_know is None:
         dk = np.zeros(rank.shape, dtype=bool)
     else:
         dk = np.array(dont_know, dtype=bool, copy=True)
         if dk.shape != rank.shape:
             raise ValueError(f"dont_know shape {dk.shape} differs from levels {rank.shape}")
-        if np.any(dk & answered):
+    # validate in row chunks so temporaries stay small for a million responses
+    for s in range(0, rank.shape[0], _CHUNK_ROWS):
+        r = rank[s : s + _CHUNK_ROWS]
+        answered = ~np.isnan(r)
+        bad = answered & ((r != np.round(r)) | (r < 1) | (r > n_levels))
+        if np.any(bad):
+            raise ValueError(f"levels must be integers in 1..{n_levels} or NaN")
+        if np.any(dk[s : s + _CHUNK_ROWS] & answered):
             raise ValueError("a cell marked dont_know also holds a rank; it must be NaN")
     if reverse is not None:
         rev = np.asarray(reverse, dtype=bool)

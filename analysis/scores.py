@@ -216,7 +216,8 @@ def score_units(
         min_n: below this many valid answers estimates are NaN (n still reported).
         small_n: below this many valid answers ``small_sample`` is set.
         rate_method: interval for item rates (see `proportion_ci`).
-        n_boot: bootstrap replicates for composite intervals.
+        n_boot: bootstrap replicates for composite intervals (0 = point estimates only,
+            composite bounds NaN).
         seed: bootstrap seed; unit u draws from ``default_rng([seed, u])``, so a unit's
             interval does not depend on the other units and reruns are byte-identical.
         item_names: names for the item columns (default "0", "1", …).
@@ -285,7 +286,8 @@ def _composite_tables(
             est, c = composite_stats(xu.sum(axis=0, keepdims=True), spec)
             vals[v, :, :, 0] = est[0]
             cnt[v] = c[0]
-            if xu.shape[0] and (c[0, :, 0].max() >= min_n or c[0, :, 2].max() >= min_n):
+            wanted = c[0, :, 0].max() >= min_n or c[0, :, 2].max() >= min_n
+            if n_boot > 0 and xu.shape[0] and wanted:
                 rng = np.random.default_rng([seed, v])
                 low, high = bootstrap_bounds(xu, spec, n_boot, rng, confidence)
                 vals[v, :, :, 1], vals[v, :, :, 2] = low, high
