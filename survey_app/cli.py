@@ -13,7 +13,7 @@ import click
 import uvicorn
 
 from survey_app import campaigns, db, demo, reports
-from survey_app.questionnaire_format import QuestionnaireError, json_schema, load_file
+from survey_app.questionnaire_format import QuestionnaireError, json_schema, load_file, load_scale_library
 from survey_app.settings import get_settings
 
 T = TypeVar("T")
@@ -150,16 +150,19 @@ def questionnaire() -> None:
 @questionnaire.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def check(files: tuple[Path, ...]) -> None:
-    """Validate questionnaire files; print one line per file, exit 1 if any is invalid."""
+    """Validate questionnaire files (and `_*.yaml` scale libraries); exit 1 if any is invalid."""
     failed = False
     for path in files:
         try:
-            q = load_file(path)
+            if path.name.startswith("_"):  # a shared scale library, not a questionnaire
+                scales = load_scale_library(path)
+                click.echo(f"{path.name}: ok (scale library: {', '.join(scales)})")
+            else:
+                q = load_file(path)
+                click.echo(f"{path.name}: ok ({q.slug} v{q.version}, {len(q.items)} items)")
         except QuestionnaireError as exc:
             failed = True
             click.echo(str(exc), err=True)
-        else:
-            click.echo(f"{path.name}: ok ({q.slug} v{q.version}, {len(q.items)} items)")
     sys.exit(1 if failed else 0)
 
 

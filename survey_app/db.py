@@ -39,10 +39,9 @@ def writing() -> Any:
     return db.transaction()
 
 
-async def migrate() -> str:
+async def migrate() -> None:
     """Apply pending migrations once, even when several workers or commands start together.
 
-    :return: Piccolo's summary message.
     :raise RuntimeError: when a migration fails.
     """
     db = engine()
@@ -59,7 +58,6 @@ async def migrate() -> str:
             result = await _quiet_forwards()
     if not result.success:
         raise RuntimeError(f"migration failed: {result.message}")
-    return result.message
 
 
 async def _quiet_forwards() -> Any:

@@ -169,7 +169,7 @@ async def _link_ids(campaign_id: int) -> dict[int, int]:
 def _answers(rng: random.Random, q: Questionnaire, level: float, difficulty: dict[str, float]) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for item in q.items:
-        if item.show_if is not None and answers.get(item.show_if.item) not in item.show_if.values:
+        if not q.is_shown(item, answers):
             continue
         if not item.required and rng.random() < (0.5 if item.type in ("text", "longtext") else 0.06):
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Response, Template
@@ -52,7 +52,7 @@ class PublicController(Controller):
     dependencies = {"link": Provide(provide_link)}
 
     @get("/", name="public:form")
-    async def show_form(self, link: PublicLink) -> Template:
+    async def show_form(self, link: NamedDependency[PublicLink]) -> Template:
         """Show the questionnaire, or why it cannot be answered now."""
         if link.state != LinkState.open:
             return _state_page(link)
@@ -60,7 +60,9 @@ class PublicController(Controller):
         return _form_page(link, questionnaire, posted={}, errors={})
 
     @post("/", name="public:submit")
-    async def submit(self, link: PublicLink, data: URLEncodedBody[dict[str, Any]]) -> Template | Redirect:
+    async def submit(
+        self, link: NamedDependency[PublicLink], data: URLEncodedBody[dict[str, Any]]
+    ) -> Template | Redirect:
         """Save the answers and show the receipt, or show the form again with messages and the answers kept."""
         if link.state != LinkState.open:
             return _state_page(link)
@@ -88,24 +90,24 @@ class PublicController(Controller):
         return Redirect(path=f"/q/{link.token}/thanks?r={saved.receipt}", status_code=303)
 
     @get("/thanks", name="public:thanks")
-    async def thanks(self, link: PublicLink, r: FromQuery[str] = "") -> Template:
+    async def thanks(self, link: NamedDependency[PublicLink], r: FromQuery[str] = "") -> Template:
         """Thank the resident and show their receipt code."""
         if not await responses.receipt_exists(link.campaign_id, r):
             raise NotFoundException("unknown receipt")
         return Template("public/thanks.html", context={"link": link, "receipt": r})
 
     @get("/qr.svg", name="public:qr_svg")
-    async def qr_svg(self, link: PublicLink, request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def qr_svg(self, link: NamedDependency[PublicLink], request: Request[Any, Any, Any]) -> Response[bytes]:
         url = campaigns.public_url(base_url(request), link.token)
         return Response(qrcodes.svg(url), media_type="image/svg+xml", headers=IMAGE_CACHE)
 
     @get("/qr.png", name="public:qr_png")
-    async def qr_png(self, link: PublicLink, request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def qr_png(self, link: NamedDependency[PublicLink], request: Request[Any, Any, Any]) -> Response[bytes]:
         url = campaigns.public_url(base_url(request), link.token)
         return Response(qrcodes.png(url), media_type="image/png", headers=IMAGE_CACHE)
 
     @get("/poster", name="public:poster")
-    async def poster(self, link: PublicLink, request: Request[Any, Any, Any]) -> Template:
+    async def poster(self, link: NamedDependency[PublicLink], request: Request[Any, Any, Any]) -> Template:
         """An A4 poster to print: title, unit, instructions, the QR code and the address spelled out."""
         if link.state == LinkState.revoked:
             return _state_page(link)

@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 import yaml
@@ -121,6 +121,14 @@ class Questionnaire(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def item(self, item_id: str) -> Item:
         return next(i for i in self.items if i.id == item_id)
 
+    def is_shown(self, item: Item, answers: Mapping[str, Any]) -> bool:
+        """Whether `item` is asked, given the answers so far (its `show_if` condition holds)."""
+        if item.show_if is None:
+            return True
+        answer = answers.get(item.show_if.item)
+        # Compare types too: in Python True == 1, but a yes/no answer must never match rating 1.
+        return any(type(v) is type(answer) and v == answer for v in item.show_if.values)
+
     def rating_items(self) -> list[Item]:
         return [i for i in self.items if i.type == "rating"]
 
@@ -153,7 +161,10 @@ def load_file(path: Path, library: Mapping[str, Scale] | None = None) -> Questio
     """
     if library is None:
         library = load_scale_library(path.parent / SCALES_FILE)
-    return parse(path.read_bytes(), name=path.name, library=library)
+    questionnaire = parse(path.read_bytes(), name=path.name, library=library)
+    if questionnaire.slug != path.stem:
+        raise QuestionnaireError(f"{path.name}: slug: must match the file name ({path.stem!r})")
+    return questionnaire
 
 
 def parse(source: bytes | str, *, name: str, library: Mapping[str, Scale]) -> Questionnaire:
@@ -220,7 +231,14 @@ def _msgspec_message(exc: msgspec.ValidationError) -> str:
     path = re.sub(r"\[(\d+)\]", r".\1", match["path"] or "").lstrip(".")
     message = match["msg"].replace("`", "")
     message = message[0].lower() + message[1:] if message else message
+    allowed = _ENUM_FIELDS.get(path.rsplit(".", 1)[-1])
+    if message.startswith("invalid enum value") and allowed:
+        message += f" (allowed: {', '.join(allowed)})"
     return f"{path}: {message}" if path else message
+
+
+# Fields whose type is a fixed set of words: an invalid value's message lists them.
+_ENUM_FIELDS = {"type": get_args(ItemType), "demographic": ("age_band", "sex", "residence")}
 
 
 def _scale_error(scale: Scale) -> str | None:
@@ -235,7 +253,7 @@ def _scale_error(scale: Scale) -> str | None:
 
 
 def _semantic_errors(q: Questionnaire, library: Mapping[str, Scale]) -> list[str]:
-    """Rules a type cannot express, each as `path: message`, in file order."""
+    """Rules a type cannot express, each as `path: message`; the first one is reported."""
     errors: list[str] = []
     for name, scale in q.scales.items():
         error = _scale_error(scale)
@@ -281,11 +299,39 @@ def _semantic_errors(q: Questionnaire, library: Mapping[str, Scale]) -> list[str
                 errors.append(f"{where}.show_if.item: {item.show_if.item!r} is not an earlier item")
             elif target.type not in ("rating", "choice", "yesno"):
                 errors.append(f"{where}.show_if.item: must be a rating, choice or yes/no item")
+            else:
+                allowed = _answer_values(q, library, target)
+                for v_n, value in enumerate(item.show_if.values):
+                    if not any(type(value) is type(a) and value == a for a in allowed):
+                        errors.append(f"{where}.show_if.values.{v_n}: {value!r} is not an answer of {target.id!r}")
         seen[item.id] = item
+    shapes = {}
+    for n, item in enumerate(q.items):
+        scale = q.scales.get(item.scale or "") or library.get(item.scale or "")
+        if item.type == "rating" and scale is not None:
+            shape = (len(scale.levels), scale.satisfied_levels, scale.bad_levels)
+            if shapes and shape not in shapes.values():
+                first = next(iter(shapes))
+                errors.append(
+                    f"items.{n}.scale: {item.scale!r} has {shape[0]} levels ({shape[1]} satisfied, {shape[2]} bad) "
+                    f"but {first!r} has {shapes[first][0]} ({shapes[first][1]}, {shapes[first][2]}); "
+                    "rating items are combined into one index, so their scales must have the same shape"
+                )
+            shapes.setdefault(item.scale or "", shape)
     for n, dimension in enumerate(q.dimensions):
         if not any(i.dimension == dimension.id for i in q.items):
             errors.append(f"dimensions.{n}: dimension {dimension.id!r} has no rating items")
     return errors
+
+
+def _answer_values(q: Questionnaire, library: Mapping[str, Scale], item: Item) -> list[int | str | bool]:
+    """The values an answer to `item` can take (for checking `show_if`)."""
+    if item.type == "yesno":
+        return [True, False]
+    if item.type == "choice":
+        return [o.value for o in item.options or []]
+    scale = q.scales.get(item.scale or "") or library.get(item.scale or "")
+    return [level.value for level in scale.levels] if scale else []
 
 
 def _duplicates(where: str, values: list[str]) -> list[str]:

@@ -92,7 +92,7 @@ def parse_answers(
     answers: dict[str, Any] = {}
     errors: dict[str, FieldError] = {}
     for item in questionnaire.items:
-        if item.show_if is not None and answers.get(item.show_if.item) not in item.show_if.values:
+        if not questionnaire.is_shown(item, answers):
             continue  # hidden by its condition: whatever was posted for it is not an answer
         raw = form.get(item.id)
         values = [v.strip() for v in (raw if isinstance(raw, list) else [raw] if raw else [])]

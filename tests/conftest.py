@@ -1,0 +1,160 @@
+"""Test set-up: the environment is fixed before survey_app is imported (settings are read once).
+
+The suite runs against SQLite by default and against PostgreSQL when MINPING_TEST_DATABASE_URL
+names a database (`.ci/run` creates a fresh one). Database work and the app share one event loop,
+the session's blocking portal, because an asyncpg pool belongs to the loop that opened it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DATA_DIR = tempfile.mkdtemp(prefix="minping-test-")
+os.environ["MINPING_DATA_DIR"] = DATA_DIR
+os.environ["MINPING_SECRET_KEY"] = "test-secret-key"
+for name in ("MINPING_PUBLIC_BASE_URL", "MINPING_REDIS_URL", "MINPING_DATABASE_URL"):
+    os.environ.pop(name, None)
+if os.environ.get("MINPING_TEST_DATABASE_URL"):
+    os.environ["MINPING_DATABASE_URL"] = os.environ["MINPING_TEST_DATABASE_URL"]
+
+from anyio.from_thread import BlockingPortal, start_blocking_portal  # noqa: E402
+from litestar.testing import TestClient  # noqa: E402
+
+from survey_app import campaigns, db, questionnaires, units  # noqa: E402
+from survey_app.app import create_app  # noqa: E402
+from survey_app.settings import get_settings  # noqa: E402
+from survey_app.tables import (  # noqa: E402
+    Campaign,
+    CampaignStatus,
+    CampaignUnit,
+    Link,
+    QuestionnaireVersion,
+    Response,
+    Unit,
+    UnitKind,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+# Children before parents, so deleting never trips a RESTRICT foreign key.
+TABLES_IN_DELETE_ORDER = [Response, Link, CampaignUnit, Campaign, QuestionnaireVersion, Unit]
+
+
+def pytest_report_header() -> str:
+    settings = get_settings()
+    engine = "PostgreSQL" if settings.is_postgres else "SQLite"
+    return f"minping database: {engine} ({re.sub(r'//[^@/]*@', '//', settings.database_url)})"
+
+
+MINPING = Path(sys.executable).parent / "minping"
+
+
+@pytest.fixture
+def cli(run: Callable[..., Any]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed `minping` command against the test database, as a user would."""
+
+    def invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(MINPING), *args], env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=120
+        )
+
+    return invoke
+
+
+@pytest.fixture(scope="session")
+def portal() -> Iterator[BlockingPortal]:
+    with start_blocking_portal() as portal:
+        portal.call(db.migrate)
+        yield portal
+
+
+@pytest.fixture(scope="session")
+def app_client(portal: BlockingPortal) -> Iterator[TestClient]:
+    client = TestClient(create_app(), base_url="http://testserver.local")
+    client.blocking_portal = portal  # run the app on the session's loop (see module docstring)
+    with client:
+        yield client
+
+
+async def delete_all() -> None:
+    await Unit.update({Unit.parent: None}, force=True)  # the tree references itself
+    for table in TABLES_IN_DELETE_ORDER:
+        await table.delete(force=True)
+
+
+@pytest.fixture
+def run(portal: BlockingPortal) -> Callable[..., Any]:
+    """Call an async function on the app's loop: `run(campaigns.find_link, token)`."""
+    portal.call(delete_all)
+    return lambda fn, *args, **kwargs: portal.call(functools.partial(fn, *args, **kwargs))
+
+
+@pytest.fixture
+def client(app_client: TestClient, run: Callable[..., Any]) -> TestClient:
+    app_client.cookies.clear()
+    return app_client
+
+
+class World:
+    """A small city: a district, a street, two communities and an open window-rating campaign."""
+
+    def __init__(self, run: Callable[..., Any]) -> None:
+        self.run = run
+        run(units.create, "331102", "莲都区", UnitKind.district, name_en="Liandu District")
+        run(units.create, "331102-01", "万象街道", UnitKind.street, parent_code="331102")
+        self.unit_a = run(units.create, "331102-01-001", "大洋社区", UnitKind.community, parent_code="331102-01")
+        self.unit_b = run(units.create, "331102-01-002", "中山社区", UnitKind.community, parent_code="331102-01")
+        self.questionnaire_ids = run(questionnaires.register_bundled)
+        self.campaign_id = self.campaign("window-rating")
+        self.token_a, self.token_b = self.tokens(self.campaign_id)
+
+    def campaign(
+        self,
+        questionnaire: str,
+        *,
+        slug: str | None = None,
+        status: CampaignStatus = CampaignStatus.open,
+        opens_at: datetime | None = None,
+        closes_at: datetime | None = None,
+    ) -> int:
+        now = datetime.now(UTC)
+        return self.run(
+            campaigns.create,
+            slug or f"{questionnaire}-test",
+            self.questionnaire_ids[questionnaire],
+            "窗口服务评价",
+            [self.unit_a, self.unit_b],
+            title_en="Window rating",
+            purpose="请为窗口服务打分。",
+            status=status,
+            opens_at=opens_at or now - timedelta(days=1),
+            closes_at=closes_at or now + timedelta(days=30),
+        )
+
+    def tokens(self, campaign_id: int) -> list[str]:
+        async def fetch() -> list[str]:
+            rows = await Link.select(Link.token).where(Link.campaign == campaign_id).order_by(Link.unit)
+            return [r["token"] for r in rows]
+
+        return self.run(fetch)
+
+    def responses(self) -> list[dict[str, Any]]:
+        async def fetch() -> list[dict[str, Any]]:
+            return await Response.select().order_by(Response.id).output(load_json=True)
+
+        return self.run(fetch)
+
+
+@pytest.fixture
+def world(run: Callable[..., Any]) -> World:
+    return World(run)

@@ -1,0 +1,70 @@
+"""The `minping` command as a user runs it: demo, links, and one-line errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from survey_app import demo
+from survey_app.tables import Response
+from tests.conftest import delete_all
+
+
+def test_demo_city_links_and_report(cli):
+    made = cli("demo")
+    assert made.returncode == 0, made.stderr
+    counts = dict(line.split("\t") for line in made.stdout.splitlines())
+    assert {slug.rsplit("-", 1)[0] for slug in counts} == {
+        "community-services",
+        "safe-community",
+        "urban-village",
+        "department-conduct",
+        "window-rating",
+    }
+    assert 3000 <= sum(int(c.split()[0]) for c in counts.values()) <= 10000
+
+    links = cli("links").stdout.splitlines()
+    url, unit, campaign = links[0].split("\t")
+    assert re.fullmatch(r"http://127\.0\.0\.1:8000/q/[A-Za-z0-9_-]{24}", url)
+    assert campaign in counts and unit.startswith("331102-")
+    assert len(links) == 30 + 30 + 8 + 15 + 7  # one link per unit of each campaign
+    only = cli("links", "--campaign", campaign).stdout.splitlines()
+    assert only and all(line.endswith("\t" + campaign) for line in only)
+
+    report = json.loads(cli("report", campaign, "--format", "json").stdout)
+    sizes = sorted(u["responses"] for u in report["units"])
+    assert sizes[0] < 10 and any(u["scores"][0]["small_sample"] for u in report["units"])
+    assert any(not u["scores"][0]["suppressed"] for u in report["units"])
+    again = cli("demo")
+    assert (
+        again.returncode == 1
+        and again.stderr.strip() == "Error: the database already has campaigns; the demo needs an empty one"
+    )
+
+
+def test_demo_answers_are_the_same_for_the_same_seed(run, portal):
+    async def fingerprint() -> str:
+        rows = await Response.select(Response.answers, Response.duration_s).order_by(Response.id).output(load_json=True)
+        return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+
+    run(demo.build, seed=7)
+    first = run(fingerprint)
+    portal.call(delete_all)
+    run(demo.build, seed=7)
+    assert run(fingerprint) == first
+
+
+def test_links_prints_the_configured_public_origin(cli, world):
+    out = cli("links", env={"MINPING_PUBLIC_BASE_URL": "https://pj.lishui.example/"}).stdout
+    assert out.splitlines()[0].startswith("https://pj.lishui.example/q/")
+
+
+def test_unknown_campaign_and_bad_settings_fail_with_one_line(cli, world):
+    unknown = cli("links", "--campaign", "nope")
+    assert unknown.returncode == 1 and unknown.stderr == "Error: no campaign 'nope'\n"
+    bad_url = cli("links", env={"MINPING_DATABASE_URL": "mysql://x"})
+    assert bad_url.returncode == 1
+    assert bad_url.stderr == (
+        "Error: MINPING_DATABASE_URL must start with sqlite:/// or postgresql://, got 'mysql://x'\n"
+    )

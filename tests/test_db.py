@@ -1,0 +1,129 @@
+"""Migrations and persistence on the configured engine: concurrent migrate, no cascades, uniqueness."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from survey_app import db, responses
+from survey_app.responses import FormToken
+from survey_app.settings import get_settings
+from survey_app.tables import Campaign, QuestionnaireVersion, Response, Unit
+
+
+def insert_response(run, world, submission_id: str) -> None:
+    async def insert() -> None:
+        row = Response(
+            submission_id=submission_id,
+            receipt=uuid.uuid4().hex[:8].upper(),
+            campaign=world.campaign_id,
+            unit=world.unit_a,
+            answers={"overall": 5},
+        )
+        async with db.writing():
+            await row.save()
+
+    run(insert)
+
+
+def test_submission_id_is_unique_per_campaign_in_the_database(run, world):
+    insert_response(run, world, "a" * 32)
+    with pytest.raises(Exception, match="(?i)unique"):
+        insert_response(run, world, "a" * 32)
+    assert len(world.responses()) == 1
+
+
+def test_same_submission_id_in_another_campaign_is_a_different_response(run, world):
+    other = world.campaign("window-rating", slug="second")
+    token = FormToken("b" * 32, 0)
+    for campaign_id in (world.campaign_id, other):
+        run(
+            responses.record,
+            campaign_id=campaign_id,
+            unit_id=world.unit_a,
+            link_id=None,
+            token=token,
+            answers={"overall": 3},
+        )
+    assert len(world.responses()) == 2
+
+
+@pytest.mark.parametrize("table", [Campaign, Unit, QuestionnaireVersion])
+def test_deleting_what_responses_refer_to_is_refused(run, world, table):
+    insert_response(run, world, "c" * 32)
+
+    async def delete() -> None:
+        await table.delete(force=True)
+
+    with pytest.raises(Exception, match="(?i)foreign key|violates"):
+        run(delete)
+    assert len(world.responses()) == 1
+
+
+def test_answers_round_trip_with_their_types(run, world):
+    answers = {
+        "overall": 2,
+        "efficiency": "dk",
+        "reasons": ["wait", "rules"],
+        "comment": '排队 "两" 小时 <b>',
+        "n": 2.5,
+        "one_visit": False,
+    }
+    run(
+        responses.record,
+        campaign_id=world.campaign_id,
+        unit_id=world.unit_a,
+        link_id=None,
+        token=FormToken("d" * 32, 0),
+        answers=answers,
+    )
+    assert world.responses()[0]["answers"] == answers
+
+
+def test_migrating_again_changes_nothing_and_keeps_data(run, world):
+    insert_response(run, world, "e" * 32)
+    run(db.migrate)
+    run(db.migrate)
+    assert len(world.responses()) == 1
+
+
+def test_concurrent_migrations_on_a_fresh_database_all_succeed(tmp_path):
+    """Three `minping migrate` processes start together on an empty database: none may fail."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINPING_")}
+    env["MINPING_DATA_DIR"] = str(tmp_path)
+    env["MINPING_SECRET_KEY"] = "x"
+    fresh_pg = None
+    if get_settings().is_postgres:
+        fresh_pg = f"minping_migrate_{uuid.uuid4().hex[:8]}"
+        admin = get_settings().database_url.rsplit("/", 1)[0] + "/postgres"
+        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {fresh_pg}"], check=True)
+        env["MINPING_DATABASE_URL"] = get_settings().database_url.rsplit("/", 1)[0] + "/" + fresh_pg
+    minping = Path(sys.executable).parent / "minping"
+    try:
+        procs = [
+            subprocess.Popen(
+                [str(minping), "migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            for _ in range(3)
+        ]
+        outputs = [p.communicate(timeout=120)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], outputs
+        assert all(o.strip() == "database is up to date" for o in outputs)
+    finally:
+        if fresh_pg:
+            subprocess.run(["psql", admin, "-qc", f"DROP DATABASE {fresh_pg}"], check=True)
+
+
+def test_sqlite_runs_in_wal_mode(run):
+    if get_settings().is_postgres:
+        pytest.skip("SQLite only: PostgreSQL has no journal mode")
+
+    async def mode() -> str:
+        return (await db.engine().run_ddl("PRAGMA journal_mode"))[0]["journal_mode"]
+
+    assert run(mode) == "wal"

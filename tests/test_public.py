@@ -1,0 +1,195 @@
+"""The resident's page: render, submit, errors with answers kept, link states, language, weight."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urljoin, urlparse
+
+import pytest
+from bs4 import BeautifulSoup
+
+from survey_app import responses
+from survey_app.tables import CampaignStatus, Link
+
+# The bar in the brief: the form page with everything it loads.
+MAX_PAGE_BYTES = 30 * 1024
+
+
+def form_fields(html: str) -> dict[str, str]:
+    soup = BeautifulSoup(html, "html.parser")
+    return {i["name"]: i.get("value", "") for i in soup.select("form input[type=hidden]")}
+
+
+def valid_answers(html: str, **overrides: str | list[str]) -> dict[str, str | list[str]]:
+    data: dict[str, str | list[str]] = {**form_fields(html), "overall": "4", "efficiency": "5", "level": "dk"}
+    data.update(overrides)
+    return data
+
+
+def test_form_shows_unit_campaign_privacy_and_labelled_questions(client, world):
+    r = client.get(f"/q/{world.token_a}")
+    assert r.status_code == 200
+    soup = BeautifulSoup(r.text, "html.parser")
+    assert soup.html["lang"] == "zh-CN"
+    assert "大洋社区" in soup.select_one(".unit").text
+    assert soup.h1.text == "窗口服务评价"
+    assert "匿名" in r.text
+    radios = soup.select("input[type=radio][name=overall]")
+    assert [i["value"] for i in radios] == ["5", "4", "3", "2", "1"]
+    # Every input sits inside its <label>, so the whole row is a tap target.
+    assert all(i.find_parent("label") is not None for i in radios)
+    assert [i["value"] for i in soup.select("input[name=efficiency]")][-1] == "dk"
+    assert soup.select_one("input[name=_form]")["value"].count(".") == 2
+
+
+def test_valid_submission_is_saved_and_gets_a_receipt(client, world):
+    form = client.get(f"/q/{world.token_a}").text
+    r = client.post(f"/q/{world.token_a}", data=valid_answers(form), follow_redirects=False)
+    assert r.status_code == 303
+    thanks = client.get(r.headers["location"])
+    assert thanks.status_code == 200
+    receipt = BeautifulSoup(thanks.text, "html.parser").select_one(".receipt").text
+    [saved] = world.responses()
+    assert saved["receipt"] == receipt
+    assert saved["answers"] == {"overall": 4, "efficiency": 5, "level": "dk"}
+    assert saved["unit"] == world.unit_a and saved["channel"] == "qr"
+    assert saved["submission_id"] == form_fields(form)["_form"].split(".")[0]
+    assert 0 <= saved["duration_s"] < 60
+
+
+def test_invalid_submission_shows_messages_and_keeps_every_answer(client, world):
+    form = client.get(f"/q/{world.token_a}").text
+    data = valid_answers(form, overall="", efficiency="9", level="dk")
+    r = client.post(f"/q/{world.token_a}", data=data)
+    assert r.status_code == 422
+    soup = BeautifulSoup(r.text, "html.parser")
+    assert soup.select_one("#e-overall").text == "请回答此题。"
+    assert soup.select_one("#e-efficiency").text == "请从列出的选项中选择。"
+    assert soup.select_one("input[name=level][value=dk]").has_attr("checked")
+    # The same form token is reused, so fixing and resending is still one submission.
+    assert form_fields(r.text)["_form"] == data["_form"]
+    assert world.responses() == []
+
+
+def test_comment_on_a_bad_rating_is_kept_and_a_hidden_one_dropped(client, world):
+    form = client.get(f"/q/{world.token_a}").text
+    client.post(
+        f"/q/{world.token_a}", data=valid_answers(form, overall="1", reasons=["wait", "attitude"], comment="排队两小时")
+    )
+    form = client.get(f"/q/{world.token_a}").text
+    client.post(f"/q/{world.token_a}", data=valid_answers(form, overall="5", reasons="wait", comment="不该保存"))
+    bad, good = world.responses()
+    assert bad["answers"]["reasons"] == ["wait", "attitude"] and bad["answers"]["comment"] == "排队两小时"
+    assert "reasons" not in good["answers"] and "comment" not in good["answers"]
+
+
+def test_conditional_questions_are_hidden_by_css_not_javascript(client, world):
+    r = client.get(f"/q/{world.token_a}")
+    style = BeautifulSoup(r.text, "html.parser").style.text
+    assert 'form:not(:has([name="overall"][value="2"]:checked,[name="overall"][value="1"]:checked)) #q-reasons' in style
+    assert "<script" not in r.text
+
+
+def test_resending_the_same_submission_saves_it_once(client, world):
+    data = valid_answers(client.get(f"/q/{world.token_a}").text)
+    first = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False)
+    second = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False)
+    assert first.headers["location"] == second.headers["location"]
+    assert len(world.responses()) == 1
+
+
+def test_same_submission_with_other_answers_is_refused(client, world):
+    data = valid_answers(client.get(f"/q/{world.token_a}").text)
+    client.post(f"/q/{world.token_a}", data=data)
+    r = client.post(f"/q/{world.token_a}", data={**data, "overall": "1"})
+    assert r.status_code == 409
+    assert "已经提交" in r.text
+    assert [x["answers"]["overall"] for x in world.responses()] == [4]
+
+
+@pytest.mark.parametrize("token_value", ["", "garbage", "0" * 32 + ".1.abc"])
+def test_missing_or_forged_form_token_keeps_answers_and_asks_again(client, world, token_value):
+    data = valid_answers(client.get(f"/q/{world.token_a}").text, _form=token_value)
+    r = client.post(f"/q/{world.token_a}", data=data)
+    assert r.status_code == 422
+    soup = BeautifulSoup(r.text, "html.parser")
+    assert "页面已过期" in soup.select_one(".notice").text
+    assert soup.select_one("input[name=overall][value='4']").has_attr("checked")
+    assert responses.read_form_token(world.token_a, form_fields(r.text)["_form"]) is not None
+    assert world.responses() == []
+
+
+def test_form_token_of_another_link_is_not_accepted(client, world):
+    other = form_fields(client.get(f"/q/{world.token_b}").text)["_form"]
+    assert responses.read_form_token(world.token_a, other) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "text"),
+    [
+        ({"status": CampaignStatus.closed}, 410, "本次评议已结束"),
+        ({"closes": -1}, 410, "本次评议已结束"),
+        ({"status": CampaignStatus.draft}, 403, "尚未开始"),
+        ({"opens": 2}, 403, "尚未开始"),
+    ],
+)
+def test_link_outside_its_campaign_period_gets_a_friendly_page(client, world, change, status, text):
+    now = datetime.now(UTC)
+    campaign_id = world.campaign(
+        "window-rating",
+        slug="other",
+        status=change.get("status", CampaignStatus.open),
+        opens_at=now + timedelta(days=change["opens"]) if "opens" in change else now - timedelta(days=5),
+        closes_at=now + timedelta(days=change["closes"]) if "closes" in change else now + timedelta(days=5),
+    )
+    token = world.tokens(campaign_id)[0]
+    assert client.get(f"/q/{token}").status_code == status
+    r = client.post(f"/q/{token}", data={"overall": "5"})
+    assert r.status_code == status and text in r.text
+    assert world.responses() == []
+
+
+def test_revoked_link_is_gone(client, world, run):
+    async def revoke() -> None:
+        await Link.update({Link.revoked_at: datetime.now(UTC)}).where(Link.token == world.token_a)
+
+    run(revoke)
+    r = client.get(f"/q/{world.token_a}")
+    assert r.status_code == 410 and "已停用" in r.text
+
+
+@pytest.mark.parametrize("token", ["not-a-real-token", "x" * 24, "a" * 200])
+def test_unknown_token_is_404_with_a_friendly_page(client, world, token):
+    r = client.get(f"/q/{token}")
+    assert r.status_code == 404
+    assert "二维码" in r.text
+
+
+def test_english_on_request_and_remembered(client, world):
+    r = client.get(f"/lang/en?next=/q/{world.token_a}")
+    assert r.status_code == 200  # followed the redirect back to the form
+    soup = BeautifulSoup(r.text, "html.parser")
+    assert soup.html["lang"] == "en"
+    assert soup.h1.text == "Window rating"
+    assert "Very satisfied" in r.text and "Submit" in r.text
+    assert client.get(f"/q/{world.token_a}?lang=zh").text.count("非常满意") >= 1
+
+
+def test_language_switch_does_not_redirect_off_site(client):
+    r = client.get("/lang/en?next=//evil.example/x", follow_redirects=False)
+    assert r.headers["location"] == "/"
+
+
+def test_thanks_page_needs_a_real_receipt(client, world):
+    assert client.get(f"/q/{world.token_a}/thanks?r=ABCDEFGH").status_code == 404
+
+
+def test_form_page_is_light_and_self_contained(client, world):
+    url = f"http://testserver.local/q/{world.token_a}"
+    r = client.get(url)
+    soup = BeautifulSoup(r.text, "html.parser")
+    refs = [t.get("href") for t in soup.find_all("link")] + [t.get("src") for t in soup.find_all(["script", "img"])]
+    refs = [urljoin(url, ref) for ref in refs if ref]
+    assert all(urlparse(ref).netloc == "testserver.local" for ref in refs)
+    total = len(r.content) + sum(len(client.get(ref).content) for ref in refs)
+    assert total <= MAX_PAGE_BYTES

@@ -1,0 +1,142 @@
+"""The first score report: numbers checked against values computed by hand from the definitions."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+
+import pytest
+from scipy import stats
+
+from survey_app import reports, responses
+from survey_app.responses import FormToken
+
+# Unit A: 12 answers. Index points are linear: 5→100, 4→75, 3→50, 2→25, 1→0.
+OVERALL_A = [5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 2, 1]
+EFFICIENCY_A = [5, 4, 4, 4, 4, 3, 3, "dk", "dk", 2, 2, 1]
+POINTS = {5: 100, 4: 75, 3: 50, 2: 25, 1: 0}
+
+
+def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval, written out from its formula."""
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def t_interval(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def answer(run, world, unit_id: int, answers: dict) -> None:
+    token = FormToken(submission_id=uuid.uuid4().hex, issued_at=0)
+    run(responses.record, campaign_id=world.campaign_id, unit_id=unit_id, link_id=None, token=token, answers=answers)
+
+
+@pytest.fixture
+def scored(run, world):
+    for overall, efficiency in zip(OVERALL_A, EFFICIENCY_A, strict=True):
+        answer(run, world, world.unit_a, {"overall": overall, "efficiency": efficiency})
+    for overall in (5, 4, 1):
+        answer(run, world, world.unit_b, {"overall": overall})
+    return reports.to_dict(run(reports.build, "window-rating-test"))
+
+
+def line(report: dict, unit_code: str, level: str, key: str) -> dict:
+    unit = next(u for u in report["units"] if u["code"] == unit_code)
+    return next(s for s in unit["scores"] if s["level"] == level and s["key"] == key)
+
+
+def test_item_scores_match_hand_computation(scored):
+    overall = line(scored, "331102-01-001", "item", "overall")
+    assert overall["n"] == 12 and overall["n_dont_know"] == 0
+    assert overall["index"]["estimate"] == pytest.approx(825 / 12)  # 68.75
+    low, high = t_interval([POINTS[v] for v in OVERALL_A])
+    assert (overall["index"]["low"], overall["index"]["high"]) == pytest.approx((low, high))
+    assert overall["satisfaction_rate"]["estimate"] == pytest.approx(10 / 12)
+    assert (overall["satisfaction_rate"]["low"], overall["satisfaction_rate"]["high"]) == pytest.approx(wilson(10, 12))
+    assert overall["bad_rate"]["estimate"] == pytest.approx(2 / 12)
+
+
+def test_dont_know_is_left_out_of_the_denominator(scored):
+    efficiency = line(scored, "331102-01-001", "item", "efficiency")
+    assert efficiency["n"] == 10 and efficiency["n_dont_know"] == 2
+    assert efficiency["index"]["estimate"] == pytest.approx(55.0)
+    assert efficiency["satisfaction_rate"]["estimate"] == pytest.approx(7 / 10)
+    assert (efficiency["satisfaction_rate"]["low"], efficiency["satisfaction_rate"]["high"]) == pytest.approx(
+        wilson(7, 10)
+    )
+
+
+def test_overall_composite_follows_the_documented_weights(scored):
+    # Each respondent: 0.4 × overall dimension + 0.6 × service dimension, renormalised over the
+    # dimensions they answered (the two "don't know" respondents count their overall item only).
+    per_person = [
+        0.4 * POINTS[o] + 0.6 * POINTS[e] if e != "dk" else POINTS[o]
+        for o, e in zip(OVERALL_A, EFFICIENCY_A, strict=True)
+    ]
+    composite = line(scored, "331102-01-001", "overall", "overall")
+    assert composite["n"] == 12
+    assert composite["index"]["estimate"] == pytest.approx(sum(per_person) / 12)
+    assert composite["index"]["low"] < composite["index"]["estimate"] < composite["index"]["high"]
+    assert composite["satisfaction_rate"]["estimate"] == pytest.approx(0.4 * 10 / 12 + 0.6 * 7 / 10)
+    assert "bootstrap" in composite["index"]["method"]
+
+
+def test_unit_below_the_minimum_gets_no_score_but_keeps_its_n(scored):
+    unit_b = next(u for u in scored["units"] if u["code"] == "331102-01-002")
+    assert unit_b["responses"] == 3
+    for score in unit_b["scores"]:
+        assert score["suppressed"] is True
+        assert score["index"]["estimate"] is None and score["satisfaction_rate"]["estimate"] is None
+    assert line(scored, "331102-01-002", "item", "overall")["n"] == 3
+
+
+def test_report_names_its_method_and_questionnaire(scored):
+    assert scored["index_mapping"] == "linear"
+    assert scored["questionnaire"]["slug"] == "window-rating" and len(scored["questionnaire"]["sha256"]) == 64
+    assert scored["responses"] == 15 and (scored["min_n"], scored["small_n"]) == (10, 30)
+
+
+def test_report_is_identical_when_recomputed(run, scored):
+    assert reports.to_dict(run(reports.build, "window-rating-test")) == scored
+
+
+def test_csv_and_table_carry_the_same_numbers(run, scored):
+    report = run(reports.build, "window-rating-test")
+    rows = [r.split(",") for r in reports.to_csv(report).splitlines()]
+    assert rows[0] == reports.CSV_COLUMNS
+    [overall] = [r for r in rows if r[:4] == ["331102-01-001", "大洋社区", "item", "overall"]]
+    assert overall[5:10] == ["12", "0", "False", "True", "68.8"]
+    assert overall[12] == "0.8333"
+    table = reports.to_table(report)
+    assert "15 responses" in table
+    assert any(row.startswith("大洋社区") and "12" in row for row in table.splitlines())
+
+
+def test_report_page_and_downloads(client, scored):
+    page = client.get("/reports/window-rating-test")
+    assert page.status_code == 200
+    assert "大洋社区" in page.text and "68.8" in page.text and "样本不足" in page.text
+    data = client.get("/reports/window-rating-test/scores.json").json()
+    assert data == json.loads(json.dumps(scored))
+    csv = client.get("/reports/window-rating-test/scores.csv")
+    assert csv.headers["content-type"].startswith("text/csv") and csv.text.startswith("\ufeffunit_code,")
+    assert client.get("/reports/no-such-campaign").status_code == 404
+
+
+def test_report_command_formats(cli, scored):
+    as_json = cli("report", "window-rating-test", "--format", "json")
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == json.loads(json.dumps(scored))
+    as_csv = cli("report", "window-rating-test", "--format", "csv")
+    assert as_csv.stdout.startswith("unit_code,unit_name,level")
+    table = cli("report", "window-rating-test")
+    assert "window-rating-test: 15 responses" in table.stdout
+    missing = cli("report", "nope")
+    assert missing.returncode == 1 and missing.stderr == "Error: no campaign 'nope'\n" and missing.stdout == ""

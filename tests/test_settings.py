@@ -1,0 +1,52 @@
+"""Settings: the environment is read in one place, with working defaults on a fresh machine."""
+
+from __future__ import annotations
+
+import pytest
+
+from survey_app.settings import Settings, get_settings
+
+
+@pytest.fixture
+def fresh(monkeypatch, tmp_path):
+    for name in ("MINPING_DATA_DIR", "MINPING_DATABASE_URL", "MINPING_SECRET_KEY", "MINPING_PUBLIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_defaults_create_a_data_folder_with_sqlite_and_a_kept_secret(fresh):
+    settings = get_settings()
+    assert settings.data_dir == fresh / "minping-data" and settings.data_dir.is_dir()
+    assert settings.database_url == f"sqlite:///{fresh / 'minping-data' / 'minping.sqlite3'}"
+    assert not settings.is_postgres and settings.public_base_url is None
+    key_file = settings.data_dir / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    get_settings.cache_clear()
+    assert get_settings().secret_key == settings.secret_key == key_file.read_text()
+    assert len(settings.secret_key) >= 48
+
+
+def test_environment_overrides(fresh, monkeypatch):
+    monkeypatch.setenv("MINPING_DATA_DIR", str(fresh / "elsewhere"))
+    monkeypatch.setenv("MINPING_DATABASE_URL", "postgresql://u@db.example/minping")
+    monkeypatch.setenv("MINPING_SECRET_KEY", "k")
+    monkeypatch.setenv("MINPING_PUBLIC_BASE_URL", "https://pj.example/")
+    settings = get_settings()
+    assert settings == Settings(
+        data_dir=fresh / "elsewhere",
+        database_url="postgresql://u@db.example/minping",
+        secret_key="k",
+        public_base_url="https://pj.example",
+        redis_url=None,
+        debug=False,
+    )
+    assert settings.is_postgres
+
+
+def test_unsupported_database_url_is_refused(fresh, monkeypatch):
+    monkeypatch.setenv("MINPING_DATABASE_URL", "mysql://x")
+    with pytest.raises(ValueError, match="must start with sqlite:/// or postgresql://"):
+        get_settings()
