@@ -15,6 +15,10 @@ from survey_app.questionnaire_format import localise
 from survey_app.report_pages import ReportController
 from survey_app.settings import TEMPLATES_DIR, get_settings
 
+# The largest honest form (25 long answers of 2,000 characters, 3 bytes each, percent-encoded) stays
+# well below this; anything bigger is refused before it is parsed.
+MAX_BODY_BYTES = 512 * 1024
+
 # Resident forms are anonymous: there is no session a forged request could ride. Their integrity is
 # carried by the signed form token instead, so a resident whose cookie expired never loses answers.
 CSRF_EXEMPT = ["^/q/"]
@@ -52,5 +56,6 @@ def create_app() -> Litestar:
         exception_handlers={Exception: error_page},
         lifespan=[db.lifespan],
         openapi_config=None,
+        request_max_body_size=MAX_BODY_BYTES,
         debug=settings.debug,
     )

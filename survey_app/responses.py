@@ -133,12 +133,22 @@ def _parse_one(item: Item, q: Questionnaire, values: list[str]) -> tuple[Any, Fi
         return value == "yes", None
     if item.type == "number":
         return _parse_number(item, value)
+    value = _clean_text(value)
     limit = TEXT_LIMITS[item.type]
     if len(value) > limit:
         return None, FieldError(
             N_("最多 %(limit)s 个字，现在是 %(length)s 个字。"), {"limit": limit, "length": len(value)}
         )
     return value, None
+
+
+# C0 control characters other than tab and newline carry no meaning in an answer, and PostgreSQL
+# cannot store NUL in JSON text at all.
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10))
+
+
+def _clean_text(value: str) -> str:
+    return value.replace("\r\n", "\n").translate(_CONTROL).strip()
 
 
 def _parse_number(item: Item, value: str) -> tuple[Any, FieldError | None]:

@@ -193,3 +193,28 @@ def test_form_page_is_light_and_self_contained(client, world):
     assert all(urlparse(ref).netloc == "testserver.local" for ref in refs)
     total = len(r.content) + sum(len(client.get(ref).content) for ref in refs)
     assert total <= MAX_PAGE_BYTES
+
+
+def test_control_characters_are_removed_from_text_answers(client, world):
+    data = valid_answers(client.get(f"/q/{world.token_a}").text, overall="1", comment="排队\x00两小时\r\n第二行\x07")
+    assert client.post(f"/q/{world.token_a}", data=data, follow_redirects=False).status_code == 303
+    assert world.responses()[0]["answers"]["comment"] == "排队两小时\n第二行"
+
+
+def test_overlong_comment_is_kept_with_a_message(client, world):
+    data = valid_answers(client.get(f"/q/{world.token_a}").text, overall="2", comment="慢" * 2001)
+    r = client.post(f"/q/{world.token_a}", data=data)
+    assert r.status_code == 422
+    soup = BeautifulSoup(r.text, "html.parser")
+    assert soup.select_one("#e-comment").text == "最多 2000 个字，现在是 2001 个字。"
+    assert soup.select_one("textarea[name=comment]").text == "慢" * 2001
+
+
+def test_oversized_body_is_refused_before_parsing(client, world):
+    r = client.post(
+        f"/q/{world.token_a}",
+        content=b"comment=" + b"a" * 600_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 413 and "太大" in r.text
+    assert world.responses() == []
