@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -286,7 +287,7 @@ def to_csv(report: Report, lang: str = "zh") -> str:
 
 def to_table(report: Report, lang: str = "zh") -> str:
     """A plain-text table of each unit's overall and dimension scores, for the terminal."""
-    header = f"{'unit':<24} {'score':<22} {'n':>5} {'满意率':>7} {'index':>6}  95% CI"
+    header = f"{_pad('unit', 24)} {_pad('score', 22)} {'n':>5} {_pad('满意率', 7, right=True)} {'index':>6}  95% CI"
     lines = [f"{report.campaign_slug}: {report.responses} responses, index {report.index_mapping}", header]
     for unit in to_dict(report, lang)["units"]:
         for s in unit["scores"]:
@@ -297,8 +298,21 @@ def to_table(report: Report, lang: str = "zh") -> str:
             rate_text = "—" if rate["estimate"] is None else f"{100 * rate['estimate']:.1f}%"
             index_text = "—" if index["estimate"] is None else f"{index['estimate']:.1f}"
             name = unit["name"] if s["level"] == "overall" else ""
-            lines.append(f"{name:<24} {s['label'][:22]:<22} {s['n']:>5} {rate_text:>7} {index_text:>6}  {interval}")
+            label = _pad(s["label"], 22)
+            lines.append(f"{_pad(name, 24)} {label} {s['n']:>5} {rate_text:>7} {index_text:>6}  {interval}")
     return "\n".join(lines) + "\n"
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    """Pad to `width` terminal columns; Chinese characters take two, so str.ljust misaligns them."""
+    shown, used = "", 0
+    for char in text:
+        size = 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if used + size > width:
+            break
+        shown, used = shown + char, used + size
+    fill = " " * (width - used)
+    return fill + shown if right else shown + fill
 
 
 def _fmt(value: float | None, digits: int) -> str:

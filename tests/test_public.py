@@ -184,8 +184,12 @@ def test_thanks_page_needs_a_real_receipt(client, world):
     assert client.get(f"/q/{world.token_a}/thanks?r=ABCDEFGH").status_code == 404
 
 
-def test_form_page_is_light_and_self_contained(client, world):
-    url = f"http://testserver.local/q/{world.token_a}"
+@pytest.mark.parametrize(
+    "questionnaire", ["community-services", "safe-community", "urban-village", "department-conduct", "window-rating"]
+)
+def test_form_page_is_light_and_self_contained(client, world, questionnaire):
+    token = world.tokens(world.campaign(questionnaire, slug=f"weight-{questionnaire}"))[0]
+    url = f"http://testserver.local/q/{token}"
     r = client.get(url)
     soup = BeautifulSoup(r.text, "html.parser")
     refs = [t.get("href") for t in soup.find_all("link")] + [t.get("src") for t in soup.find_all(["script", "img"])]
