@@ -5,15 +5,18 @@ from __future__ import annotations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import NotAuthorizedException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from survey_app import db, i18n
+from survey_app import auth, db, i18n, security
+from survey_app.auth import AuthController
 from survey_app.pages import error_page, home, switch_language
 from survey_app.public import PublicController
 from survey_app.questionnaire_format import localise
 from survey_app.report_pages import ReportController
 from survey_app.settings import TEMPLATES_DIR, get_settings
+from survey_app.staff import StaffController
 
 # The largest honest form (25 long answers of 2,000 characters, 3 bytes each, percent-encoded) stays
 # well below this; anything bigger is refused before it is parsed.
@@ -37,6 +40,7 @@ def template_environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["t"] = lambda text: localise(text, i18n.current_language.get())
     env.globals.update(i18n.template_callables())
+    env.globals["csp_nonce"] = security.current_nonce.get
     return env
 
 
@@ -44,16 +48,18 @@ def create_app() -> Litestar:
     """Build the application from the settings."""
     settings = get_settings()
     return Litestar(
-        route_handlers=[home, switch_language, PublicController, ReportController],
+        route_handlers=[home, switch_language, PublicController, AuthController, StaffController, ReportController],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
-        middleware=[i18n.language_middleware],
+        middleware=[security.security_headers_middleware, i18n.language_middleware],
+        on_app_init=[auth.session_auth().on_app_init],
+        stores={"sessions": auth.make_store("sessions"), "throttle": auth.make_store("throttle")},
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="minping_csrf",
             cookie_secure=(settings.public_base_url or "").startswith("https://"),
             exclude=CSRF_EXEMPT,
         ),
-        exception_handlers={Exception: error_page},
+        exception_handlers={NotAuthorizedException: auth.to_login, Exception: error_page},
         lifespan=[db.lifespan],
         openapi_config=None,
         request_max_body_size=MAX_BODY_BYTES,

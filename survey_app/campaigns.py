@@ -7,11 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from piccolo.query.functions.aggregate import Count
+
 from survey_app.db import writing
-from survey_app.tables import Campaign, CampaignStatus, CampaignUnit, Link
+from survey_app.tables import Campaign, CampaignStatus, CampaignUnit, Link, Response
 
 # 18 random bytes = 144 bits, 24 URL-safe characters: unguessable, and short enough for a small QR code.
 TOKEN_BYTES = 18
+# Mirrors the report's minimum n: a unit below it cannot be scored, so workers are warned.
+MIN_SCORED_RESPONSES = 10
 
 
 class LinkState(StrEnum):
@@ -208,3 +212,51 @@ async def unit_ids(campaign_id: int) -> list[int]:
         .order_by(CampaignUnit.unit.code)
     )
     return [r["id"] for r in rows]
+
+
+@dataclass(frozen=True)
+class UnitProgress:
+    unit_id: int
+    code: str
+    name: str
+    target: int | None
+    responses: int
+
+    @property
+    def at_risk(self) -> bool:
+        """Below the minimum a unit needs to get a score at all."""
+        return self.responses < MIN_SCORED_RESPONSES
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    campaign: CampaignInfo
+    units: tuple[UnitProgress, ...]
+
+    @property
+    def responses(self) -> int:
+        return sum(u.responses for u in self.units)
+
+
+async def progress(visible: set[int] | None) -> list[CampaignProgress]:
+    """Every campaign with units in `visible` (None = all): completed responses per unit against target."""
+    counts = {
+        (r["campaign"], r["unit"]): r["count"]
+        for r in await Response.select(Response.campaign, Response.unit, Count(Response.id).as_alias("count")).group_by(
+            Response.campaign, Response.unit
+        )
+    }
+    rows = await CampaignUnit.select(
+        CampaignUnit.campaign,
+        CampaignUnit.target,
+        CampaignUnit.unit.id.as_alias("unit_id"),
+        CampaignUnit.unit.code.as_alias("code"),
+        CampaignUnit.unit.name.as_alias("name"),
+    ).order_by(CampaignUnit.unit.code)
+    per_campaign: dict[int, list[UnitProgress]] = {}
+    for r in rows:
+        if visible is None or r["unit_id"] in visible:
+            responses = counts.get((r["campaign"], r["unit_id"]), 0)
+            unit = UnitProgress(r["unit_id"], r["code"], r["name"], r["target"], responses)
+            per_campaign.setdefault(r["campaign"], []).append(unit)
+    return [CampaignProgress(c, tuple(per_campaign[c.id])) for c in await all_campaigns() if c.id in per_campaign]

@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
-from survey_app import campaigns, db, demo, reports
+from survey_app import accounts, audit, campaigns, db, demo, reports
 from survey_app.questionnaire_format import QuestionnaireError, json_schema, load_file, load_scale_library
 from survey_app.settings import get_settings
+from survey_app.tables import Role
 
 T = TypeVar("T")
 SERVED_URL_FILE = "served_url"  # lets `minping links` print the address `serve` listens on
@@ -85,6 +86,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         port=port,
         workers=workers,
         proxy_headers=True,
+        server_header=False,
         log_level="warning",
     )
 
@@ -145,6 +147,52 @@ def report(campaign: str, fmt: str, lang: str) -> None:
         click.echo(reports.to_csv(result, lang), nl=False)
     else:
         click.echo(reports.to_table(result, lang), nl=False)
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--unit", "unit_code", default=None, help="Unit code: a worker's (or assessor's) subtree.")
+@click.option("--name", "display_name", default="", help="Name shown in the back office.")
+def create_user(username: str, role: str, unit_code: str | None, display_name: str) -> None:
+    """Create an account, asking for the password (or reading one line from standard input)."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+
+    async def create() -> int:
+        await db.migrate()
+        return await accounts.create(
+            username, Role(role), password, unit_code=unit_code, display_name=display_name, actor="cli"
+        )
+
+    run(create())
+    click.echo(f"created {role} {username}" + (f" for unit {unit_code}" if unit_code else ""))
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command()
+def verify() -> None:
+    """Check the hash chain of the audit trail; name the first broken entry (exit 1)."""
+
+    async def check() -> audit.ChainCheck:
+        await db.migrate()
+        return await audit.verify()
+
+    result = run(check())
+    if not result.ok:
+        raise click.ClickException(f"audit chain broken at entry {result.first_broken}: {result.problem}")
+    click.echo(f"audit chain ok: {result.entries} entries, head {result.head}")
 
 
 @main.group()

@@ -4,35 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Response, Template
 
-from survey_app import reports
+from survey_app import accounts, reports
+from survey_app.accounts import StaffMember
+from survey_app.auth import requires
 from survey_app.i18n import current_language
+from survey_app.tables import Role
 
 
-async def _build(slug: str) -> reports.Report:
+async def provide_report(slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> reports.Report:
+    """The campaign's report over the member's units; 404 when the campaign has none of them."""
     try:
-        return await reports.build(slug)
+        report = await reports.build(slug)
     except reports.ReportError as exc:
         raise NotFoundException(str(exc)) from exc
+    visible = reports.restrict(report, await accounts.visible_unit_ids(request.user))
+    if visible is None:
+        raise NotFoundException()
+    return visible
 
 
 class ReportController(Controller):
     path = "/reports"
     include_in_schema = False
+    guards = [requires(Role.admin, Role.assessor, Role.worker)]
+    dependencies = {"report": Provide(provide_report)}
 
     @get("/{slug:str}", name="reports:campaign")
-    async def show(self, slug: FromPath[str]) -> Template:
+    async def show(self, report: NamedDependency[reports.Report]) -> Template:
         """Per unit: overall and dimension scores with n, 满意率 and intervals; items on demand."""
-        report = await _build(slug)
         return Template("reports/campaign.html", context={"report": reports.to_dict(report, current_language.get())})
 
     @get("/{slug:str}/scores.csv", name="reports:csv")
-    async def download_csv(self, slug: FromPath[str]) -> Response[str]:
-        report = await _build(slug)
+    async def download_csv(self, report: NamedDependency[reports.Report]) -> Response[str]:
         headers = {"Content-Disposition": f'attachment; filename="{report.campaign_slug}-scores.csv"'}
         # The BOM makes Excel open the UTF-8 file with Chinese intact.
         return Response(
@@ -42,5 +51,5 @@ class ReportController(Controller):
         )
 
     @get("/{slug:str}/scores.json", name="reports:json")
-    async def download_json(self, slug: FromPath[str]) -> dict[str, Any]:
-        return reports.to_dict(await _build(slug), current_language.get())
+    async def download_json(self, report: NamedDependency[reports.Report]) -> dict[str, Any]:
+        return reports.to_dict(report, current_language.get())

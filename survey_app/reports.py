@@ -6,6 +6,7 @@ This is the only place where responses become numpy arrays.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import unicodedata
@@ -40,6 +41,7 @@ class Line:
 
 @dataclass(frozen=True)
 class UnitReport:
+    id: int
     code: str
     name: str
     name_en: str
@@ -135,6 +137,7 @@ async def build(campaign_slug: str) -> Report:
         responses=len(rows),
         units=tuple(
             UnitReport(
+                id=u,
                 code=info[u].code,
                 name=info[u].name,
                 name_en=info[u].name_en,
@@ -144,6 +147,16 @@ async def build(campaign_slug: str) -> Report:
             for n, u in enumerate(unit_ids)
         ),
     )
+
+
+def restrict(report: Report, visible: set[int] | None) -> Report | None:
+    """The report limited to the units a staff member may see (None = all); None if none are left."""
+    if visible is None:
+        return report
+    shown = tuple(u for u in report.units if u.id in visible)
+    if not shown:
+        return None
+    return dataclasses.replace(report, units=shown, responses=sum(u.responses for u in shown))
 
 
 def _line_order(line: Line) -> int:

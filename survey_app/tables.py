@@ -121,3 +121,41 @@ class Response(Table):
     started_at = Timestamptz(null=True, default=None)
     submitted_at = Timestamptz()  # default: now
     duration_s = Real(null=True, default=None, help_text="Seconds from form render to submit.")
+
+
+class Role(StrEnum):
+    admin = "admin"  # the campaign office: everything
+    worker = "worker"  # runs campaigns for one unit and its subtree
+    assessor = "assessor"  # reads reports over their units (all by default)
+
+
+class StaffUser(Table, tablename="staff_user"):
+    """A community worker, assessor or administrator. Residents never have accounts."""
+
+    username = Varchar(length=64, unique=True, index=True)
+    display_name = Varchar(length=100, default="")
+    role = Varchar(length=12, choices=Role)
+    unit = ForeignKey(
+        Unit,
+        null=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnDelete.restrict,
+        help_text="Root of the subtree this account may see; empty means every unit (admins, most assessors).",
+    )
+    password_hash = Varchar(length=255, secret=True)
+    active = Boolean(default=True)
+    created_at = Timestamptz()  # default: now
+    password_changed_at = Timestamptz()  # default: now
+
+
+class AuditEntry(Table, tablename="audit_log"):
+    """One staff action that changed data; rows are only appended, and each hashes its predecessor."""
+
+    at = Timestamptz()  # default: now
+    actor = Varchar(length=64, help_text="Username, kept as text: entries outlive accounts.")
+    action = Varchar(length=64)
+    object_type = Varchar(length=32)
+    object_id = Varchar(length=64)
+    payload = Text(help_text="Canonical JSON of the entry (incl. before/after); what `hash` covers.")
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64, unique=True)

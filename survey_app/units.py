@@ -55,3 +55,18 @@ async def ids_by_kind(kind: UnitKind) -> list[int]:
 
 async def count() -> int:
     return int(await Unit.count())
+
+
+async def subtree_ids(root_id: int) -> set[int]:
+    """`root_id` and every unit below it."""
+    rows = await Unit.select(Unit.id, Unit.parent)
+    children: dict[int | None, list[int]] = {}
+    for row in rows:
+        children.setdefault(row["parent"], []).append(row["id"])
+    found, todo = set(), [root_id]
+    while todo:
+        unit_id = todo.pop()
+        if unit_id not in found:
+            found.add(unit_id)
+            todo.extend(children.get(unit_id, []))
+    return found

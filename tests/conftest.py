@@ -31,23 +31,26 @@ if os.environ.get("MINPING_TEST_DATABASE_URL"):
 from anyio.from_thread import BlockingPortal, start_blocking_portal  # noqa: E402
 from litestar.testing import TestClient  # noqa: E402
 
-from survey_app import campaigns, db, questionnaires, units  # noqa: E402
+from survey_app import accounts, campaigns, db, questionnaires, units  # noqa: E402
 from survey_app.app import create_app  # noqa: E402
 from survey_app.settings import get_settings  # noqa: E402
 from survey_app.tables import (  # noqa: E402
+    AuditEntry,
     Campaign,
     CampaignStatus,
     CampaignUnit,
     Link,
     QuestionnaireVersion,
     Response,
+    Role,
+    StaffUser,
     Unit,
     UnitKind,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 # Children before parents, so deleting never trips a RESTRICT foreign key.
-TABLES_IN_DELETE_ORDER = [Response, Link, CampaignUnit, Campaign, QuestionnaireVersion, Unit]
+TABLES_IN_DELETE_ORDER = [AuditEntry, Response, Link, CampaignUnit, Campaign, QuestionnaireVersion, StaffUser, Unit]
 
 
 def pytest_report_header() -> str:
@@ -63,9 +66,14 @@ MINPING = Path(sys.executable).parent / "minping"
 def cli(run: Callable[..., Any]) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the installed `minping` command against the test database, as a user would."""
 
-    def invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def invoke(*args: str, env: dict[str, str] | None = None, input: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(MINPING), *args], env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=120
+            [str(MINPING), *args],
+            env={**os.environ, **(env or {})},
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     return invoke
@@ -100,8 +108,10 @@ def run(portal: BlockingPortal) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def client(app_client: TestClient, run: Callable[..., Any]) -> TestClient:
+def client(app_client: TestClient, portal: BlockingPortal, run: Callable[..., Any]) -> TestClient:
     app_client.cookies.clear()
+    for store in ("sessions", "throttle"):  # sign-ins and failures of earlier tests are forgotten
+        portal.call(app_client.app.stores.get(store).delete_all)
     return app_client
 
 
@@ -158,3 +168,37 @@ class World:
 @pytest.fixture
 def world(run: Callable[..., Any]) -> World:
     return World(run)
+
+
+PASSWORD = "correct horse battery"
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF field on the page"
+    return match[1]
+
+
+class Staff:
+    """Accounts and sign-in through the real login form (the flaskr `AuthActions` pattern)."""
+
+    def __init__(self, run: Callable[..., Any], client: TestClient) -> None:
+        self.run, self.client = run, client
+
+    def create(self, username: str, role: Role, unit_code: str | None = None) -> int:
+        return self.run(accounts.create, username, role, PASSWORD, unit_code=unit_code, actor="test")
+
+    def login(self, username: str, password: str = PASSWORD) -> Any:
+        page = self.client.get("/login")
+        data = {"_csrf_token": csrf_token(page.text), "username": username, "password": password}
+        return self.client.post("/login", data=data, follow_redirects=False)
+
+    def as_role(self, role: Role, unit_code: str | None = None) -> None:
+        """Create an account with this role and sign in as it."""
+        self.create(f"{role.value}-{unit_code or 'all'}", role, unit_code)
+        assert self.login(f"{role.value}-{unit_code or 'all'}").status_code == 303
+
+
+@pytest.fixture
+def staff(run: Callable[..., Any], client: TestClient) -> Staff:
+    return Staff(run, client)

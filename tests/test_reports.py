@@ -11,6 +11,7 @@ from scipy import stats
 
 from survey_app import reports, responses
 from survey_app.responses import FormToken
+from survey_app.tables import Role
 
 # Unit A: 12 answers. Index points are linear: 5→100, 4→75, 3→50, 2→25, 1→0.
 OVERALL_A = [5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 2, 1]
@@ -120,7 +121,8 @@ def test_csv_and_table_carry_the_same_numbers(run, scored):
     assert any(row.startswith("大洋社区") and "12" in row for row in table.splitlines())
 
 
-def test_report_page_and_downloads(client, scored):
+def test_report_page_and_downloads(client, staff, scored):
+    staff.as_role(Role.assessor)
     page = client.get("/reports/window-rating-test")
     assert page.status_code == 200
     assert "大洋社区" in page.text and "68.8" in page.text and "样本不足" in page.text

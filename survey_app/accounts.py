@@ -1,0 +1,146 @@
+"""Staff accounts: creating them, checking passwords, and the units each may see.
+
+Passwords are hashed with Argon2id at OWASP's recommended cost (19 MiB, 2 passes, 1 lane);
+hashes made with weaker settings are upgraded at the next successful login.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from survey_app import audit, units
+from survey_app.db import writing
+from survey_app.i18n import N_
+from survey_app.tables import Role, StaffUser, Unit
+
+HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+MIN_PASSWORD_LENGTH = 10
+USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+# Verifying against this keeps a login for an unknown name as slow as one for a real name, so
+# timing does not reveal which usernames exist.
+_DUMMY_HASH = HASHER.hash("minping-no-such-user")
+
+
+class AccountError(ValueError):
+    """An account could not be created or changed. `message` is a Chinese msgid with %-parameters,
+    translated where it is shown; str() gives the Chinese text (for the command line)."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message % params if params else message)
+        self.message, self.params = message, params
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """The signed-in staff member, as guards and pages see them."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    unit_id: int | None  # root of their scope; None = every unit
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.unit_id is None
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(N_("密码至少需要 %(n)s 个字符。"), n=MIN_PASSWORD_LENGTH)
+    if password.strip() != password or len(set(password)) < 4:
+        raise AccountError(N_("密码太简单：不能以空格开头或结尾，且至少包含 4 个不同的字符。"))
+
+
+async def create(
+    username: str, role: Role, password: str, *, unit_code: str | None = None, display_name: str = "", actor: str
+) -> int:
+    """Create an account; a worker needs a unit, and admins see every unit."""
+    if not USERNAME.match(username):
+        raise AccountError(N_("用户名须为 2–64 个字母、数字、点、横线或下划线。"))
+    if role == Role.worker and unit_code is None:
+        raise AccountError(N_("社区工作者账号需要指定所属单位（--unit）。"))
+    if role == Role.admin and unit_code is not None:
+        raise AccountError(N_("管理员可查看所有单位，不能指定单位。"))
+    check_password_strength(password)
+    unit_id = None
+    if unit_code is not None:
+        row = await Unit.select(Unit.id).where(Unit.code == unit_code).first()
+        if row is None:
+            raise AccountError(N_("没有代码为 %(code)s 的单位。"), code=unit_code)
+        unit_id = row["id"]
+    async with writing():
+        if await StaffUser.exists().where(StaffUser.username == username):
+            raise AccountError(N_("用户名 %(name)s 已被使用。"), name=username)
+        user = StaffUser(
+            username=username,
+            display_name=display_name,
+            role=role,
+            unit=unit_id,
+            password_hash=HASHER.hash(password),
+        )
+        await user.save()
+        after = {"username": username, "role": role.value, "unit": unit_code, "display_name": display_name}
+        await audit.record(actor, "user.create", "user", user.id, after=after)
+    return int(user.id)
+
+
+async def authenticate(username: str, password: str) -> StaffMember | None:
+    """The active account with this name and password, or None."""
+    row = await StaffUser.select().where(StaffUser.username == username).first()
+    if row is None or not row["active"]:
+        _verify(_DUMMY_HASH, password)
+        return None
+    if not _verify(row["password_hash"], password):
+        return None
+    if HASHER.check_needs_rehash(row["password_hash"]):
+        await StaffUser.update({StaffUser.password_hash: HASHER.hash(password)}).where(StaffUser.id == row["id"])
+    return _member(row)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def change_password(user: StaffMember, current: str, new: str) -> None:
+    """Change one's own password after proving the current one."""
+    if await authenticate(user.username, current) is None:
+        raise AccountError(N_("当前密码不正确。"))
+    if new == current:
+        raise AccountError(N_("新密码不能与当前密码相同。"))
+    check_password_strength(new)
+    async with writing():
+        await StaffUser.update(
+            {StaffUser.password_hash: HASHER.hash(new), StaffUser.password_changed_at: datetime.now(UTC)}
+        ).where(StaffUser.id == user.id)
+        await audit.record(user.username, "user.password", "user", user.id)
+
+
+async def get(user_id: int) -> StaffMember | None:
+    row = await StaffUser.select().where((StaffUser.id == user_id) & (StaffUser.active == True)).first()  # noqa: E712
+    return None if row is None else _member(row)
+
+
+def _member(row: dict) -> StaffMember:
+    return StaffMember(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"] or row["username"],
+        role=Role(row["role"]),
+        unit_id=row["unit"],
+    )
+
+
+async def visible_unit_ids(user: StaffMember) -> set[int] | None:
+    """The units this member may see: their unit's subtree, or None for every unit."""
+    if user.sees_everything:
+        return None
+    return await units.subtree_ids(user.unit_id)  # type: ignore[arg-type]

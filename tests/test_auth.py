@@ -1,0 +1,103 @@
+"""Staff sign-in: Argon2id, session rotation, timeouts, throttling, logout, password change, CSRF."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from survey_app import accounts, auth
+from survey_app.tables import Role, StaffUser
+from tests.conftest import PASSWORD, csrf_token
+
+
+def test_passwords_are_stored_as_argon2id_at_owasp_cost(run, staff, world):
+    staff.create("li", Role.admin)
+
+    async def stored() -> str:
+        return (await StaffUser.select(StaffUser.password_hash).first())["password_hash"]
+
+    assert run(stored).startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_login_rotates_the_session_id_and_logout_ends_it(client, staff, world):
+    staff.create("li", Role.admin)
+    client.cookies.set("minping_session", "a" * 64, domain="testserver.local")  # planted by an attacker
+    assert staff.login("li").headers["location"] == "/staff/"
+    session = client.cookies.get("minping_session")
+    assert session and session != "a" * 64
+    assert client.get("/staff/").status_code == 200
+    client.post("/logout", headers={"x-csrftoken": client.cookies.get("minping_csrf")})
+    client.cookies.clear()
+    client.cookies.set("minping_session", session, domain="testserver.local")  # replaying the old cookie fails
+    r = client.get("/staff/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/staff"
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, staff, world):
+    staff.create("li", Role.admin)
+    wrong, unknown = staff.login("li", "wrong password"), staff.login("nobody", "wrong password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "用户名或密码不正确" in wrong.text and "用户名或密码不正确" in unknown.text
+
+
+def test_repeated_failures_pause_sign_in_for_that_account(client, staff, world):
+    staff.create("li", Role.admin)
+    for _ in range(auth.MAX_FAILURES_PER_ACCOUNT):
+        assert staff.login("li", "wrong password").status_code == 401
+    paused = staff.login("li")  # even the right password waits now
+    assert paused.status_code == 429 and "15 分钟" in paused.text
+    staff.create("zhang", Role.admin)
+    assert staff.login("zhang").status_code == 303  # other accounts behind the same address still work
+
+
+@pytest.mark.parametrize(("idle", "age"), [(auth.IDLE_TIMEOUT_S + 1, 60), (10, auth.ABSOLUTE_TIMEOUT_S + 1)])
+def test_sessions_end_after_idle_and_absolute_timeouts(run, staff, world, idle, age):
+    user_id = staff.create("li", Role.admin)
+    now = time.time()
+    session = {"uid": user_id, "login_at": now - age, "seen": now - idle}
+    assert run(auth.retrieve_user, session, None) is None
+    assert session == {}
+    fresh = {"uid": user_id, "login_at": now - 60, "seen": now - 10}
+    assert run(auth.retrieve_user, fresh, None).username == "li"
+
+
+def test_forms_need_the_csrf_token(client, staff, world):
+    staff.as_role(Role.admin)
+    data = {"current": PASSWORD, "new": "another long password"}
+    assert client.post("/staff/password", data=data).status_code == 403
+    page = client.get("/staff/password")
+    r = client.post("/staff/password", data={**data, "_csrf_token": csrf_token(page.text)})
+    assert r.status_code == 200 and "密码已修改" in r.text
+    client.cookies.clear()
+    assert staff.login("admin-all", "another long password").status_code == 303
+
+
+def test_password_change_refuses_a_wrong_current_password(client, staff, world):
+    staff.as_role(Role.worker, "331102-01")
+    page = client.get("/staff/password")
+    r = client.post("/staff/password", data={"_csrf_token": csrf_token(page.text), "current": "nope", "new": "x" * 12})
+    assert r.status_code == 422 and "当前密码不正确" in r.text
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "unit", "message"),
+    [
+        ("w", Role.worker, "331102-01", "用户名须为 2–64 个字母、数字、点、横线或下划线。"),
+        ("wang", Role.worker, None, "社区工作者账号需要指定所属单位（--unit）。"),
+        ("wang", Role.admin, "331102-01", "管理员可查看所有单位，不能指定单位。"),
+        ("wang", Role.worker, "999", "没有代码为 999 的单位。"),
+    ],
+)
+def test_account_rules(run, world, username, role, unit, message):
+    with pytest.raises(accounts.AccountError) as caught:
+        run(accounts.create, username, role, PASSWORD, unit_code=unit, actor="test")
+    assert str(caught.value) == message
+
+
+def test_user_create_command_reads_the_password_from_standard_input(cli, world):
+    args = ("user", "create", "zhao", "--role", "worker", "--unit", "331102-01")
+    result = cli(*args, input="a long enough password\n")
+    assert result.returncode == 0 and result.stdout == "created worker zhao for unit 331102-01\n"
+    again = cli(*args, input="a long enough password\n")
+    assert again.returncode == 1 and again.stderr == "Error: 用户名 zhao 已被使用。\n"

@@ -1,0 +1,118 @@
+"""The authorisation matrix: every route of the app × every kind of visitor, with the exact outcome.
+
+The routes come from the app's own route table, so a new route fails this test until it is given
+a row in RULES. Objects of units outside a member's scope answer 404, never 403.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from survey_app import units
+from survey_app.tables import Role, UnitKind
+from tests.conftest import csrf_token
+
+VISITORS = ["anonymous", "admin", "assessor", "assessor_other", "worker_own", "worker_other"]
+ACCOUNTS = {  # visitor → (role, scope unit code); "own" covers the campaign's units, "other" does not
+    "admin": (Role.admin, None),
+    "assessor": (Role.assessor, None),
+    "assessor_other": (Role.assessor, "331102-02"),
+    "worker_own": (Role.worker, "331102-01"),
+    "worker_other": (Role.worker, "331102-02"),
+}
+PUBLIC = dict.fromkeys(VISITORS, "served")
+ANY_STAFF = {"anonymous": "login", **dict.fromkeys(ACCOUNTS, "served")}
+SCOPED = {**ANY_STAFF, "assessor_other": "404", "worker_other": "404"}
+CITY_WIDE = {**ANY_STAFF, "assessor_other": "404", "worker_own": "404", "worker_other": "404"}
+
+RULES = {
+    ("GET", "/"): PUBLIC,
+    ("GET", "/lang/{code:str}"): PUBLIC,
+    ("GET", "/q/{token:str}"): PUBLIC,
+    ("POST", "/q/{token:str}"): PUBLIC,
+    ("GET", "/q/{token:str}/thanks"): PUBLIC,
+    ("GET", "/q/{token:str}/qr.png"): PUBLIC,
+    ("GET", "/q/{token:str}/qr.svg"): PUBLIC,
+    ("GET", "/q/{token:str}/poster"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): ANY_STAFF,
+    ("GET", "/staff"): ANY_STAFF,
+    ("GET", "/staff/password"): ANY_STAFF,
+    ("POST", "/staff/password"): ANY_STAFF,
+    ("GET", "/staff/audit"): CITY_WIDE,
+    ("GET", "/reports/{slug:str}"): SCOPED,
+    ("GET", "/reports/{slug:str}/scores.csv"): SCOPED,
+    ("GET", "/reports/{slug:str}/scores.json"): SCOPED,
+}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        for method in handler.http_methods
+        if method != "OPTIONS"  # Litestar's automatic CORS preflight answers, no content
+    }
+
+
+def test_every_route_has_a_rule(app_client):
+    assert app_routes(app_client.app) == set(RULES)
+
+
+def outcome(response) -> str:
+    """ "login" (sent to sign in), "404" (hidden), "403"/"error", or "served" (the route answered this visitor)."""
+    if response.status_code == 303 and response.headers.get("location", "").startswith("/login?next="):
+        return "login"
+    if response.status_code in (403, 404):
+        return str(response.status_code)
+    return "error" if response.status_code >= 500 else "served"
+
+
+@pytest.fixture
+def setting(run, world, client, staff):
+    run(units.create, "331102-02", "紫金街道", UnitKind.street, parent_code="331102")
+    run(units.create, "331102-02-001", "紫金社区", UnitKind.community, parent_code="331102-02")
+    for visitor, (role, unit) in ACCOUNTS.items():
+        staff.create(visitor, role, unit)
+    form = client.get(f"/q/{world.token_a}").text
+    data = {"_form": csrf_free_token(form), "overall": "4"}
+    receipt = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False).headers["location"].split("r=")[1]
+    client.cookies.clear()
+    values = {"{token:str}": world.token_a, "{slug:str}": "window-rating-test", "{code:str}": "en"}
+    return values, receipt
+
+
+def csrf_free_token(form_html: str) -> str:
+    return form_html.split('name="_form" value="')[1].split('"')[0]
+
+
+def test_the_whole_matrix(client, staff, setting):
+    values, receipt = setting
+    seen = {}
+    for visitor in VISITORS:
+        client.cookies.clear()
+        if visitor != "anonymous":
+            assert staff.login(visitor).status_code == 303
+        token = csrf_token(client.get("/login").text)
+        for (method, path), expected in sorted(RULES.items()):
+            url = path
+            for placeholder, value in values.items():
+                url = url.replace(placeholder, value)
+            if path.endswith("/thanks"):
+                url += f"?r={receipt}"
+            if method == "POST" and path == "/logout":
+                continue  # checked last, since it ends the session
+            response = client.request(method, url, headers={"x-csrftoken": token}, follow_redirects=False)
+            seen[(visitor, method, path)] = outcome(response)
+            if visitor == "worker_other" and expected is not PUBLIC and response.status_code == 200:
+                assert "大洋社区" not in response.text and "中山社区" not in response.text
+        logout = client.post("/logout", headers={"x-csrftoken": token}, follow_redirects=False)
+        seen[(visitor, "POST", "/logout")] = (
+            outcome(logout)
+            if visitor == "anonymous"
+            else ("served" if logout.headers["location"] == "/login" else "unexpected")
+        )
+    expected = {(v, m, p): rule[v] for (m, p), rule in RULES.items() for v in VISITORS}
+    assert seen == expected
