@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -31,12 +32,41 @@ def engine() -> PostgresEngine | SQLiteEngine:
     return found
 
 
-def writing() -> Any:
-    """A transaction for work that may write: IMMEDIATE on SQLite, plain on PostgreSQL."""
+@contextlib.asynccontextmanager
+async def writing() -> AsyncIterator[Any]:
+    """A transaction for work that may write: IMMEDIATE on SQLite, plain on PostgreSQL.
+
+    On SQLite the transactions of one process also queue on an asyncio lock before BEGIN IMMEDIATE.
+    SQLite admits one writer at a time anyway, but a writer that finds the database taken waits in
+    SQLite's busy handler, which sleeps with growing back-off (up to 100 ms a turn) instead of
+    queueing: with dozens of concurrent submissions some waited seconds while the lock sat free,
+    and the unluckiest would reach the busy timeout and fail with "database is locked". The lock
+    leaves the busy handler only the contention between worker processes.
+    """
     db = engine()
-    if isinstance(db, SQLiteEngine):
-        return db.transaction(transaction_type=TransactionType.immediate)
-    return db.transaction()
+    if isinstance(db, PostgresEngine):
+        async with db.transaction() as transaction:
+            yield transaction
+    elif db.current_transaction.get() is not None:
+        # Nested: Piccolo reuses the outer transaction, whose caller already holds the lock.
+        async with db.transaction(transaction_type=TransactionType.immediate) as transaction:
+            yield transaction
+    else:
+        async with _process_write_lock(), db.transaction(transaction_type=TransactionType.immediate) as transaction:
+            yield transaction
+
+
+# One lock per event loop: an asyncio.Lock is bound to the loop that first waits on it, and the CLI
+# runs several loops one after another in one process.
+_write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _process_write_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _write_locks.get(loop)
+    if lock is None:
+        lock = _write_locks[loop] = asyncio.Lock()
+    return lock
 
 
 async def migrate() -> None:

@@ -1,0 +1,203 @@
+"""Submissions under real concurrency: a real `minping serve` with two workers, requests fired together.
+
+The TestClient runs one request at a time, so races between requests (and between worker
+processes) only show against a real server. It serves the suite's own database (SQLite or
+PostgreSQL), so `world` fills it and the assertions read it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from survey_app import db
+from survey_app.settings import get_settings
+from survey_app.tables import Response
+
+from .conftest import MINPING
+
+pytestmark = pytest.mark.slow
+
+FORM_TOKEN = re.compile(r'name="_form" value="([^"]+)"')
+RADIO = re.compile(r'<input type="radio" name="([^"]+)" value="([^"]+)"')
+START_TIMEOUT_S = 30
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, url: str, log: Path) -> None:
+        self.url, self.log = url, log
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def server(portal: object) -> Iterator[Server]:
+    """Two workers on a free loopback port, on the suite's database (already migrated by `portal`).
+
+    Its own data folder keeps its `served_url` file away from the CLI tests.
+    """
+    port = free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="minping-concurrency-"))
+    env = {**os.environ, "MINPING_DATA_DIR": str(data_dir), "MINPING_DATABASE_URL": get_settings().database_url}
+    log = data_dir / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(MINPING), "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # one process group: stopping it stops both workers
+        )
+    try:
+        wait_until_serving(port, process, log)
+        yield Server(f"http://127.0.0.1:{port}", log)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def wait_until_serving(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text(errors="replace")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"server not serving after {START_TIMEOUT_S} s:\n{log.read_text(errors='replace')}")
+
+
+def answers_for(html: str, rng: random.Random) -> dict[str, str]:
+    """The form token and one valid choice per radio group (every required item is one)."""
+    groups: dict[str, list[str]] = {}
+    for name, value in RADIO.findall(html):
+        groups.setdefault(name, []).append(value)
+    match = FORM_TOKEN.search(html)
+    assert match and groups, "no questionnaire form on the page"
+    return {"_form": match.group(1), **{name: rng.choice(values) for name, values in groups.items()}}
+
+
+def fire(url: str, posts: list[tuple[str, dict[str, str]]]) -> list[httpx.Response]:
+    """POST every (path, fields) at once, each on its own connection."""
+
+    async def go() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=len(posts))
+        async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+            return await asyncio.gather(*(client.post(path, data=fields) for path, fields in posts))
+
+    return asyncio.run(go())
+
+
+def test_fifty_simultaneous_posts_of_one_submission_make_one_row_and_one_receipt(world, server):
+    path = f"/q/{world.token_a}"
+    fields = answers_for(httpx.get(server.url + path).text, random.Random(5))
+
+    replies = fire(server.url, [(path, fields)] * 50)
+
+    assert [r.status_code for r in replies] == [303] * 50
+    locations = {r.headers["location"] for r in replies}
+    assert len(locations) == 1
+    rows = world.responses()
+    assert len(rows) == 1
+    assert locations == {f"/q/{world.token_a}/thanks?r={rows[0]['receipt']}"}
+
+
+def test_one_submission_raced_with_two_answer_sets_keeps_one_and_refuses_the_other(world, server):
+    path = f"/q/{world.token_a}"
+    first = answers_for(httpx.get(server.url + path).text, random.Random(1))
+    second = {**first, "overall": "1" if first["overall"] != "1" else "2"}  # same token, another answer
+
+    replies = fire(server.url, [(path, first if i % 2 else second) for i in range(20)])
+
+    rows = world.responses()
+    assert len(rows) == 1
+    kept = first if rows[0]["answers"]["overall"] == int(first["overall"]) else second
+    for i, reply in enumerate(replies):
+        if (first if i % 2 else second) is kept:
+            assert reply.status_code == 303
+            assert reply.headers["location"].endswith(f"?r={rows[0]['receipt']}")
+        else:
+            assert reply.status_code == 409
+
+
+def test_many_different_submissions_at_once_are_all_saved(world, server):
+    """200 residents at once, each loading the form and sending it: none refused, none lost."""
+    tokens = [world.token_a, world.token_b]
+
+    async def resident(client: httpx.AsyncClient, n: int) -> httpx.Response:
+        path = f"/q/{tokens[n % 2]}"
+        page = await client.get(path)
+        return await client.post(path, data=answers_for(page.text, random.Random(n)))
+
+    async def go() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=httpx.Limits(max_connections=200)) as c:
+            return await asyncio.gather(*(resident(c, n) for n in range(200)))
+
+    replies = asyncio.run(go())
+
+    assert [r.status_code for r in replies] == [303] * 200
+    receipts = {r.headers["location"].rsplit("=", 1)[1] for r in replies}
+    assert len(receipts) == 200
+    assert {row["receipt"] for row in world.responses()} == receipts
+    log = server.log_text()
+    assert "database is locked" not in log and "Traceback" not in log
+
+
+def test_sqlite_writers_in_one_process_queue_instead_of_busy_waiting(run, world, monkeypatch):
+    """With a busy timeout far shorter than the queue, no writer of this process is refused.
+
+    Before writers queued on a lock, each waited in SQLite's busy handler, and with a short
+    timeout fifty simultaneous ones failed with "database is locked".
+    """
+    engine = db.engine()
+    if get_settings().is_postgres:
+        pytest.skip("SQLite's writer lock")
+    monkeypatch.setitem(engine.connection_kwargs, "timeout", 0.001)
+
+    async def insert(n: int) -> None:
+        async with db.writing():
+            await Response.insert(
+                Response(submission_id=f"{n:032d}", receipt=f"R{n:07d}", campaign=world.campaign_id, unit=world.unit_a)
+            )
+
+    async def insert_all() -> None:
+        await asyncio.gather(*(insert(n) for n in range(50)))
+
+    run(insert_all)
+    assert len(world.responses()) == 50
+
+
+def test_nested_writing_reuses_the_outer_transaction(run, world):
+    async def nested() -> None:
+        async with db.writing():
+            async with db.writing():  # must not wait for the lock its own outer block holds
+                await Response.insert(
+                    Response(submission_id="n" * 32, receipt="NESTED01", campaign=world.campaign_id, unit=world.unit_a)
+                )
+
+    run(lambda: asyncio.wait_for(nested(), 10))
+    assert len(world.responses()) == 1
