@@ -9,8 +9,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from survey_app import auth, db, i18n, security
+from survey_app import auth, counters, db, i18n, security
 from survey_app.auth import AuthController
+from survey_app.campaign_pages import CampaignController
 from survey_app.pages import error_page, home, switch_language
 from survey_app.public import PublicController
 from survey_app.questionnaire_format import localise
@@ -48,7 +49,15 @@ def create_app() -> Litestar:
     """Build the application from the settings."""
     settings = get_settings()
     return Litestar(
-        route_handlers=[home, switch_language, PublicController, AuthController, StaffController, ReportController],
+        route_handlers=[
+            home,
+            switch_language,
+            PublicController,
+            AuthController,
+            StaffController,
+            ReportController,
+            CampaignController,
+        ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         middleware=[security.security_headers_middleware, i18n.language_middleware],
         on_app_init=[auth.session_auth().on_app_init],
@@ -60,7 +69,7 @@ def create_app() -> Litestar:
             exclude=CSRF_EXEMPT,
         ),
         exception_handlers={NotAuthorizedException: auth.to_login, Exception: error_page},
-        lifespan=[db.lifespan],
+        lifespan=[db.lifespan, counters.lifespan],
         openapi_config=None,
         request_max_body_size=MAX_BODY_BYTES,
         debug=settings.debug,

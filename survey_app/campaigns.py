@@ -9,8 +9,10 @@ from enum import StrEnum
 
 from piccolo.query.functions.aggregate import Count
 
+from survey_app import audit
 from survey_app.db import writing
-from survey_app.tables import Campaign, CampaignStatus, CampaignUnit, Link, Response
+from survey_app.i18n import N_
+from survey_app.tables import Campaign, CampaignStatus, CampaignUnit, Link, QuestionnaireVersion, Response
 
 # 18 random bytes = 144 bits, 24 URL-safe characters: unguessable, and short enough for a small QR code.
 TOKEN_BYTES = 18
@@ -61,6 +63,16 @@ class CampaignInfo:
     title: str
     status: str
     questionnaire_id: int
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+
+
+class CampaignError(ValueError):
+    """A campaign change was refused; `message` is a Chinese msgid with %-parameters."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message % params if params else message)
+        self.message, self.params = message, params
 
 
 async def create(
@@ -76,11 +88,16 @@ async def create(
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
     targets: dict[int, int] | None = None,
+    actor: str = "system",
 ) -> int:
     """Create a campaign covering `unit_ids`, with one link per unit; return its id."""
     if opens_at and closes_at and closes_at <= opens_at:
-        raise ValueError("a campaign must close after it opens")
+        raise CampaignError(N_("结束时间必须晚于开始时间。"))
+    if not unit_ids:
+        raise CampaignError(N_("请至少选择一个单位。"))
     async with writing():
+        if await Campaign.exists().where(Campaign.slug == slug):
+            raise CampaignError(N_("代码 %(slug)s 已被其他评议活动使用。"), slug=slug)
         campaign = Campaign(
             slug=slug,
             title=title,
@@ -94,25 +111,36 @@ async def create(
         )
         await campaign.save()
         targets = targets or {}
-        if unit_ids:
-            await CampaignUnit.insert(
-                *(CampaignUnit(campaign=campaign.id, unit=u, target=targets.get(u)) for u in unit_ids)
-            )
-            await Link.insert(*(_new_link(campaign.id, u) for u in unit_ids))
+        await CampaignUnit.insert(
+            *(CampaignUnit(campaign=campaign.id, unit=u, target=targets.get(u)) for u in unit_ids)
+        )
+        await Link.insert(*(new_link(campaign.id, u) for u in unit_ids))
+        after = {
+            "slug": slug,
+            "title": title,
+            "questionnaire": questionnaire_id,
+            "status": str(status),
+            "units": len(unit_ids),
+            "opens_at": opens_at,
+            "closes_at": closes_at,
+        }
+        await audit.record(actor, "campaign.create", "campaign", campaign.id, after=after)
     return int(campaign.id)
 
 
-async def add_link(campaign_id: int, unit_id: int, site: str = "") -> str:
-    """Issue another link for a unit of a campaign (e.g. a second poster site); return its token."""
-    covered = await CampaignUnit.exists().where((CampaignUnit.campaign == campaign_id) & (CampaignUnit.unit == unit_id))
-    if not covered:
-        raise LookupError("the campaign does not cover this unit")
-    link = _new_link(campaign_id, unit_id, site)
-    await link.save()
-    return str(link.token)
+async def set_status(campaign_id: int, status: CampaignStatus, actor: str) -> None:
+    """Open, close or reopen a campaign (audited)."""
+    async with writing():
+        row = await Campaign.select(Campaign.status).where(Campaign.id == campaign_id).first()
+        if row is None:
+            raise LookupError(campaign_id)
+        await Campaign.update({Campaign.status: status}).where(Campaign.id == campaign_id)
+        before, after = {"status": row["status"]}, {"status": str(status)}
+        await audit.record(actor, "campaign.status", "campaign", campaign_id, before=before, after=after)
 
 
-def _new_link(campaign_id: int, unit_id: int, site: str = "") -> Link:
+def new_link(campaign_id: int, unit_id: int, site: str = "") -> Link:
+    """A new, unsaved link with a fresh random token."""
     return Link(token=secrets.token_urlsafe(TOKEN_BYTES), campaign=campaign_id, unit=unit_id, site=site)
 
 
@@ -176,10 +204,19 @@ async def by_slug(slug: str) -> CampaignInfo | None:
 
 
 async def all_campaigns() -> list[CampaignInfo]:
-    rows = await Campaign.select(
-        Campaign.id, Campaign.slug, Campaign.title, Campaign.status, Campaign.questionnaire
-    ).order_by(Campaign.id)
+    rows = await Campaign.select(*_INFO_COLUMNS).order_by(Campaign.id)
     return [_info(r) for r in rows]
+
+
+_INFO_COLUMNS = (
+    Campaign.id,
+    Campaign.slug,
+    Campaign.title,
+    Campaign.status,
+    Campaign.questionnaire,
+    Campaign.opens_at,
+    Campaign.closes_at,
+)
 
 
 def _info(row: dict) -> CampaignInfo:
@@ -260,3 +297,23 @@ async def progress(visible: set[int] | None) -> list[CampaignProgress]:
             unit = UnitProgress(r["unit_id"], r["code"], r["name"], r["target"], responses)
             per_campaign.setdefault(r["campaign"], []).append(unit)
     return [CampaignProgress(c, tuple(per_campaign[c.id])) for c in await all_campaigns() if c.id in per_campaign]
+
+
+@dataclass(frozen=True)
+class QuestionnaireChoice:
+    id: int
+    slug: str
+    version: int
+    title: str
+
+
+async def questionnaire_choices() -> list[QuestionnaireChoice]:
+    """Stored questionnaire versions a campaign can use, newest version of each slug first."""
+    rows = (
+        await QuestionnaireVersion.select(
+            QuestionnaireVersion.id, QuestionnaireVersion.slug, QuestionnaireVersion.version, QuestionnaireVersion.title
+        )
+        .order_by(QuestionnaireVersion.slug)
+        .order_by(QuestionnaireVersion.version, ascending=False)
+    )
+    return [QuestionnaireChoice(**r) for r in rows]

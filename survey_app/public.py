@@ -17,7 +17,7 @@ from litestar.status_codes import (
 )
 from markupsafe import Markup
 
-from survey_app import campaigns, qrcodes, questionnaires, responses
+from survey_app import campaigns, counters, qrcodes, questionnaires, responses
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.i18n import N_, current_language
 from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
@@ -56,6 +56,7 @@ class PublicController(Controller):
         """Show the questionnaire, or why it cannot be answered now."""
         if link.state != LinkState.open:
             return _state_page(link)
+        counters.count_scan(link.link_id)
         questionnaire = await questionnaires.get(link.questionnaire_id)
         return _form_page(link, questionnaire, posted={}, errors={})
 
@@ -66,6 +67,7 @@ class PublicController(Controller):
         """Save the answers and show the receipt, or show the form again with messages and the answers kept."""
         if link.state != LinkState.open:
             return _state_page(link)
+        counters.count_start(link.link_id)
         questionnaire = await questionnaires.get(link.questionnaire_id)
         answers, errors = responses.parse_answers(questionnaire, data)
         token = responses.read_form_token(link.token, str(data.get(FORM_TOKEN_FIELD, "")))

@@ -105,6 +105,8 @@ class Link(Table):
     site = Varchar(length=100, default="", help_text='Poster location, e.g. "东门公告栏".')
     created_at = Timestamptz()  # default: now
     revoked_at = Timestamptz(null=True, default=None)
+    scans = Integer(default=0, help_text="Times the form was opened (approximate: flushed every few seconds).")
+    starts = Integer(default=0, help_text="Times answers were sent, valid or not (approximate, as scans).")
 
 
 class Response(Table):

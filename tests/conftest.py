@@ -31,7 +31,7 @@ if os.environ.get("MINPING_TEST_DATABASE_URL"):
 from anyio.from_thread import BlockingPortal, start_blocking_portal  # noqa: E402
 from litestar.testing import TestClient  # noqa: E402
 
-from survey_app import accounts, campaigns, db, questionnaires, units  # noqa: E402
+from survey_app import accounts, campaigns, counters, db, questionnaires, units  # noqa: E402
 from survey_app.app import create_app  # noqa: E402
 from survey_app.settings import get_settings  # noqa: E402
 from survey_app.tables import (  # noqa: E402
@@ -103,6 +103,7 @@ async def delete_all() -> None:
 @pytest.fixture
 def run(portal: BlockingPortal) -> Callable[..., Any]:
     """Call an async function on the app's loop: `run(campaigns.find_link, token)`."""
+    portal.call(counters.flush)  # scans counted by an earlier test must not land on a reused link id
     portal.call(delete_all)
     return lambda fn, *args, **kwargs: portal.call(functools.partial(fn, *args, **kwargs))
 

@@ -23,6 +23,8 @@ ACCOUNTS = {  # visitor → (role, scope unit code); "own" covers the campaign's
 PUBLIC = dict.fromkeys(VISITORS, "served")
 ANY_STAFF = {"anonymous": "login", **dict.fromkeys(ACCOUNTS, "served")}
 SCOPED = {**ANY_STAFF, "assessor_other": "404", "worker_other": "404"}
+RUNNERS = {**ANY_STAFF, "assessor": "404", "assessor_other": "404"}  # create and run campaigns
+SCOPED_RUNNERS = {**SCOPED, "assessor": "404"}
 CITY_WIDE = {**ANY_STAFF, "assessor_other": "404", "worker_own": "404", "worker_other": "404"}
 
 RULES = {
@@ -44,6 +46,14 @@ RULES = {
     ("GET", "/reports/{slug:str}"): SCOPED,
     ("GET", "/reports/{slug:str}/scores.csv"): SCOPED,
     ("GET", "/reports/{slug:str}/scores.json"): SCOPED,
+    ("GET", "/staff/campaigns/new"): RUNNERS,
+    ("POST", "/staff/campaigns/new"): RUNNERS,
+    ("GET", "/staff/campaigns/{slug:str}"): SCOPED,
+    ("POST", "/staff/campaigns/{slug:str}/status"): SCOPED_RUNNERS,
+    ("POST", "/staff/campaigns/{slug:str}/links"): SCOPED_RUNNERS,
+    ("POST", "/staff/campaigns/{slug:str}/links/{token:str}/revoke"): SCOPED_RUNNERS,
+    ("GET", "/staff/campaigns/{slug:str}/posters"): SCOPED,
+    ("GET", "/staff/campaigns/{slug:str}/qr.zip"): SCOPED,
 }
 
 

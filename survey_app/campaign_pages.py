@@ -1,0 +1,269 @@
+"""Campaigns in the back office: create one for a subtree, open and close it, manage its QR links,
+print its posters and download its QR images."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Response, Template
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
+
+from analysis.sampling import sample_size_for_proportion
+from survey_app import accounts, campaigns, links, qrcodes, units
+from survey_app.accounts import StaffMember
+from survey_app.auth import requires
+from survey_app.campaigns import CampaignError, CampaignInfo
+from survey_app.i18n import N_
+from survey_app.public import base_url
+from survey_app.tables import CampaignStatus, Role, UnitKind
+
+# Dates on the form are local dates in the cities Minping serves: a campaign opens at 00:00 on its
+# first day and closes at 24:00 on its last.
+LOCAL_TIME = ZoneInfo("Asia/Shanghai")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+DEFAULT_TARGET = 60
+STAFF = (Role.admin, Role.worker)
+
+
+@dataclass(frozen=True)
+class CampaignScope:
+    """A campaign as one member sees it: the units of it they may see, and whether they may run it."""
+
+    campaign: CampaignInfo
+    visible: set[int] | None
+    may_run: bool  # change status: an admin, or a worker whose scope covers every unit of it
+
+
+async def provide_scope(slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> CampaignScope:
+    campaign = await campaigns.by_slug(slug)
+    visible = await accounts.visible_unit_ids(request.user)
+    covered = set(await campaigns.unit_ids(campaign.id)) if campaign else set()
+    if campaign is None or (visible is not None and not covered & visible):
+        raise NotFoundException()
+    may_run = request.user.role == Role.admin or (request.user.role == Role.worker and covered <= (visible or covered))
+    return CampaignScope(campaign, visible, may_run)
+
+
+class CampaignController(Controller):
+    path = "/staff/campaigns"
+    include_in_schema = False
+    guards = [requires(Role.admin, Role.worker, Role.assessor)]
+    dependencies = {"campaign_scope": Provide(provide_scope)}
+
+    @get("/new", name="campaigns:new", guards=[requires(*STAFF)])
+    async def new(self, request: Request[StaffMember, Any, Any]) -> Template:
+        return await _form_page(request.user, {}, None)
+
+    @post("/new", name="campaigns:create", guards=[requires(*STAFF)])
+    async def create(
+        self, request: Request[StaffMember, Any, Any], data: URLEncodedBody[dict[str, Any]]
+    ) -> Template | Redirect:
+        """Create a campaign for the chosen units, or show the form again with the reason."""
+        try:
+            slug = await _create_from_form(request.user, data)
+        except CampaignError as exc:
+            return await _form_page(request.user, data, exc)
+        return Redirect(path=f"/staff/campaigns/{slug}", status_code=303)
+
+    @get("/{slug:str}", name="campaigns:show")
+    async def show(
+        self, request: Request[StaffMember, Any, Any], campaign_scope: NamedDependency[CampaignScope]
+    ) -> Template:
+        """Status, period, and every link of the member's units with scans, starts and completed answers."""
+        rows = await links.for_campaign(campaign_scope.campaign.id, campaign_scope.visible)
+        context = {
+            "c": campaign_scope.campaign,
+            "may_run": campaign_scope.may_run,
+            "links": rows,
+            "may_edit": request.user.role in STAFF,
+            "link_units": sorted({(r.unit_id, r.unit_name, r.unit_code) for r in rows}, key=lambda u: u[2]),
+            "local_time": LOCAL_TIME,
+            "one_day": timedelta(days=1),
+        }
+        return Template("staff/campaign.html", context=context)
+
+    @post("/{slug:str}/status", name="campaigns:status", guards=[requires(*STAFF)])
+    async def set_status(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Redirect:
+        status = data.get("status")
+        if not campaign_scope.may_run:
+            raise NotFoundException()
+        if status not in {s.value for s in CampaignStatus}:
+            raise ValidationException("unknown status")
+        await campaigns.set_status(campaign_scope.campaign.id, CampaignStatus(status), request.user.username)
+        return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
+
+    @post("/{slug:str}/links", name="campaigns:add_link", guards=[requires(*STAFF)])
+    async def add_link(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Redirect:
+        """Issue a link for one unit, e.g. for a second poster site."""
+        unit_id = _int(data.get("unit"))
+        if unit_id is None:
+            raise ValidationException("choose a unit")
+        if campaign_scope.visible is not None and unit_id not in campaign_scope.visible:
+            raise NotFoundException()
+        await links.add(campaign_scope.campaign.id, unit_id, str(data.get("site", "")), request.user.username)
+        return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
+
+    @post("/{slug:str}/links/{token:str}/revoke", name="campaigns:revoke_link", guards=[requires(*STAFF)])
+    async def revoke_link(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        token: FromPath[str],
+    ) -> Redirect:
+        owner = await links.owner(token)
+        if (
+            owner is None
+            or owner[0] != campaign_scope.campaign.id
+            or (campaign_scope.visible is not None and owner[1] not in campaign_scope.visible)
+        ):
+            raise NotFoundException()
+        await links.revoke(token, request.user.username)
+        return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
+
+    @get("/{slug:str}/posters", name="campaigns:posters")
+    async def posters(
+        self, request: Request[StaffMember, Any, Any], campaign_scope: NamedDependency[CampaignScope]
+    ) -> Template:
+        """One A4 poster per active link, ready for the browser's print-to-PDF."""
+        base = base_url(request)
+        sheets = [
+            {
+                "link": link,
+                "url": campaigns.public_url(base, link.token),
+                "qr_svg": qrcodes.svg(campaigns.public_url(base, link.token)).decode(),
+            }
+            for link in await links.for_campaign(campaign_scope.campaign.id, campaign_scope.visible)
+            if not link.revoked
+        ]
+        return Template("staff/posters.html", context={"c": campaign_scope.campaign, "sheets": sheets})
+
+    @get("/{slug:str}/qr.zip", name="campaigns:qr_zip")
+    async def qr_zip(
+        self, request: Request[StaffMember, Any, Any], campaign_scope: NamedDependency[CampaignScope]
+    ) -> Response[bytes]:
+        """SVG and PNG of every active link, named by unit code and site."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for link in await links.for_campaign(campaign_scope.campaign.id, campaign_scope.visible):
+                if link.revoked:
+                    continue
+                url = campaigns.public_url(base_url(request), link.token)
+                name = f"{link.unit_code}-{_file_safe(link.site) or link.token[:6]}"
+                archive.writestr(f"{name}.svg", qrcodes.svg(url))
+                archive.writestr(f"{name}.png", qrcodes.png(url))
+        headers = {"Content-Disposition": f'attachment; filename="{campaign_scope.campaign.slug}-qr.zip"'}
+        return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
+
+
+def _file_safe(text: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", text).strip("_")
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+async def _form_page(user: StaffMember, values: dict[str, Any], error: CampaignError | None) -> Template:
+    visible = await accounts.visible_unit_ids(user)
+    context = {
+        "values": values,
+        "error": error,
+        "questionnaires": await campaigns.questionnaire_choices(),
+        "roots": await units.tree(visible),
+        "kinds": [k.value for k in UnitKind],
+    }
+    return Template(
+        "staff/campaign_new.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY if error else 200
+    )
+
+
+async def _create_from_form(user: StaffMember, data: dict[str, Any]) -> str:
+    """Check the form and create the campaign; raise CampaignError with the reason otherwise."""
+    slug, title = str(data.get("slug", "")).strip(), str(data.get("title", "")).strip()
+    if not SLUG.match(slug):
+        raise CampaignError(N_("代码须为 2–63 个小写字母、数字或横线，例如 community-2026-q1。"))
+    if not title:
+        raise CampaignError(N_("请填写评议活动名称。"))
+    questionnaire_id, root = _int(data.get("questionnaire")), _int(data.get("root"))
+    if questionnaire_id is None or questionnaire_id not in {q.id for q in await campaigns.questionnaire_choices()}:
+        raise CampaignError(N_("请选择问卷。"))
+    opens, closes = _date(data.get("opens")), _date(data.get("closes"))
+    if opens is None or closes is None:
+        raise CampaignError(N_("请填写开始和结束日期。"))
+    visible = await accounts.visible_unit_ids(user)
+    if root is None or (visible is not None and root not in visible):
+        raise CampaignError(N_("请选择单位。"))
+    kind = str(data.get("kind", "")) or None
+    chosen = [u for u in await units.descendants(root, kind) if visible is None or u.id in visible]
+    return await _create(user, slug, title, questionnaire_id, chosen, opens, closes, data)
+
+
+async def _create(
+    user: StaffMember,
+    slug: str,
+    title: str,
+    questionnaire_id: int,
+    chosen: list[Any],
+    opens: date,
+    closes: date,
+    data: dict[str, Any],
+) -> str:
+    margin = _percent(data.get("margin"))
+    fixed = _int(data.get("target")) or DEFAULT_TARGET
+    targets = {
+        u.id: sample_size_for_proportion(margin, u.population) if margin and u.population else fixed for u in chosen
+    }
+    await campaigns.create(
+        slug,
+        questionnaire_id,
+        title,
+        [u.id for u in chosen],
+        title_en=str(data.get("title_en", "")).strip(),
+        purpose=str(data.get("purpose", "")).strip(),
+        purpose_en=str(data.get("purpose_en", "")).strip(),
+        status=CampaignStatus.draft,
+        opens_at=datetime.combine(opens, time(0), LOCAL_TIME),
+        closes_at=datetime.combine(closes + timedelta(days=1), time(0), LOCAL_TIME),
+        targets=targets,
+        actor=user.username,
+    )
+    return slug
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _percent(value: Any) -> float | None:
+    """A margin of error typed as percentage points (e.g. "5" for ±5 %), as a proportion."""
+    try:
+        margin = float(str(value)) / 100
+    except ValueError:
+        return None
+    return margin if 0 < margin < 1 else None
