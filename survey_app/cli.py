@@ -20,6 +20,7 @@ from survey_app.tables import Role
 
 T = TypeVar("T")
 SERVED_URL_FILE = "served_url"  # lets `minping links` print the address `serve` listens on
+DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -76,6 +77,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         created = run(_demo_if_empty())
         if created:
             click.echo(f"demo city created: {sum(created.values())} responses in {len(created)} campaigns")
+            _announce_accounts(run(demo.create_accounts()))
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     (settings.data_dir / SERVED_URL_FILE).write_text(url)
     click.echo(f"serving on {url} (data in {settings.data_dir})")
@@ -108,6 +110,18 @@ def make_demo(seed: int) -> None:
 
     for slug, count in run(build()).items():
         click.echo(f"{slug}\t{count} responses")
+    _announce_accounts(run(demo.create_accounts()))
+
+
+def _announce_accounts(passwords: dict[str, str]) -> None:
+    """Print the demo accounts once and keep them, readable by the owner only, in the data folder."""
+    lines = [f"{user}\t{password}" for user, password in passwords.items()]
+    path = get_settings().data_dir / DEMO_ACCOUNTS_FILE
+    path.touch(mode=0o600)
+    path.write_text("\n".join(lines) + "\n")
+    click.echo(f"demo staff accounts (sign in at /login; also kept in {path}):", err=True)
+    for line in lines:
+        click.echo(f"  {line}", err=True)
 
 
 @main.command()

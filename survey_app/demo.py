@@ -9,15 +9,16 @@ and a few units are small enough to show the small-sample rules. The same seed g
 from __future__ import annotations
 
 import random
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from survey_app import campaigns, questionnaires, units
+from survey_app import accounts, campaigns, questionnaires, units
 from survey_app.db import writing
 from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
 from survey_app.responses import DONT_KNOW, RECEIPT_ALPHABET, RECEIPT_LENGTH
-from survey_app.tables import CampaignStatus, Channel, Link, Response, UnitKind
+from survey_app.tables import CampaignStatus, Channel, Link, Response, Role, UnitKind
 
 DEFAULT_SEED = 2026
 PURPOSE = LocalText(
@@ -102,6 +103,22 @@ async def build(seed: int = DEFAULT_SEED, now: datetime | None = None) -> dict[s
         )
         counts[campaign_slug] = await _responses(rng, questionnaire, campaign_id, unit_ids, now)
     return counts
+
+
+DEMO_ACCOUNTS = [  # username, role, unit code, display name
+    ("admin", Role.admin, None, "创建办管理员"),
+    ("pinggu", Role.assessor, None, "考核办评估员"),
+    ("wanxiang", Role.worker, "331102-01", "万象街道社工"),
+]
+
+
+async def create_accounts() -> dict[str, str]:
+    """Demo staff accounts with fresh random passwords; returns {username: password}."""
+    passwords = {}
+    for username, role, unit_code, name in DEMO_ACCOUNTS:
+        passwords[username] = secrets.token_urlsafe(9)
+        await accounts.create(username, role, passwords[username], unit_code=unit_code, display_name=name, actor="demo")
+    return passwords
 
 
 def _title(q: Questionnaire, lang: str = "zh") -> str:

@@ -1,0 +1,133 @@
+"""A real browser walks the worker's day: sign in, create a campaign for a subtree, open it, print its
+posters, answer one poster's form on a phone-sized screen, and see the progress count rise.
+
+It drives Debian's Chromium with Playwright against a real `minping serve` on loopback, with its own
+SQLite data folder (the UI is the same on both databases; the database paths are covered elsewhere).
+Screenshots go to MINPING_SCREENSHOT_DIR (default: test-screenshots/, which git ignores).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import MINPING, ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("MINPING_SCREENSHOT_DIR", ROOT / "test-screenshots"))
+PASSWORD = "a worker's long password"
+
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs Debian's chromium for the browser test (.ci/run installs it)")
+    pytest.skip("no chromium on this machine (apt-get install chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINPING_")}
+    env.update(MINPING_DATA_DIR=str(folder / "data"), MINPING_PUBLIC_BASE_URL=base)
+    for args, stdin in (
+        (["demo"], ""),
+        (["user", "create", "sheng", "--role", "worker", "--unit", "331102-01"], PASSWORD),
+    ):
+        subprocess.run([str(MINPING), *args], env=env, input=stdin, check=True, capture_output=True, text=True)
+    log = open(folder / "server.log", "w")
+    proc = subprocess.Popen([str(MINPING), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while True:
+        try:
+            if httpx.get(base + "/", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None and time.time() < deadline, (folder / "server.log").read_text()
+        time.sleep(0.3)
+    yield base
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def test_worker_runs_a_campaign_and_sees_a_residents_answer(server, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    desk = browser.new_page(viewport={"width": 1280, "height": 900})
+    desk.goto(server + "/staff/")
+    assert "/login" in desk.url
+    desk.fill("#username", "sheng")
+    desk.fill("#password", PASSWORD)
+    desk.click("main form button[type=submit]")
+    assert desk.url.endswith("/staff/") or desk.url.endswith("/staff")
+
+    desk.click("text=新建评议活动")
+    desk.select_option(
+        "#questionnaire", label=desk.locator("#questionnaire option", has_text="window-rating").first.inner_text()
+    )
+    desk.fill("#title", "万象街道窗口服务评价")
+    desk.fill("#slug", "wanxiang-window")
+    desk.fill("#opens", date.today().isoformat())
+    desk.fill("#closes", (date.today() + timedelta(days=30)).isoformat())
+    desk.select_option("#root", label=desk.locator("#root option", has_text="331102-01)").first.inner_text())
+    desk.select_option("#kind", "community")
+    desk.screenshot(path=SHOTS / "1-new-campaign.png", full_page=True)
+    desk.click("main form button[type=submit]")
+    assert desk.url.endswith("/staff/campaigns/wanxiang-window")
+    assert desk.locator("tbody tr").count() == 5  # the street's five communities
+    desk.click("text=开始评议")
+    assert "进行中" in desk.inner_text("main")
+
+    desk.click("text=打印全部海报")
+    assert desk.locator(".sheet").count() == 5
+    desk.screenshot(path=SHOTS / "2-posters.png")
+    printed_url = desk.locator(".sheet .url").first.inner_text().split("\n")[-1].strip()
+    assert printed_url.startswith(server + "/q/")
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone.goto(printed_url)
+    for name in ("overall", "efficiency", "level", "attitude"):
+        phone.locator(f"input[name={name}]").first.check()
+    phone.screenshot(path=SHOTS / "3-phone-form.png", full_page=True)
+    phone.click("main form button[type=submit]")
+    receipt = phone.inner_text(".receipt")
+    assert len(receipt) == 8
+    phone.screenshot(path=SHOTS / "4-phone-thanks.png")
+
+    desk.goto(server + "/staff/campaigns/wanxiang-window")
+    first = desk.locator("tbody tr").first
+    assert first.locator("td.num").nth(2).inner_text() == "1"  # completed
+    desk.screenshot(path=SHOTS / "5-progress.png", full_page=True)
