@@ -24,6 +24,7 @@ from .quality import (
     suspicious,
 )
 from .reliability import Reliability, cronbach_alpha, mcdonald_omega, one_factor_loadings
+from .scores import Score, ScoreTable, UnitScores, score_units
 from .smallarea import (
     RankIntervals,
     Shrinkage,
@@ -33,7 +34,6 @@ from .smallarea import (
     shrink_rates,
 )
 from .suppression import Suppressed, suppress_cells
-from .scores import Score, ScoreTable, UnitScores, score_units
 from .weighting import RakeReport, RakeWarning, TrimReport, post_stratify, rake, trim_weights
 
 __all__ = [

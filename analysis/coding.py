@@ -34,6 +34,8 @@ def linear_mapping(n_levels: int) -> IndexMapping:
 
 # Rows validated per pass; bounds temporaries whatever the number of responses.
 _CHUNK_ROWS = 32_768
+# Codes are one byte: 0 = missing, 1..n_levels, n_levels + 1 = don't know.
+_MAX_LEVELS = 254
 
 LINEAR_5 = linear_mapping(5)  # 100 / 75 / 50 / 25 / 0
 # A common local point table (好差评 star scores ×20); localities set their own, so it is data.
@@ -42,15 +44,15 @@ POINTS_100_20 = IndexMapping("points-100-20", (100.0, 80.0, 60.0, 40.0, 20.0))
 
 @dataclass(frozen=True)
 class CodedItems:
-    """Answers coded for scoring: (n_responses, n_items) arrays, NaN where no valid answer.
+    """Answers coded for scoring: one byte per answer, (n_responses, n_items).
 
-    Only the ranks are stored (one array the size of the input); the derived arrays
-    ``index``, ``satisfied``, ``top`` and ``bad`` are computed on first access so that
-    scoring a million responses does not hold five copies of the data.
+    ``code`` holds 0 = no answer, 1..n_levels = rank after reversal (1 = best) and
+    n_levels + 1 = "don't know". One byte per cell (a ninth of the float input) is all that
+    is stored, so scoring a million responses holds no float copy of the data; ``rank``,
+    ``dont_know``, ``index``, ``satisfied``, ``top`` and ``bad`` are derived on first access.
     """
 
-    rank: np.ndarray  # float, 1 = best … n_levels = worst after reversal; NaN = missing
-    dont_know: np.ndarray  # bool, "don't know / not applicable" (rank is NaN there)
+    code: np.ndarray  # uint8, see above; read-only
     mapping: IndexMapping
     n_levels: int
     satisfied_levels: int
@@ -65,39 +67,55 @@ class CodedItems:
     @property
     def shape(self) -> tuple[int, int]:
         """(n_responses, n_items)."""
-        return self.rank.shape  # type: ignore[return-value]
+        return self.code.shape  # type: ignore[return-value]
+
+    @cached_property
+    def rank(self) -> np.ndarray:
+        """Float rank, 1 = best … n_levels = worst after reversal; NaN = missing or don't know."""
+        return _readonly(self.lookup(np.arange(1.0, self.n_levels + 1))[self.code])
+
+    @cached_property
+    def dont_know(self) -> np.ndarray:
+        """Bool, "don't know / not applicable" (rank is NaN there)."""
+        return _readonly(self.code == self.n_levels + 1)
 
     @cached_property
     def index(self) -> np.ndarray:
         """0–100 index per answer (float, NaN where missing)."""
-        return _readonly(self.points_lookup()[_codes(self.rank)])
+        return _readonly(self.lookup(self.mapping.points)[self.code])
 
     @cached_property
     def satisfied(self) -> np.ndarray:
         """1.0 when rank <= satisfied_levels (基本满意 and above), 0.0 otherwise, NaN missing."""
-        return _readonly(_indicator(self.rank, self.rank <= self.satisfied_levels))
+        return _readonly(self.lookup(self.level_flags("satisfied"))[self.code])
 
     @cached_property
     def top(self) -> np.ndarray:
         """1.0 for the top `top_levels` levels (top-2-box), 0.0 otherwise, NaN missing."""
-        return _readonly(_indicator(self.rank, self.rank <= self.top_levels))
+        return _readonly(self.lookup(self.level_flags("top"))[self.code])
 
     @cached_property
     def bad(self) -> np.ndarray:
         """1.0 for the worst `bad_levels` levels (差评), 0.0 otherwise, NaN missing."""
-        return _readonly(_indicator(self.rank, self.rank > self.n_levels - self.bad_levels))
+        return _readonly(self.lookup(self.level_flags("bad"))[self.code])
+
+    def level_flags(self, rate: str) -> np.ndarray:
+        """1.0/0.0 per level (rank 1 first) for the rate "satisfied", "top" or "bad"."""
+        r = np.arange(1, self.n_levels + 1)
+        hit = {
+            "satisfied": r <= self.satisfied_levels,
+            "top": r <= self.top_levels,
+            "bad": r > self.n_levels - self.bad_levels,
+        }[rate]
+        return hit.astype(float)
+
+    def lookup(self, per_level: Sequence[float] | np.ndarray, missing: float = np.nan) -> np.ndarray:
+        """Table indexed by code: `missing` for codes 0 and n_levels + 1, `per_level` between."""
+        return np.concatenate(([missing], np.asarray(per_level, dtype=float), [missing]))
 
     def points_lookup(self) -> np.ndarray:
-        """Index value by integer code: code 0 (missing) -> NaN, code r -> points[r-1]."""
-        return np.concatenate(([np.nan], np.asarray(self.mapping.points, dtype=float)))
-
-
-def _codes(rank: np.ndarray) -> np.ndarray:
-    return np.nan_to_num(rank, nan=0.0).astype(np.intp)
-
-
-def _indicator(rank: np.ndarray, hit: np.ndarray) -> np.ndarray:
-    return np.where(np.isnan(rank), np.nan, hit.astype(float))
+        """Index value by code: missing and "don't know" -> NaN, code r -> points[r-1]."""
+        return self.lookup(self.mapping.points)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -135,39 +153,41 @@ def code_items(
         Frozen `CodedItems`. Raises ValueError on ranks outside 1..n_levels, non-integer
         ranks, a "don't know" cell holding a rank, or a mapping of the wrong length.
     """
-    rank = np.array(levels, dtype=float, copy=True)
-    if rank.ndim != 2:
-        raise ValueError(f"levels must be 2-D (n_responses, n_items), got shape {rank.shape}")
+    src = np.asarray(levels, dtype=float)
+    if src.ndim != 2:
+        raise ValueError(f"levels must be 2-D (n_responses, n_items), got shape {src.shape}")
+    if not 2 <= n_levels <= _MAX_LEVELS:
+        raise ValueError(f"n_levels must be in 2..{_MAX_LEVELS}, got {n_levels}")
     if len(mapping.points) != n_levels:
-        raise ValueError(
-            f"mapping {mapping.name!r} has {len(mapping.points)} points for {n_levels} levels"
-        )
+        raise ValueError(f"mapping {mapping.name!r} has {len(mapping.points)} points for {n_levels} levels")
     for name, k in (("satisfied", satisfied_levels), ("top", top_levels), ("bad", bad_levels)):
         if not 1 <= k <= n_levels:
             raise ValueError(f"{name}_levels must be in 1..{n_levels}, got {k}")
-    if dont_know is None:
-        dk = np.zeros(rank.shape, dtype=bool)
-    else:
-        dk = np.array(dont_know, dtype=bool, copy=True)
-        if dk.shape != rank.shape:
-            raise ValueError(f"dont_know shape {dk.shape} differs from levels {rank.shape}")
-    # validate in row chunks so temporaries stay small for a million responses
-    for s in range(0, rank.shape[0], _CHUNK_ROWS):
-        r = rank[s : s + _CHUNK_ROWS]
+    dk_all = None if dont_know is None else np.asarray(dont_know, dtype=bool)
+    if dk_all is not None and dk_all.shape != src.shape:
+        raise ValueError(f"dont_know shape {dk_all.shape} differs from levels {src.shape}")
+    rev = np.zeros(src.shape[1], dtype=bool) if reverse is None else np.asarray(reverse, dtype=bool)
+    if rev.shape != (src.shape[1],):
+        raise ValueError(f"reverse needs one flag per item ({src.shape[1]})")
+    code = np.empty(src.shape, dtype=np.uint8)
+    # validate and code in row chunks so temporaries stay small for a million responses
+    for s in range(0, src.shape[0], _CHUNK_ROWS):
+        r = src[s : s + _CHUNK_ROWS]
         answered = ~np.isnan(r)
         bad = answered & ((r != np.round(r)) | (r < 1) | (r > n_levels))
         if np.any(bad):
             raise ValueError(f"levels must be integers in 1..{n_levels} or NaN")
-        if np.any(dk[s : s + _CHUNK_ROWS] & answered):
-            raise ValueError("a cell marked dont_know also holds a rank; it must be NaN")
-    if reverse is not None:
-        rev = np.asarray(reverse, dtype=bool)
-        if rev.shape != (rank.shape[1],):
-            raise ValueError(f"reverse needs one flag per item ({rank.shape[1]})")
-        rank[:, rev] = n_levels + 1 - rank[:, rev]
+        c = np.where(answered, r, 0.0).astype(np.uint8)
+        if rev.any():
+            c[:, rev] = np.where(answered[:, rev], n_levels + 1 - c[:, rev], 0)
+        if dk_all is not None:
+            dk = dk_all[s : s + _CHUNK_ROWS]
+            if np.any(dk & answered):
+                raise ValueError("a cell marked dont_know also holds a rank; it must be NaN")
+            c[dk] = n_levels + 1
+        code[s : s + _CHUNK_ROWS] = c
     return CodedItems(
-        rank=_readonly(rank),
-        dont_know=_readonly(dk),
+        code=_readonly(code),
         mapping=mapping,
         n_levels=n_levels,
         satisfied_levels=satisfied_levels,

@@ -68,20 +68,21 @@ def make_spec(
 
 
 def respondent_matrix(
-    rank: np.ndarray, dont_know: np.ndarray, points: np.ndarray, thresholds: tuple[int, int, int],
-    n_levels: int, spec: CompositeSpec,
+    code: np.ndarray, points: np.ndarray, thresholds: tuple[int, int, int], n_levels: int, spec: CompositeSpec
 ) -> np.ndarray:
     """Build X (rows, 5u + 2(D+1)): per used item valid/sat/top/bad/dk, then a and c·a.
 
+    ``code`` is intp (rows, u) over the used items (0 = no answer, 1..n_levels, n_levels + 1 =
+    don't know) and ``points`` the index by code (n_levels + 2 entries, 0 where no answer).
     ``a`` is 1 when the respondent answered at least one item of the composite and ``c`` is
     the respondent's composite: the weighted mean of the items they answered, weights
     renormalised over those items (dimension) or over the dimensions they answered (overall).
     """
     s_lv, t_lv, b_lv = thresholds
-    r = rank[:, spec.used]
-    valid = ~np.isnan(r)
-    codes = np.where(valid, r, 0).astype(np.intp)
-    index = points[codes]  # points[0] is 0.0 here so missing cells add nothing
+    codes = code
+    valid = (codes >= 1) & (codes <= n_levels)
+    dont_know = codes == n_levels + 1
+    index = points[codes]
     vf = valid.astype(float)
     num = index @ spec.item_weight
     den = vf @ spec.item_weight
@@ -100,7 +101,7 @@ def respondent_matrix(
             (valid & (codes <= s_lv)).astype(float),
             (valid & (codes <= t_lv)).astype(float),
             (valid & (codes > n_levels - b_lv)).astype(float),
-            dont_know[:, spec.used].astype(float),
+            dont_know.astype(float),
             a,
             ca,
         ],

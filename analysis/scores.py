@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,112 +16,33 @@ from .composites import (
     make_spec,
     respondent_matrix,
 )
-from .intervals import Estimate, proportion_bounds, t_bounds
+from .intervals import proportion_bounds, t_bounds
+from .linearisation import RATES, block_sums, composite_bounds
+from .score_tables import Score, ScoreTable, UnitScores
 
-# Rows handled per pass; bounds temporaries to a few MB whatever the number of responses.
-_CHUNK_ROWS = 32_768
+__all__ = ["COMPOSITE_INTERVALS", "Score", "ScoreTable", "UnitScores", "score_units"]
+
+# Rows handled per block; bounds temporaries to a few MB whatever the number of responses.
+_CHUNK_ROWS = 16384
 BOOTSTRAP_METHOD = "percentile-bootstrap"
+LINEARISED_RATE_METHOD = "linearised-wilson"
+COMPOSITE_INTERVALS = ("linearised", "bootstrap", "none")
+# Interval method per metric (awareness, index, satisfaction, top, bad) for each choice.
+_COMPOSITE_METHODS = {
+    "linearised": (LINEARISED_RATE_METHOD, "t", LINEARISED_RATE_METHOD, LINEARISED_RATE_METHOD, LINEARISED_RATE_METHOD),
+    "bootstrap": (BOOTSTRAP_METHOD,) * len(METRICS),
+    "none": ("none",) * len(METRICS),
+}
 
 
 @dataclass(frozen=True)
-class Score:
-    """One published number set for one unit and one item, dimension or overall.
-
-    For an item, ``n`` counts valid answers and ``n_dont_know`` "don't know" answers.
-    For a composite, ``n`` counts respondents with at least one valid answer among its items
-    and ``n_dont_know`` counts "don't know" *answers* to its items. ``awareness`` is the share
-    of answers that were not "don't know" (its ``n`` = valid + don't-know answers).
-    Rates are 0–1, the index 0–100. When ``suppressed`` (n < min_n) all estimates are NaN.
-    """
-
-    n: int
-    n_dont_know: int
-    awareness: Estimate
-    index: Estimate
-    satisfaction: Estimate
-    top: Estimate
-    bad: Estimate
-    suppressed: bool
-    small_sample: bool
-
-
-@dataclass(frozen=True)
-class ScoreTable:
-    """Scores of one level (items, dimensions or overall) as arrays over units × columns.
-
-    ``values[u, c, m]`` holds (estimate, low, high) for metric ``METRICS[m]``; ``n`` and
-    ``n_dont_know`` are int arrays (n_units, n_cols); ``answers`` counts valid + don't-know
-    answers (the awareness denominator).
-    """
-
-    names: tuple[str, ...]
-    n: np.ndarray
-    n_dont_know: np.ndarray
-    answers: np.ndarray
-    values: np.ndarray  # (n_units, n_cols, 5, 3)
-    methods: tuple[str, ...]  # interval method per metric
+class _Options:
+    interval: str
+    confidence: float
     min_n: int
     small_n: int
-
-    def score(self, unit: int, col: int) -> Score:
-        """Build the `Score` record of one unit and column."""
-        n = int(self.n[unit, col])
-        ests = {
-            m: Estimate(
-                *(float(v) for v in self.values[unit, col, k]),
-                n=int(self.answers[unit, col]) if m == "awareness" else n,
-                method=self.methods[k],
-            )
-            for k, m in enumerate(METRICS)
-        }
-        return Score(
-            n=n,
-            n_dont_know=int(self.n_dont_know[unit, col]),
-            suppressed=n < self.min_n,
-            small_sample=n < self.small_n,
-            **ests,
-        )
-
-
-@dataclass(frozen=True)
-class UnitScores:
-    """All scores of one scoring run, plus what is needed to reproduce it."""
-
-    n_units: int
-    items: ScoreTable
-    dimensions: ScoreTable
-    overall: ScoreTable
-    level_counts: np.ndarray  # (n_units, n_items, n_levels) answers per level, rank 1 first
-    mapping_name: str
-    item_weights: np.ndarray  # (n_items, D) normalised item weights per dimension
-    dimension_weights: np.ndarray  # (D,) normalised
-    confidence: float
     n_boot: int
     seed: int
-
-    def item(self, unit: int, item: int) -> Score:
-        """Score of one item in one unit."""
-        return self.items.score(unit, item)
-
-    def dimension(self, unit: int, dimension: int | str) -> Score:
-        """Score of one dimension (by position or name) in one unit."""
-        d = self.dimensions.names.index(dimension) if isinstance(dimension, str) else dimension
-        return self.dimensions.score(unit, d)
-
-    def overall_score(self, unit: int) -> Score:
-        """Overall composite score of one unit."""
-        return self.overall.score(unit, 0)
-
-    def rows(self) -> Iterator[tuple[int, str, str, Score]]:
-        """Yield (unit, level, name, Score), level in "item" / "dimension" / "overall"."""
-        for u in range(self.n_units):
-            for level, table in (
-                ("item", self.items),
-                ("dimension", self.dimensions),
-                ("overall", self.overall),
-            ):
-                for c, name in enumerate(table.names):
-                    yield u, level, name, table.score(u, c)
 
 
 def _check_unit(unit: np.ndarray, n_rows: int, n_units: int) -> np.ndarray:
@@ -133,25 +54,14 @@ def _check_unit(unit: np.ndarray, n_rows: int, n_units: int) -> np.ndarray:
     return u.astype(np.intp)
 
 
-def _level_counts(coded: CodedItems, unit: np.ndarray, n_units: int) -> np.ndarray:
-    """Count answers per unit × item × code: 0 missing, 1..L levels, L+1 don't know."""
-    n_rows, n_items = coded.shape
-    width = coded.n_levels + 2
-    size = n_units * n_items * width
-    counts = np.zeros(size, dtype=np.int64)
-    cols = np.arange(n_items)
-    for s in range(0, n_rows, _CHUNK_ROWS):
-        r = coded.rank[s : s + _CHUNK_ROWS]
-        code = np.where(np.isnan(r), 0, r).astype(np.intp)
-        code[coded.dont_know[s : s + _CHUNK_ROWS]] = coded.n_levels + 1
-        key = (unit[s : s + _CHUNK_ROWS, None] * n_items + cols) * width + code
-        counts += np.bincount(key.ravel(), minlength=size)
-    return counts.reshape(n_units, n_items, width)
-
-
 def _item_table(
-    coded: CodedItems, counts: np.ndarray, names: tuple[str, ...], confidence: float,
-    min_n: int, small_n: int, rate_method: str,
+    coded: CodedItems,
+    counts: np.ndarray,
+    names: tuple[str, ...],
+    confidence: float,
+    min_n: int,
+    small_n: int,
+    rate_method: str,
 ) -> ScoreTable:
     lv = counts[:, :, 1 : coded.n_levels + 1].astype(float)
     n = lv.sum(-1)
@@ -199,6 +109,7 @@ def score_units(
     min_n: int = 10,
     small_n: int = 30,
     rate_method: str = "wilson",
+    composite_interval: str = "linearised",
     n_boot: int = 1000,
     seed: int = 20261124,
     item_names: Sequence[str] | None = None,
@@ -216,8 +127,11 @@ def score_units(
         min_n: below this many valid answers estimates are NaN (n still reported).
         small_n: below this many valid answers ``small_sample`` is set.
         rate_method: interval for item rates (see `proportion_ci`).
-        n_boot: bootstrap replicates for composite intervals (0 = point estimates only,
-            composite bounds NaN).
+        composite_interval: "linearised" (default: t on respondents' composites for the index,
+            delta-method Wilson for composite rates, see `linearisation.composite_bounds`),
+            "bootstrap" (seeded percentile bootstrap of respondents, `n_boot` replicates) or
+            "none" (composite bounds NaN).
+        n_boot: bootstrap replicates; 0 means no composite intervals, as "none".
         seed: bootstrap seed; unit u draws from ``default_rng([seed, u])``, so a unit's
             interval does not depend on the other units and reruns are byte-identical.
         item_names: names for the item columns (default "0", "1", …).
@@ -228,20 +142,22 @@ def score_units(
         answered (weights renormalised over those items); their overall composite is the
         dimension-weighted mean of the dimensions they answered. The unit's composite index
         is the mean of respondents' composites; composite rates are the weighted mean of item
-        rates (renormalised over items with answers). Composite intervals come from a
-        percentile bootstrap resampling the unit's respondents.
+        rates (renormalised over items with answers). Point estimates do not depend on
+        `composite_interval`. Working memory is a few MB per block of units plus 16 bytes per
+        response (the sort order by unit), whatever the number of responses.
     """
+    if composite_interval not in COMPOSITE_INTERVALS:
+        raise ValueError(f"composite_interval must be one of {COMPOSITE_INTERVALS}, got {composite_interval!r}")
     n_rows, n_items = coded.shape
     u = _check_unit(unit, n_rows, n_units)
     spec = make_spec(dimensions, dimension_weights, n_items)
     names = tuple(item_names) if item_names is not None else tuple(map(str, range(n_items)))
     if len(names) != n_items:
         raise ValueError("need one item name per item column")
-    counts = _level_counts(coded, u, n_units)
+    interval = "none" if n_boot <= 0 else composite_interval
+    options = _Options(interval, confidence, min_n, small_n, n_boot, seed)
+    counts, dims, overall = _composite_tables(coded, u, n_units, spec, options)
     items = _item_table(coded, counts, names, confidence, min_n, small_n, rate_method)
-    dims, overall = _composite_tables(
-        coded, u, n_units, spec, confidence, min_n, small_n, n_boot, seed
-    )
     full_weight = np.zeros((n_items, len(spec.names)))
     full_weight[spec.used] = spec.item_weight
     return UnitScores(
@@ -256,52 +172,94 @@ def score_units(
         confidence=confidence,
         n_boot=n_boot,
         seed=seed,
+        composite_interval=interval,
     )
 
 
 def _composite_tables(
-    coded: CodedItems, u: np.ndarray, n_units: int, spec: CompositeSpec, confidence: float,
-    min_n: int, small_n: int, n_boot: int, seed: int,
-) -> tuple[ScoreTable, ScoreTable]:
+    coded: CodedItems,
+    u: np.ndarray,
+    n_units: int,
+    spec: CompositeSpec,
+    options: _Options,
+) -> tuple[np.ndarray, ScoreTable, ScoreTable]:
+    """One pass over blocks of whole units: level counts, composite estimates and intervals."""
+    n_items = coded.shape[1]
+    L = coded.n_levels
+    width = L + 2
     d1 = spec.member.shape[1]
-    vals = np.full((n_units, d1, len(METRICS), 3), np.nan)
+    counts = np.zeros((n_units, n_items, width), dtype=np.int64)
+    est = np.full((n_units, d1, len(METRICS)), np.nan)
     cnt = np.zeros((n_units, d1, 3))
-    points = np.concatenate(([0.0], np.asarray(coded.mapping.points, dtype=float)))
-    thresholds = (coded.satisfied_levels, coded.top_levels, coded.bad_levels)
+    low = np.full_like(est, np.nan)
+    high = np.full_like(est, np.nan)
+    luts = {
+        "points": coded.lookup(coded.mapping.points, missing=0.0),
+        "valid": coded.lookup(np.ones(L), missing=0.0),
+        "answered": np.concatenate((coded.lookup(np.ones(L), missing=0.0)[:-1], [1.0])),
+    }
+    for rate in RATES:
+        luts[rate] = coded.lookup(coded.level_flags(rate), missing=0.0)
+    size = np.bincount(u, minlength=n_units)
+    ends = np.cumsum(size)
+    starts = ends - size
     order = np.argsort(u, kind="stable")
-    ends = np.cumsum(np.bincount(u, minlength=n_units))
-    starts = ends - np.bincount(u, minlength=n_units)
-    unit_id = 0
-    while unit_id < n_units:
+    all_used = np.array_equal(spec.used, np.arange(n_items))
+    first = 0
+    while first < n_units:
         # a block of whole units holding about _CHUNK_ROWS rows (or one big unit)
-        last = int(np.searchsorted(ends, starts[unit_id] + _CHUNK_ROWS, side="right"))
-        last = max(last, unit_id + 1)
-        rows = order[starts[unit_id] : ends[last - 1]]
-        x = respondent_matrix(
-            coded.rank[rows], coded.dont_know[rows], points, thresholds, coded.n_levels, spec
+        last = max(int(np.searchsorted(ends, starts[first] + _CHUNK_ROWS, side="right")), first + 1)
+        block = slice(first, last)
+        code = coded.code[order[starts[first] : ends[last - 1]]].astype(np.intp)
+        sizes = size[block]
+        local = np.repeat(np.arange(last - first), sizes)
+        key = (local[:, None] * n_items + np.arange(n_items)) * width + code
+        counts[block] = np.bincount(key.ravel(), minlength=(last - first) * n_items * width).reshape(
+            last - first, n_items, width
         )
-        off = starts[unit_id]
-        for v in range(unit_id, last):
-            xu = x[starts[v] - off : ends[v] - off]
-            est, c = composite_stats(xu.sum(axis=0, keepdims=True), spec)
-            vals[v, :, :, 0] = est[0]
-            cnt[v] = c[0]
-            wanted = c[0, :, 0].max() >= min_n or c[0, :, 2].max() >= min_n
-            if n_boot > 0 and xu.shape[0] and wanted:
-                rng = np.random.default_rng([seed, v])
-                low, high = bootstrap_bounds(xu, spec, n_boot, rng, confidence)
-                vals[v, :, :, 1], vals[v, :, :, 2] = low, high
-        unit_id = last
+        if not all_used:
+            code = code[:, spec.used]
+            key = (local[:, None] * spec.used.size + np.arange(spec.used.size)) * width + code
+        sums = block_sums(code, key, sizes, counts[block], spec, luts, L)
+        est[block], cnt[block] = composite_stats(_stat_sums(counts[block], sums, spec, luts, L), spec)
+        if options.interval == "linearised":
+            valid = counts[block][:, spec.used, 1 : L + 1].sum(-1) @ spec.member
+            low[block], high[block] = composite_bounds(sums, est[block], valid, cnt[block, :, 2], options.confidence)
+        elif options.interval == "bootstrap":
+            thresholds = (coded.satisfied_levels, coded.top_levels, coded.bad_levels)
+            x = respondent_matrix(code, luts["points"], thresholds, L, spec)
+            off = 0
+            for k, v in enumerate(range(first, last)):
+                if sums[k, 0].max() >= options.min_n or cnt[v, :, 2].max() >= options.min_n:
+                    rng = np.random.default_rng([options.seed, v])
+                    xv = x[off : off + sizes[k]]
+                    low[v], high[v] = bootstrap_bounds(xv, spec, options.n_boot, rng, options.confidence)
+                off += sizes[k]
+        first = last
+    vals = np.stack([est, low, high], axis=-1)
     n = np.rint(cnt[..., 0]).astype(np.int64)
     n_dk = np.rint(cnt[..., 1]).astype(np.int64)
     answers = np.rint(cnt[..., 2]).astype(np.int64)
-    _suppress(vals, n, answers, min_n)
-    methods = (BOOTSTRAP_METHOD,) * len(METRICS)
+    _suppress(vals, n, answers, options.min_n)
+    methods = _COMPOSITE_METHODS[options.interval]
     tables = []
     for sl, names in ((slice(0, d1 - 1), spec.names), (slice(d1 - 1, d1), ("overall",))):
         tables.append(
             ScoreTable(
-                names, n[:, sl], n_dk[:, sl], answers[:, sl], vals[:, sl], methods, min_n, small_n
+                names, n[:, sl], n_dk[:, sl], answers[:, sl], vals[:, sl], methods, options.min_n, options.small_n
             )
         )
-    return tables[0], tables[1]
+    return counts, tables[0], tables[1]
+
+
+def _stat_sums(
+    counts: np.ndarray, sums: np.ndarray, spec: CompositeSpec, luts: dict[str, np.ndarray], L: int
+) -> np.ndarray:
+    """Rebuild the column sums of the bootstrap's respondent matrix from counts and `block_sums`.
+
+    Point estimates then come from the very same `composite_stats` whichever interval is used.
+    """
+    lv = counts[:, spec.used, 1 : L + 1].astype(float)
+    parts = [lv.sum(-1)] + [lv @ luts[rate][1 : L + 1] for rate in RATES]
+    parts.append(counts[:, spec.used, L + 1].astype(float))
+    return np.concatenate(parts + [sums[:, 0], sums[:, 1]], axis=1)

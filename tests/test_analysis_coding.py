@@ -53,7 +53,11 @@ def test_four_level_security_scale():
     """安全感: 安全/基本安全/不太安全/不安全; 安全感率 counts the first two."""
     coded = code_items(
         np.array([[1.0], [2.0], [3.0], [4.0]]),
-        n_levels=4, satisfied_levels=2, top_levels=1, bad_levels=2, mapping=linear_mapping(4),
+        n_levels=4,
+        satisfied_levels=2,
+        top_levels=1,
+        bad_levels=2,
+        mapping=linear_mapping(4),
     )
     np.testing.assert_array_equal(coded.satisfied[:, 0], [1, 1, 0, 0])
 
@@ -80,3 +84,12 @@ def test_coded_arrays_are_read_only():
 def test_invalid_input_raises(kwargs, message):
     with pytest.raises(ValueError, match=message):
         code_items(**kwargs)
+
+
+def test_codes_are_one_byte_per_answer():
+    """0 = no answer, 1..5 = rank after reversal, 6 = don't know: a ninth of the float input."""
+    levels = np.array([[1.0, NAN], [4.0, 2.0], [NAN, NAN]])
+    coded = code_items(levels, dont_know=np.array([[0, 0], [0, 0], [1, 0]], bool), reverse=[False, True])
+    assert coded.code.dtype == np.uint8
+    np.testing.assert_array_equal(coded.code, [[1, 0], [4, 4], [6, 0]])
+    np.testing.assert_array_equal(coded.rank, [[1, NAN], [4, 4], [NAN, NAN]])

@@ -40,8 +40,13 @@ DIMS = [("service", [0, 1], [1.0, 3.0]), ("place", [2], [1.0])]
 def _hand_scores(**kw):
     coded = _code(HAND)
     return score_units(
-        coded, np.zeros(10, dtype=int), 2, dimensions=DIMS, dimension_weights=[0.6, 0.4],
-        min_n=5, **kw,
+        coded,
+        np.zeros(10, dtype=int),
+        2,
+        dimensions=DIMS,
+        dimension_weights=[0.6, 0.4],
+        min_n=5,
+        **kw,
     )
 
 
@@ -78,8 +83,12 @@ def test_composites_by_hand():
     ov = s.overall_score(0)
     assert ov.n == 10 and ov.index.estimate == pytest.approx(66.75)
     assert ov.satisfaction.estimate == pytest.approx(0.6 * (0.25 * 0.75 + 0.75 * 8 / 9) + 0.4)
-    assert ov.index.method == "percentile-bootstrap"
+    assert ov.index.method == "t" and svc.satisfaction.method == "linearised-wilson"
     assert ov.index.low <= ov.index.estimate <= ov.index.high
+    # the composite index interval is the t interval on the respondents' composites
+    composites = [100, 81.25, 75, 56.25, 50, 50, 25, 0, 100, 75]
+    half = 2.2621571627982053 * np.std(composites, ddof=1) / np.sqrt(10)
+    assert (svc.index.low, svc.index.high) == pytest.approx((61.25 - half, 61.25 + half), rel=1e-12)
 
 
 def test_empty_unit_and_suppression():
@@ -88,9 +97,7 @@ def test_empty_unit_and_suppression():
     assert empty.n == 0 and empty.suppressed and np.isnan(empty.index.estimate)
     assert s.item(1, 0).n == 0 and np.isnan(s.item(1, 0).satisfaction.low)
     coded = _code(HAND)
-    hi = score_units(
-        coded, np.zeros(10, dtype=int), 1, dimensions=DIMS, dimension_weights=[1, 1], min_n=9
-    )
+    hi = score_units(coded, np.zeros(10, dtype=int), 1, dimensions=DIMS, dimension_weights=[1, 1], min_n=9)
     a = hi.item(0, 0)
     assert a.suppressed and a.n == 8 and np.isnan(a.index.estimate) and np.isnan(a.bad.high)
     assert not hi.item(0, 1).suppressed
@@ -100,15 +107,16 @@ def test_all_nan_column_and_rows_listing():
     levels = np.full((12, 2), NAN)
     levels[:, 0] = 1.0
     s = score_units(
-        code_items(levels), np.zeros(12, dtype=int), 1,
-        dimensions=[("d", [0, 1], [1, 1])], dimension_weights=[1],
+        code_items(levels),
+        np.zeros(12, dtype=int),
+        1,
+        dimensions=[("d", [0, 1], [1, 1])],
+        dimension_weights=[1],
     )
     assert s.item(0, 1).n == 0 and np.isnan(s.item(0, 1).index.estimate)
     assert s.dimension(0, 0).index.estimate == 100.0
     rows = list(s.rows())
-    assert [(r[1], r[2]) for r in rows] == [
-        ("item", "0"), ("item", "1"), ("dimension", "d"), ("overall", "overall")
-    ]
+    assert [(r[1], r[2]) for r in rows] == [("item", "0"), ("item", "1"), ("dimension", "d"), ("overall", "overall")]
 
 
 def _brute_force(levels, unit, u, dims, dw):
@@ -119,7 +127,7 @@ def _brute_force(levels, unit, u, dims, dw):
     for _, cols, w in dims:
         vals = []
         for r in rows:
-            got = [(pts[int(r[c])], wc) for c, wc in zip(cols, w) if not np.isnan(r[c])]
+            got = [(pts[int(r[c])], wc) for c, wc in zip(cols, w, strict=True) if not np.isnan(r[c])]
             vals.append(sum(v * wc for v, wc in got) / sum(wc for _, wc in got) if got else NAN)
         dim_vals.append(vals)
     overall = []
@@ -139,8 +147,15 @@ def _random_survey(seed, n=600, items=6, units=5):
 def test_composites_match_brute_force():
     levels, unit = _random_survey(7)
     dims = [("a", [0, 1, 2], [1.0, 2.0, 3.0]), ("b", [3, 4, 5], [1.0, 1.0, 2.0])]
-    s = score_units(code_items(levels), unit, 5, dimensions=dims, dimension_weights=[2, 1],
-                    n_boot=200)
+    s = score_units(
+        code_items(levels),
+        unit,
+        5,
+        dimensions=dims,
+        dimension_weights=[2, 1],
+        n_boot=200,
+        composite_interval="bootstrap",
+    )
     for u in range(5):
         dim_means, overall = _brute_force(levels, unit, u, dims, [2, 1])
         for d in range(2):
@@ -152,8 +167,16 @@ def test_rerun_is_byte_identical_and_seed_matters():
     levels, unit = _random_survey(3)
     dims = [("a", [0, 1, 2], [1, 1, 1]), ("b", [3, 4, 5], [1, 1, 1])]
     run = [
-        score_units(code_items(levels), unit, 5, dimensions=dims, dimension_weights=[1, 1],
-                    n_boot=300, seed=seed)
+        score_units(
+            code_items(levels),
+            unit,
+            5,
+            dimensions=dims,
+            dimension_weights=[1, 1],
+            n_boot=300,
+            seed=seed,
+            composite_interval="bootstrap",
+        )
         for seed in (1, 1, 2)
     ]
     assert run[0].overall.values.tobytes() == run[1].overall.values.tobytes()
@@ -164,11 +187,19 @@ def test_rerun_is_byte_identical_and_seed_matters():
 def test_unit_interval_does_not_depend_on_other_units():
     levels, unit = _random_survey(4)
     dims = [("a", [0, 1, 2, 3, 4, 5], [1] * 6)]
-    full = score_units(code_items(levels), unit, 5, dimensions=dims, dimension_weights=[1],
-                       n_boot=200)
+    full = score_units(
+        code_items(levels), unit, 5, dimensions=dims, dimension_weights=[1], n_boot=200, composite_interval="bootstrap"
+    )
     keep = unit <= 1
-    part = score_units(code_items(levels[keep]), unit[keep], 5, dimensions=dims,
-                       dimension_weights=[1], n_boot=200)
+    part = score_units(
+        code_items(levels[keep]),
+        unit[keep],
+        5,
+        dimensions=dims,
+        dimension_weights=[1],
+        n_boot=200,
+        composite_interval="bootstrap",
+    )
     np.testing.assert_array_equal(full.overall.values[:2], part.overall.values[:2])
 
 
@@ -181,8 +212,9 @@ def test_point_estimates_invariant_to_row_order_and_weight_scale(seed, scale):
     kw = {"n_boot": 20, "min_n": 1}
     a = score_units(code_items(levels), unit, 3, dimensions=dims, dimension_weights=[1, 2], **kw)
     scaled = [(n, c, [w * scale for w in ws]) for n, c, ws in dims]
-    b = score_units(code_items(levels[perm]), unit[perm], 3, dimensions=scaled,
-                    dimension_weights=[scale, 2 * scale], **kw)
+    b = score_units(
+        code_items(levels[perm]), unit[perm], 3, dimensions=scaled, dimension_weights=[scale, 2 * scale], **kw
+    )
     np.testing.assert_array_equal(a.items.values, b.items.values)
     for t1, t2 in ((a.dimensions, b.dimensions), (a.overall, b.overall)):
         np.testing.assert_allclose(t1.values[..., 0], t2.values[..., 0], rtol=1e-12)
@@ -191,8 +223,7 @@ def test_point_estimates_invariant_to_row_order_and_weight_scale(seed, scale):
 
 def test_item_intervals_contain_estimates():
     levels, unit = _random_survey(11, n=2000)
-    s = score_units(code_items(levels), unit, 5, dimensions=[("a", [0], [1])],
-                    dimension_weights=[1], n_boot=100)
+    s = score_units(code_items(levels), unit, 5, dimensions=[("a", [0], [1])], dimension_weights=[1], n_boot=100)
     v = s.items.values
     assert np.all(v[..., 1] <= v[..., 0]) and np.all(v[..., 0] <= v[..., 2])
 
@@ -200,8 +231,9 @@ def test_item_intervals_contain_estimates():
 def test_bootstrap_agrees_with_t_for_a_single_item_dimension():
     """With one item the composite is the item, so the bootstrap should be close to t."""
     levels, unit = _random_survey(5, n=2500, items=1, units=2)
-    s = score_units(code_items(levels), unit, 2, dimensions=[("a", [0], [1])],
-                    dimension_weights=[1])
+    s = score_units(
+        code_items(levels), unit, 2, dimensions=[("a", [0], [1])], dimension_weights=[1], composite_interval="bootstrap"
+    )
     for u in range(2):
         item, dim = s.item(u, 0), s.dimension(u, 0)
         assert dim.index.estimate == pytest.approx(item.index.estimate, rel=1e-12)
@@ -216,8 +248,7 @@ def test_invalid_unit_raises():
     with pytest.raises(ValueError, match="unit must hold"):
         score_units(coded, np.array([0, 1, 2]), 2, dimensions=dims, dimension_weights=[1])
     with pytest.raises(ValueError, match="item columns"):
-        score_units(coded, np.zeros(3, int), 1, dimensions=[("a", [3], [1])],
-                    dimension_weights=[1])
+        score_units(coded, np.zeros(3, int), 1, dimensions=[("a", [3], [1])], dimension_weights=[1])
 
 
 def test_speed_5000_responses_20_items_50_units():
