@@ -15,6 +15,7 @@ from .comparisons import (
 )
 from .design import Design, DesignEstimate, kish_n_eff
 from .intervals import PROPORTION_METHODS, Estimate, mean_ci, proportion_ci
+from .ipa import QUADRANTS, IPAResult, ipa
 from .nps import NPSResult, nps
 from .quality import (
     Bursts,
@@ -38,6 +39,9 @@ from .suppression import Suppressed, suppress_cells
 from .weighting import RakeReport, RakeWarning, TrimReport, post_stratify, rake, trim_weights
 
 __all__ = [
+    "IPAResult",
+    "QUADRANTS",
+    "ipa",
     "NPSResult",
     "nps",
     "Bursts",
