@@ -151,7 +151,11 @@ def kruskal_dunn(groups: Sequence[np.ndarray], adjust: str = "holm") -> KruskalD
 
 
 def diff_proportions_ci(
-    x1: float, n1: float, x2: float, n2: float, method: str = "newcombe",
+    x1: float,
+    n1: float,
+    x2: float,
+    n2: float,
+    method: str = "newcombe",
     confidence: float = 0.95,
 ) -> Estimate:
     """Interval for a change in a rate, p1 - p2 (e.g. this period minus last).

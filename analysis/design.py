@@ -96,8 +96,7 @@ class Design:
     psu_factor: np.ndarray = field(init=False, repr=False)  # (1 - f_h) n_h/(n_h-1) per PSU
 
     def __post_init__(self) -> None:
-        sizes = [np.shape(a)[0] for a in (self.weights, self.strata, self.clusters, self.fpc)
-                 if a is not None]
+        sizes = [np.shape(a)[0] for a in (self.weights, self.strata, self.clusters, self.fpc) if a is not None]
         if not sizes:
             raise ValueError("a design needs at least one of weights, strata, clusters, fpc")
         n = sizes[0]
@@ -134,8 +133,14 @@ class Design:
             w = np.asarray(self.weights, dtype=float)
             if w.shape != (n,) or np.any(~(w >= 0)):
                 raise ValueError(f"weights must be non-negative with shape ({n},)")
-        for name, value in (("n", n), ("w", w), ("stratum", h), ("psu", psu),
-                            ("psu_stratum", psu_h), ("psu_factor", factor[psu_h])):
+        for name, value in (
+            ("n", n),
+            ("w", w),
+            ("stratum", h),
+            ("psu", psu),
+            ("psu_stratum", psu_h),
+            ("psu_factor", factor[psu_h]),
+        ):
             object.__setattr__(self, name, value)
 
     @property
@@ -191,9 +196,7 @@ class Design:
         p = m.estimate
         with np.errstate(divide="ignore", invalid="ignore"):
             half = stats.t.ppf(0.5 + confidence / 2, self.df) * m.se / (p * (1 - p))
-            low, high = special.expit(special.logit(p) - half), special.expit(
-                special.logit(p) + half
-            )
+            low, high = special.expit(special.logit(p) - half), special.expit(special.logit(p) + half)
         if not 0 < p < 1:
             low = high = np.nan
         return replace(m, low=float(low), high=float(high), method="logit")
@@ -215,8 +218,14 @@ class Design:
         se = float(np.sqrt(var))
         q = stats.norm.ppf(0.5 + confidence / 2)
         return DesignEstimate(
-            estimate=est, se=se, low=est - q * se, high=est + q * se,
-            n=int(np.count_nonzero(w)), n_eff=kish_n_eff(w), deff=float(deff), df=self.df,
+            estimate=est,
+            se=se,
+            low=est - q * se,
+            high=est + q * se,
+            n=int(np.count_nonzero(w)),
+            n_eff=kish_n_eff(w),
+            deff=float(deff),
+            df=self.df,
             method=method,
         )
 

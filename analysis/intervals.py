@@ -125,9 +125,7 @@ def t_bounds(
     mean: np.ndarray, sd: np.ndarray, n: np.ndarray, confidence: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return vectorised Student-t bounds ``mean ± t(n-1) sd/sqrt(n)``; NaN where n < 2."""
-    mean, sd, n = np.broadcast_arrays(
-        np.asarray(mean, float), np.asarray(sd, float), np.asarray(n, float)
-    )
+    mean, sd, n = np.broadcast_arrays(np.asarray(mean, float), np.asarray(sd, float), np.asarray(n, float))
     ok = n >= 2
     df = np.where(ok, n - 1.0, 1.0)
     q = stats.t.ppf(0.5 + confidence / 2.0, df)

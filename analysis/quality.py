@@ -69,9 +69,7 @@ class Bursts:
     alpha: float
 
 
-def burst_scan(
-    timestamps: np.ndarray, link: np.ndarray, *, window: float = 600.0, alpha: float = 1e-3
-) -> Bursts:
+def burst_scan(timestamps: np.ndarray, link: np.ndarray, *, window: float = 600.0, alpha: float = 1e-3) -> Bursts:
     """Scan each link for windows holding far more responses than its normal rate.
 
     Args:
@@ -110,9 +108,7 @@ def burst_scan(
     return Bursts(p_out, p_out < alpha, window, alpha)
 
 
-def suspicious(
-    levels: np.ndarray, durations: np.ndarray, timestamps: np.ndarray, link: np.ndarray
-) -> np.ndarray:
+def suspicious(levels: np.ndarray, durations: np.ndarray, timestamps: np.ndarray, link: np.ndarray) -> np.ndarray:
     """Combine signals: in a burst, or a speeder who also straight-lines or duplicates.
 
     Returns bool (n,). Speed alone, straight-lining alone or a shared common vector alone

@@ -57,9 +57,7 @@ def _alpha(c: np.ndarray) -> float:
     return float(k / (k - 1) * (1 - np.trace(c) / c.sum()))
 
 
-def cronbach_alpha(
-    items: np.ndarray, missing: str = "pairwise", confidence: float = 0.95
-) -> Reliability:
+def cronbach_alpha(items: np.ndarray, missing: str = "pairwise", confidence: float = 0.95) -> Reliability:
     """Compute Cronbach's α of a dimension's items.
 
     Args:
@@ -85,8 +83,7 @@ def cronbach_alpha(
     high = 1 - (1 - a) * stats.f.isf((1 + confidence) / 2, df1, df2)
     keep = [np.delete(np.arange(k), j) for j in range(k)]
     drop = np.array([_alpha(c[np.ix_(r, r)]) if k > 2 else np.nan for r in keep])
-    rest = np.array([c[j, r].sum() / np.sqrt(c[j, j] * c[np.ix_(r, r)].sum())
-                     for j, r in enumerate(keep)])
+    rest = np.array([c[j, r].sum() / np.sqrt(c[j, j] * c[np.ix_(r, r)].sum()) for j, r in enumerate(keep)])
     return Reliability(a, float(low), float(high), n, k, missing, drop, rest)
 
 

@@ -75,9 +75,7 @@ def shrink_rates(successes: np.ndarray, trials: np.ndarray) -> Shrinkage:
     return Shrinkage(raw, shrunk, n / (n + s), np.sqrt(var), mu, "beta-binomial-ml", (a, b))
 
 
-def shrink_means(
-    means: np.ndarray, variances: np.ndarray, method: str = "fay-herriot"
-) -> Shrinkage:
+def shrink_means(means: np.ndarray, variances: np.ndarray, method: str = "fay-herriot") -> Shrinkage:
     """Normal–normal empirical Bayes for unit means (e.g. the 0–100 index).
 
     Args:
@@ -138,8 +136,13 @@ class RankIntervals:
 
 
 def rank_intervals(
-    estimates: np.ndarray, sds: np.ndarray, *, level: float = 0.90, bottom_share: float = 0.1,
-    n_sims: int = 4000, seed: int = 20261124,
+    estimates: np.ndarray,
+    sds: np.ndarray,
+    *,
+    level: float = 0.90,
+    bottom_share: float = 0.1,
+    n_sims: int = 4000,
+    seed: int = 20261124,
 ) -> RankIntervals:
     """Rank units (higher estimate = rank 1) with seeded simulation intervals.
 

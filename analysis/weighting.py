@@ -37,9 +37,7 @@ class TrimReport:
     iterations: int
 
 
-def _cells(labels: np.ndarray, totals: Mapping[Hashable, float], n: int) -> tuple[
-    np.ndarray, np.ndarray
-]:
+def _cells(labels: np.ndarray, totals: Mapping[Hashable, float], n: int) -> tuple[np.ndarray, np.ndarray]:
     lab = np.asarray(labels, dtype=object)
     if lab.shape != (n,):
         raise ValueError(f"labels must have shape ({n},), got {lab.shape}")
@@ -62,9 +60,7 @@ def _post_step(w: np.ndarray, cells: np.ndarray, pop: np.ndarray) -> np.ndarray:
     return w * g[cells]
 
 
-def post_stratify(
-    design: Design, labels: np.ndarray, totals: Mapping[Hashable, float]
-) -> Design:
+def post_stratify(design: Design, labels: np.ndarray, totals: Mapping[Hashable, float]) -> Design:
     """Post-stratify: scale weights in each cell so they sum to its population total.
 
     Args:
@@ -126,11 +122,11 @@ def rake(
         old_table = new_table
     if not converged:
         warnings.warn(f"raking did not converge after {passes} passes", RakeWarning, stacklevel=2)
-    gap = max(
-        float(np.max(np.abs(np.bincount(c, w, minlength=p.size) - p))) for c, p in parsed
-    )
+    gap = max(float(np.max(np.abs(np.bincount(c, w, minlength=p.size) - p))) for c, p in parsed)
     step = Calibration(
-        "rake", tuple(c for c, _ in parsed), tuple(steps),
+        "rake",
+        tuple(c for c, _ in parsed),
+        tuple(steps),
         report=RakeReport(passes, converged, gap),
     )
     return design.with_weights(w, step)

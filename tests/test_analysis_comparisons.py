@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import (
@@ -106,6 +106,7 @@ def test_bh_keeps_nan_out_of_the_count():
     np.testing.assert_allclose(out, [0.02, np.nan, 0.04])
 
 
+@settings(derandomize=True, deadline=None)
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=40))
 def test_adjusted_p_values_bound_raw_and_preserve_order(p):
     raw = np.array(p)
@@ -116,6 +117,7 @@ def test_adjusted_p_values_bound_raw_and_preserve_order(p):
         assert np.all(np.diff(adj[order]) >= -1e-15)
 
 
+@settings(derandomize=True, deadline=None)
 @given(st.integers(1, 200), st.integers(1, 200), st.floats(0, 1), st.floats(0, 1))
 def test_newcombe_contains_difference(n1, n2, p1, p2):
     x1, x2 = round(p1 * n1), round(p2 * n2)

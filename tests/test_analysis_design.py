@@ -35,8 +35,7 @@ def _margins():
 
 def _designs():
     strata = Design(weights=W, strata=COL["district"])
-    cluster = Design(weights=W, strata=COL["district"], clusters=COL["cluster"],
-                     fpc=COL["fpc_cl"].astype(float))
+    cluster = Design(weights=W, strata=COL["district"], clusters=COL["cluster"], fpc=COL["fpc_cl"].astype(float))
     tight = rake(cluster, _margins(), epsilon=1e-9, max_iter=100)
     return {
         "weights_only": Design(weights=W),
@@ -76,8 +75,7 @@ def test_mean_and_total_match_r_svymean_svytotal(name, stat):
     assert est.se == pytest.approx(_r(name, f"{stat}_se"), rel=1e-9)
     assert est.deff == pytest.approx(_r(name, f"{stat}_deff"), rel=1e-9)
     z = 1.959963984540054
-    assert (est.low, est.high) == pytest.approx((est.estimate - z * est.se,
-                                                  est.estimate + z * est.se), rel=1e-12)
+    assert (est.low, est.high) == pytest.approx((est.estimate - z * est.se, est.estimate + z * est.se), rel=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(REF["designs"]))
@@ -100,7 +98,7 @@ def test_proportion_matches_r_svyciprop_logit(name):
 def test_rake_reports_convergence_and_hits_margins():
     report = DESIGNS["rake_tight"].calibration[-1].report
     assert report.converged and report.max_margin_error < 1e-6
-    for name, (labels, totals) in _margins().items():
+    for labels, totals in _margins().values():
         for level, total in totals.items():
             assert DESIGNS["rake_tight"].w[labels == level].sum() == pytest.approx(total)
 
@@ -141,14 +139,13 @@ def test_trim_weights_reports_and_keeps_total():
     assert report.trimmed_share > 0 and report.cap == pytest.approx(1.3 * W.mean())
 
 
-@settings(max_examples=30, deadline=None)
+@settings(derandomize=True, max_examples=30, deadline=None)
 @given(st.integers(0, 2**31), st.floats(0.01, 1000.0))
 def test_weight_scale_and_row_order_invariance(seed, scale):
     rng = np.random.default_rng(seed)
     perm = rng.permutation(Y.size)
     a = Design(weights=W, strata=COL["district"], clusters=COL["cluster"]).mean(Y)
-    b = Design(weights=W[perm] * scale, strata=COL["district"][perm],
-               clusters=COL["cluster"][perm]).mean(Y[perm])
+    b = Design(weights=W[perm] * scale, strata=COL["district"][perm], clusters=COL["cluster"][perm]).mean(Y[perm])
     assert b.estimate == pytest.approx(a.estimate, rel=1e-10)
     assert b.se == pytest.approx(a.se, rel=1e-8)
     assert b.low <= b.estimate <= b.high

@@ -18,8 +18,15 @@ def test_straight_lining_needs_enough_items():
 
 
 def test_identical_vectors_counts_nan_as_a_value():
-    levels = np.array([[1, 2, 3, 4, 5, NAN], [1, 2, 3, 4, 5, NAN], [1, 2, 3, 4, 5, 1.0],
-                       [1, NAN, NAN, NAN, NAN, NAN], [1, NAN, NAN, NAN, NAN, NAN]])
+    levels = np.array(
+        [
+            [1, 2, 3, 4, 5, NAN],
+            [1, 2, 3, 4, 5, NAN],
+            [1, 2, 3, 4, 5, 1.0],
+            [1, NAN, NAN, NAN, NAN, NAN],
+            [1, NAN, NAN, NAN, NAN, NAN],
+        ]
+    )
     np.testing.assert_array_equal(identical_vectors(levels), [2, 2, 1, 1, 1])
 
 

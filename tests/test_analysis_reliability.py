@@ -53,7 +53,7 @@ def test_alpha_by_hand():
     assert cronbach_alpha(rows).alpha == pytest.approx(0.75, abs=0.01)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(derandomize=True, max_examples=20, deadline=None)
 @given(st.integers(0, 2**31), st.floats(0.1, 10), st.floats(-5, 5))
 def test_alpha_invariant_to_row_order_and_common_linear_rescaling(seed, scale, shift):
     perm = np.random.default_rng(seed).permutation(X.shape[0])

@@ -203,7 +203,7 @@ def test_unit_interval_does_not_depend_on_other_units():
     np.testing.assert_array_equal(full.overall.values[:2], part.overall.values[:2])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(derandomize=True, max_examples=25, deadline=None)
 @given(st.integers(min_value=0, max_value=2**31), st.floats(min_value=0.1, max_value=50))
 def test_point_estimates_invariant_to_row_order_and_weight_scale(seed, scale):
     levels, unit = _random_survey(seed, n=120, items=4, units=3)

@@ -25,8 +25,26 @@ def test_james_stein_reproduces_efron_morris_baseball():
     res = shrink_means(y, np.full(18, var), method="james-stein")
     assert round(res.overall, 3) == 0.265
     assert round(res.factor[0], 3) == 0.212
-    published = [.294, .289, .285, .280, .275, .275, .270, .266, .261, .261,
-                 .256, .256, .256, .256, .256, .252, .247, .242]
+    published = [
+        0.294,
+        0.289,
+        0.285,
+        0.280,
+        0.275,
+        0.275,
+        0.270,
+        0.266,
+        0.261,
+        0.261,
+        0.256,
+        0.256,
+        0.256,
+        0.256,
+        0.256,
+        0.252,
+        0.247,
+        0.242,
+    ]
     np.testing.assert_array_equal(np.round(res.shrunken, 3), published)
 
 
@@ -65,7 +83,7 @@ def test_shrink_rates_posterior_means_and_ml_fit():
     assert res.shrunken[0] < res.shrunken[3]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(derandomize=True, max_examples=30, deadline=None)
 @given(st.integers(0, 2**31))
 def test_shrunken_rates_lie_between_raw_and_overall(seed):
     rng = np.random.default_rng(seed)

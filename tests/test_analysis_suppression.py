@@ -23,9 +23,10 @@ def test_zero_cells_are_not_primary():
     assert not res.mask.any()
 
 
-@settings(max_examples=200, deadline=None)
-@given(arrays(np.int64, st.tuples(st.integers(2, 6), st.integers(2, 6)),
-              elements=st.integers(0, 30)), st.integers(2, 10))
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(
+    arrays(np.int64, st.tuples(st.integers(2, 6), st.integers(2, 6)), elements=st.integers(0, 30)), st.integers(2, 10)
+)
 def test_never_publishes_small_cells_nor_single_hidden_cell_in_a_line(table, k):
     res = suppress_cells(table, k)
     shown = ~res.mask
