@@ -15,9 +15,11 @@ from survey_app.campaign_pages import CampaignController
 from survey_app.pages import error_page, home, switch_language
 from survey_app.public import PublicController
 from survey_app.questionnaire_format import localise
+from survey_app.questionnaire_pages import QuestionnaireController
 from survey_app.report_pages import ReportController
 from survey_app.settings import TEMPLATES_DIR, get_settings
 from survey_app.staff import StaffController
+from survey_app.unit_pages import UnitController
 
 # The largest honest form (25 long answers of 2,000 characters, 3 bytes each, percent-encoded) stays
 # well below this; anything bigger is refused before it is parsed.
@@ -57,6 +59,8 @@ def create_app() -> Litestar:
             StaffController,
             ReportController,
             CampaignController,
+            UnitController,
+            QuestionnaireController,
         ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         middleware=[security.security_headers_middleware, i18n.language_middleware],

@@ -25,6 +25,7 @@ ANY_STAFF = {"anonymous": "login", **dict.fromkeys(ACCOUNTS, "served")}
 SCOPED = {**ANY_STAFF, "assessor_other": "404", "worker_other": "404"}
 RUNNERS = {**ANY_STAFF, "assessor": "404", "assessor_other": "404"}  # create and run campaigns
 SCOPED_RUNNERS = {**SCOPED, "assessor": "404"}
+ADMINS = {**ANY_STAFF, **dict.fromkeys(["assessor", "assessor_other", "worker_own", "worker_other"], "404")}
 CITY_WIDE = {**ANY_STAFF, "assessor_other": "404", "worker_own": "404", "worker_other": "404"}
 
 RULES = {
@@ -54,6 +55,17 @@ RULES = {
     ("POST", "/staff/campaigns/{slug:str}/links/{token:str}/revoke"): SCOPED_RUNNERS,
     ("GET", "/staff/campaigns/{slug:str}/posters"): SCOPED,
     ("GET", "/staff/campaigns/{slug:str}/qr.zip"): SCOPED,
+    ("GET", "/staff/units"): ANY_STAFF,
+    ("GET", "/staff/units/new"): RUNNERS,
+    ("POST", "/staff/units/new"): RUNNERS,
+    ("GET", "/staff/units/import"): RUNNERS,
+    ("POST", "/staff/units/import"): RUNNERS,
+    ("GET", "/staff/units/{unit:str}/edit"): SCOPED_RUNNERS,
+    ("POST", "/staff/units/{unit:str}/edit"): SCOPED_RUNNERS,
+    ("GET", "/staff/questionnaires"): ANY_STAFF,
+    ("GET", "/staff/questionnaires/{questionnaire:str}/{version:int}"): ANY_STAFF,
+    ("GET", "/staff/questionnaires/upload"): ADMINS,
+    ("POST", "/staff/questionnaires/upload"): ADMINS,
 }
 
 
@@ -91,6 +103,7 @@ def setting(run, world, client, staff):
     receipt = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False).headers["location"].split("r=")[1]
     client.cookies.clear()
     values = {"{token:str}": world.token_a, "{slug:str}": "window-rating-test", "{code:str}": "en"}
+    values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
     return values, receipt
 
 
