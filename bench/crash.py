@@ -119,6 +119,7 @@ async def main(args: argparse.Namespace) -> int:
     env = harness.server_env(args.database, data_dir)  # no MINPING_SECRET_KEY: the key file must do
     if args.database != "sqlite":
         await harness.ensure_postgres_database(args.database)
+    harness.ensure_demo(env)
     server = harness.Server(env, port=harness.free_port(), workers=args.workers)
     rng = random.Random(args.seed)
     server.start()

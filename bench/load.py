@@ -87,13 +87,13 @@ async def open_tokens(port: int, tokens: list[str]) -> list[str]:
 
 
 async def main(args: argparse.Namespace) -> int:
-    scratch = Path(tempfile.mkdtemp(prefix="minping-load-"))
-    data_dir = Path(args.data_dir) if args.data_dir else scratch
+    data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="minping-load-"))
     env = harness.server_env(args.database, data_dir)
-    if args.database != "sqlite":
-        await harness.ensure_postgres_database(args.database)
     server = None
     if args.url is None:
+        if args.database != "sqlite":
+            await harness.ensure_postgres_database(args.database)
+        harness.ensure_demo(env)
         server = harness.Server(env, port=harness.free_port(), workers=args.workers)
         server.start()
     port = server.port if server is not None else int(urlsplit(args.url).port or 80)
