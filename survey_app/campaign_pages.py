@@ -192,7 +192,7 @@ async def _form_page(user: StaffMember, values: dict[str, Any], error: CampaignE
         "values": values,
         "error": error,
         "questionnaires": await campaigns.questionnaire_choices(),
-        "roots": await units.tree(visible),
+        "roots": await units.listing(visible),
         "kinds": [k.value for k in UnitKind],
     }
     return Template(

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
-from survey_app import accounts, audit, campaigns, db, demo, reports
+from survey_app import accounts, audit, campaigns, db, demo, questionnaires, reports
 from survey_app.questionnaire_format import QuestionnaireError, json_schema, load_file, load_scale_library
 from survey_app.settings import get_settings
 from survey_app.tables import Role
@@ -56,10 +56,16 @@ def main() -> None:
     """Minping (民评): citizen appraisal surveys from QR code to unit scores."""
 
 
+async def _prepare_database() -> None:
+    """Migrate, then store the bundled questionnaires so campaigns can use them at once."""
+    await db.migrate()
+    await questionnaires.register_bundled()
+
+
 @main.command()
 def migrate() -> None:
-    """Create or update the database tables (safe when several processes run it at once)."""
-    run(db.migrate())
+    """Create or update the tables and store the bundled questionnaires (safe when run concurrently)."""
+    run(_prepare_database())
     click.echo("database is up to date")
 
 
@@ -72,7 +78,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Serve the web app (migrating first)."""
 
     settings = get_settings()
-    run(db.migrate())  # once, before workers start
+    run(_prepare_database())  # once, before workers start
     if demo:
         created = run(_demo_if_empty())
         if created:

@@ -131,8 +131,8 @@ def _form_page(
         "q": questionnaire,
         "raw": {k: [str(x) for x in v] if isinstance(v, list) else [str(v)] for k, v in posted.items()},
         "errors": errors,
-        "hints": _condition_hints(questionnaire, current_language.get()),
-        "condition_css": _condition_css(questionnaire),
+        "hints": condition_hints(questionnaire, current_language.get()),
+        "condition_css": condition_css(questionnaire),
         "notice": notice,
         "form_token": form_token or responses.mint_form_token(link.token),
         "form_token_field": FORM_TOKEN_FIELD,
@@ -141,7 +141,7 @@ def _form_page(
     return Template("public/form.html", context=context, status_code=status)
 
 
-def _condition_hints(q: Questionnaire, lang: str) -> dict[str, tuple[int, str]]:
+def condition_hints(q: Questionnaire, lang: str) -> dict[str, tuple[int, str]]:
     """For each conditional item: the number of the item it depends on, and the answers that show it."""
     number = {item.id: n for n, item in enumerate(q.items, start=1)}
     hints = {}
@@ -163,7 +163,7 @@ def _answer_labels(q: Questionnaire, item: Item) -> dict[Any, Any]:
     return {o.value: o.label for o in item.options or []}
 
 
-def _condition_css(q: Questionnaire) -> Markup:
+def condition_css(q: Questionnaire) -> Markup:
     """CSS that hides a conditional item until its condition holds, with no JavaScript.
 
     Browsers without `:has()` ignore the rule and show the item with its hint, which still works.

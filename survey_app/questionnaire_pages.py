@@ -20,7 +20,7 @@ from survey_app.auth import requires
 from survey_app.i18n import N_, current_language, gettext
 
 # The resident's form builds these from the questionnaire alone; reusing them keeps the preview exact.
-from survey_app.public import _condition_css, _condition_hints
+from survey_app.public import condition_css, condition_hints
 from survey_app.questionnaire_format import Questionnaire, QuestionnaireError, localise
 from survey_app.tables import Role
 
@@ -99,8 +99,8 @@ def _preview_context(q: Questionnaire, unchanged: bool) -> dict[str, Any]:
         "q": q,
         "raw": {},
         "errors": {},
-        "hints": _condition_hints(q, current_language.get()),
-        "condition_css": _condition_css(q),
+        "hints": condition_hints(q, current_language.get()),
+        "condition_css": condition_css(q),
         "notice": None,
         "form_token": "",
         "form_token_field": "_preview",

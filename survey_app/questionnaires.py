@@ -31,32 +31,45 @@ class QuestionnaireConflict(ValueError):
 async def register(questionnaire: Questionnaire, *, bundled: bool = False) -> int:
     """Store a questionnaire version unless already stored; return its id.
 
+    The unique index on (slug, version) decides between processes storing the same version at
+    once (several workers starting together), not the look-up before the insert.
+
     :raise QuestionnaireConflict: when the same slug and version is stored with other content,
         because a used version must never change (bump `version` instead).
     """
-    existing = await (
+    existing = await _stored(questionnaire)
+    if existing is None:
+        row = QuestionnaireVersion(
+            slug=questionnaire.slug,
+            version=questionnaire.version,
+            title=localise(questionnaire.title, "zh"),
+            definition=questionnaire.to_json().decode(),
+            content_hash=questionnaire.content_hash,
+            bundled=bundled,
+        )
+        try:
+            async with writing():
+                await row.save()
+            return int(row.id)
+        except Exception:  # the engines raise different unique-violation types
+            existing = await _stored(questionnaire)
+            if existing is None:
+                raise
+    if existing["content_hash"] != questionnaire.content_hash:
+        raise QuestionnaireConflict(
+            f"{questionnaire.slug} version {questionnaire.version} is already stored with "
+            "different content; give the changed file a new version number"
+        )
+    return int(existing["id"])
+
+
+async def _stored(questionnaire: Questionnaire) -> dict[str, Any] | None:
+    return await (
         QuestionnaireVersion.select(QuestionnaireVersion.id, QuestionnaireVersion.content_hash)
         .where(QuestionnaireVersion.slug == questionnaire.slug)
         .where(QuestionnaireVersion.version == questionnaire.version)
         .first()
     )
-    if existing is not None:
-        if existing["content_hash"] != questionnaire.content_hash:
-            raise QuestionnaireConflict(
-                f"{questionnaire.slug} version {questionnaire.version} is already stored with "
-                "different content; give the changed file a new version number"
-            )
-        return int(existing["id"])
-    row = QuestionnaireVersion(
-        slug=questionnaire.slug,
-        version=questionnaire.version,
-        title=localise(questionnaire.title, "zh"),
-        definition=questionnaire.to_json().decode(),
-        content_hash=questionnaire.content_hash,
-        bundled=bundled,
-    )
-    await row.save()
-    return int(row.id)
 
 
 async def register_bundled(directory: Path = QUESTIONNAIRES_DIR) -> dict[str, int]:

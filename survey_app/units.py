@@ -80,38 +80,10 @@ async def subtree_ids(root_id: int) -> set[int]:
     return found
 
 
-@dataclass(frozen=True)
-class TreeUnit:
-    id: int
-    code: str
-    name: str
-    kind: str
-    depth: int
-    population: int | None
-
-
-async def tree(visible: set[int] | None = None) -> list[TreeUnit]:
-    """Units in tree order (each parent before its children, siblings by code), limited to `visible`."""
-    rows = await Unit.select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.parent, Unit.population).order_by(Unit.code)
-    children: dict[int | None, list[dict]] = {}
-    for row in rows:
-        children.setdefault(row["parent"], []).append(row)
-    ordered: list[TreeUnit] = []
-
-    def walk(parent: int | None, depth: int) -> None:
-        for row in children.get(parent, []):
-            if visible is None or row["id"] in visible:
-                ordered.append(TreeUnit(row["id"], row["code"], row["name"], row["kind"], depth, row["population"]))
-            walk(row["id"], depth + 1)
-
-    walk(None, 0)
-    return ordered
-
-
-async def descendants(root_id: int, kind: str | None = None) -> list[TreeUnit]:
+async def descendants(root_id: int, kind: str | None = None) -> list[UnitRecord]:
     """`root_id`'s subtree (itself included) in tree order, keeping only units of `kind` if given."""
     inside = await subtree_ids(root_id)
-    return [u for u in await tree(inside) if kind is None or u.kind == kind]
+    return [u for u in await listing(inside) if kind is None or u.kind == kind]
 
 
 # --- Back office: browsing, adding, editing and importing units -------------------------------
