@@ -25,6 +25,8 @@ from .intervals import proportion_bounds, t_bounds
 # cancellation (composites lie in 0–100, so (c − 50)² ≤ 2500).
 _CENTRE = 50.0
 RATES = ("satisfied", "top", "bad")
+# Quantities per answer cell in `block_sums`' table: points, valid, answered, one per rate.
+_CELL = 3 + len(RATES)
 # Per-unit sums returned by `block_sums`, in this order along axis 1.
 SUMS = ("a", "c", "c2", "z2_awareness", "z2_satisfied", "z2_top", "z2_bad", "answering")
 
@@ -37,6 +39,7 @@ def block_sums(
     spec: CompositeSpec,
     luts: dict[str, np.ndarray],
     n_levels: int,
+    work: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-unit sums (n_block_units, len(SUMS), D + 1) for one block of whole units.
 
@@ -51,6 +54,8 @@ def block_sums(
         luts: by-code tables: "points" (index, 0 where no answer), "valid", "answered" (valid or
             don't know) and one 0/1 table per entry of `RATES`.
         n_levels: scale levels.
+        work: optional float64 scratch of at least ``workspace_size(rows, spec)`` elements,
+            reused across blocks so the big temporaries are not re-faulted into memory each time.
 
     Returns:
         Sums over each unit's rows; "c2" is Σ (c − 50)² over respondents with an answer, "z2_*"
@@ -58,29 +63,50 @@ def block_sums(
         or "don't know" answer to the composite.
     """
     nb = sizes.size
-    d1 = spec.member.shape[1]
+    u = spec.used.size
+    d = spec.item_weight.shape[1]
+    d1 = d + 1
+    width = n_levels + 2
     lu = np.repeat(np.arange(nb), sizes)
-    vf = luts["valid"][code]
-    both = vf @ np.concatenate([spec.item_weight, spec.member], axis=1)
-    den, valid_c = both[:, : d1 - 1], both[:, d1 - 1 :]
-    num = luts["points"][code] @ spec.item_weight
+    used = counts[:, spec.used]
+    lv = used[:, :, 1 : n_levels + 1].astype(float)
+    n_item = lv.sum(-1)  # (nb, u) valid answers per item
+    has = n_item > 0
+    inv_n = np.where(has, 1.0 / np.where(has, n_item, 1.0), 0.0)
+    # One table over (unit, item, code) of everything a cell contributes: index points, valid,
+    # answered, and per rate e = v (y − p̂_j) / n_j. A single gather and a single matrix product
+    # then give every per-respondent quantity (far cheaper than one pass per quantity).
+    table = np.empty((nb, u, width, _CELL))
+    table[..., 0] = luts["points"]
+    table[..., 1] = luts["valid"]
+    table[..., 2] = luts["answered"]
+    for k, rate in enumerate(RATES):
+        p = (lv @ luts[rate][1 : n_levels + 1]) * inv_n
+        table[..., 3 + k] = (luts[rate] - p[:, :, None] * luts["valid"]) * inv_n[:, :, None]
+    rows = lu.size
+    combine = _combine(spec)
+    if work is None or work.size < workspace_size(rows, spec):
+        work = np.empty(workspace_size(rows, spec))
+    # Gather whole cells (six floats) as single 48-byte items: ~6x faster than take(axis=0).
+    cell = np.dtype((np.void, _CELL * table.itemsize))
+    cells = table.reshape(-1).view(cell).take(key).view(np.float64).reshape(rows, u * _CELL)
+    start = rows * len(SUMS) * d1  # `out` below comes first
+    per_row = work[start : start + rows * combine.shape[1]].reshape(rows, -1)
+    np.matmul(cells, combine, out=per_row)
+    num, den = per_row[:, :d], per_row[:, d : 2 * d]
+    valid_c, t = per_row[:, 2 * d : 2 * d + d1], per_row[:, 2 * d + d1 : 2 * d + 2 * d1]
     a_dim = (den > 0).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         dim = np.where(den > 0, num / den, 0.0)
         o_den = a_dim @ spec.dimension_weight
         overall = np.where(o_den > 0, (dim * a_dim) @ spec.dimension_weight / o_den, 0.0)
-    out = np.empty((code.shape[0], len(SUMS), d1))
+    out = work[: rows * len(SUMS) * d1].reshape(rows, len(SUMS), d1)
     out[:, 0, :-1] = a_dim
     out[:, 0, -1] = o_den > 0
     out[:, 1, :-1] = dim
     out[:, 1, -1] = overall
     out[:, 2] = (out[:, 1] - _CENTRE) ** 2 * out[:, 0]
 
-    used = counts[:, spec.used]
-    lv = used[:, :, 1 : n_levels + 1].astype(float)
-    n_item = lv.sum(-1)  # (nb, u) valid answers per item
-    has = n_item > 0
-    inv_n = np.where(has, 1.0 / np.where(has, n_item, 1.0), 0.0)
     weight = has @ spec.item_weight  # renormalising weight over items with answers
     ok = weight > 0
     inv_w = np.where(ok, 1.0 / np.where(ok, weight, 1.0), 0.0)[lu]
@@ -88,15 +114,11 @@ def block_sums(
     dw_sum = dw_ok.sum(-1, keepdims=True)
     # the overall contribution is the dimension-weighted mean of the dimension contributions
     to_overall = np.where(dw_sum > 0, dw_ok / np.where(dw_sum > 0, dw_sum, 1.0), 0.0)[lu]
-    valid_code = luts["valid"][: n_levels + 2]
-    for k, rate in enumerate(RATES):
-        p = (lv @ luts[rate][1 : n_levels + 1]) * inv_n
-        # e_ij = v_ij (y_ij − p̂_j) / n_j as a table over (unit, item, code): one gather per rate
-        table = (luts[rate][None, None, :] - p[:, :, None] * valid_code) * inv_n[:, :, None]
-        z = (table.ravel()[key] @ spec.item_weight) * inv_w
-        out[:, 4 + k, :-1] = z * z
-        zo = (z * to_overall).sum(-1)
-        out[:, 4 + k, -1] = zo * zo
+    first_z = 2 * d + 2 * d1
+    z = per_row[:, first_z : first_z + len(RATES) * d].reshape(rows, len(RATES), d) * inv_w[:, None, :]
+    out[:, 4 : 4 + len(RATES), :-1] = z * z
+    zo = np.einsum("rkd,rd->rk", z, to_overall)
+    out[:, 4 : 4 + len(RATES), -1] = zo * zo
 
     dk = used[:, :, n_levels + 1].astype(float)
     valid_u = n_item @ spec.member
@@ -104,16 +126,39 @@ def block_sums(
     with np.errstate(invalid="ignore", divide="ignore"):
         aware = np.where(total_u > 0, valid_u / total_u, 0.0)[lu]
         inv_t = np.where(total_u > 0, 1.0 / total_u, 0.0)[lu]
-    t = luts["answered"][code] @ spec.member
     z = (valid_c - aware * t) * inv_t
     out[:, 3] = z * z
     out[:, 7] = t > 0
     # per-unit sums as a sparse (units × rows) indicator product: much faster than reduceat
-    rows = lu.size
     segments = sparse.csr_matrix(
         (np.ones(rows), np.arange(rows), np.concatenate(([0], np.cumsum(sizes)))), shape=(nb, rows)
     )
     return np.asarray(segments @ out.reshape(lu.size, -1)).reshape(nb, len(SUMS), d1)
+
+
+def workspace_size(rows: int, spec: CompositeSpec) -> int:
+    """Float64 elements of scratch `block_sums` needs for a block of `rows` rows."""
+    d = spec.item_weight.shape[1]
+    k = 2 * d + 2 * (d + 1) + len(RATES) * d
+    return rows * (len(SUMS) * (d + 1) + k)
+
+
+def _combine(spec: CompositeSpec) -> np.ndarray:
+    """Matrix (u × _CELL, K) turning a row's gathered cells into num, den, valid, answered, z per rate.
+
+    Output columns: index numerator (D), weight of answered items (D), valid answers (D + 1),
+    valid + don't-know answers (D + 1), then D linearised contributions per rate.
+    """
+    u, d = spec.item_weight.shape
+    d1 = d + 1
+    m = np.zeros((u, _CELL, 2 * d + 2 * d1 + len(RATES) * d))
+    m[:, 0, :d] = spec.item_weight
+    m[:, 1, d : 2 * d] = spec.item_weight
+    m[:, 1, 2 * d : 2 * d + d1] = spec.member
+    m[:, 2, 2 * d + d1 : 2 * d + 2 * d1] = spec.member
+    for k in range(len(RATES)):
+        m[:, 3 + k, 2 * d + 2 * d1 + k * d : 2 * d + 2 * d1 + (k + 1) * d] = spec.item_weight
+    return m.reshape(u * _CELL, -1)
 
 
 def composite_bounds(

@@ -17,7 +17,7 @@ from .composites import (
     respondent_matrix,
 )
 from .intervals import proportion_bounds, t_bounds
-from .linearisation import RATES, block_sums, composite_bounds
+from .linearisation import RATES, block_sums, composite_bounds, workspace_size
 from .score_tables import Score, ScoreTable, UnitScores
 
 __all__ = ["COMPOSITE_INTERVALS", "Score", "ScoreTable", "UnitScores", "score_units"]
@@ -205,10 +205,16 @@ def _composite_tables(
     starts = ends - size
     order = np.argsort(u, kind="stable")
     all_used = np.array_equal(spec.used, np.arange(n_items))
+    blocks = []
     first = 0
     while first < n_units:
         # a block of whole units holding about _CHUNK_ROWS rows (or one big unit)
         last = max(int(np.searchsorted(ends, starts[first] + _CHUNK_ROWS, side="right")), first + 1)
+        blocks.append((first, last))
+        first = last
+    most = max((int(ends[last - 1] - starts[first]) for first, last in blocks), default=0)
+    work = np.empty(workspace_size(most, spec))
+    for first, last in blocks:
         block = slice(first, last)
         code = coded.code[order[starts[first] : ends[last - 1]]].astype(np.intp)
         sizes = size[block]
@@ -220,7 +226,7 @@ def _composite_tables(
         if not all_used:
             code = code[:, spec.used]
             key = (local[:, None] * spec.used.size + np.arange(spec.used.size)) * width + code
-        sums = block_sums(code, key, sizes, counts[block], spec, luts, L)
+        sums = block_sums(code, key, sizes, counts[block], spec, luts, L, work)
         est[block], cnt[block] = composite_stats(_stat_sums(counts[block], sums, spec, luts, L), spec)
         if options.interval == "linearised":
             valid = counts[block][:, spec.used, 1 : L + 1].sum(-1) @ spec.member
@@ -235,7 +241,6 @@ def _composite_tables(
                     xv = x[off : off + sizes[k]]
                     low[v], high[v] = bootstrap_bounds(xv, spec, options.n_boot, rng, options.confidence)
                 off += sizes[k]
-        first = last
     vals = np.stack([est, low, high], axis=-1)
     n = np.rint(cnt[..., 0]).astype(np.int64)
     n_dk = np.rint(cnt[..., 1]).astype(np.int64)

@@ -5,7 +5,7 @@ Run from the repository root:  .venv/bin/python bench/analysis_scores.py
 issue 3 item 2 with intervals: per unit × item, dimension and overall the mean index, 满意率,
 top-2-box, 差评率 and awareness, each with n and a 95 % interval (composite intervals linearised,
 the default). The plain pass computes per unit × item valid n and mean index with bincount: the
-least any scorer must do. Times are the best of ``--repeat`` runs (the machine may be shared);
+least any scorer must do. Times are the best of ``--repeat`` interleaved rounds (the machine may be shared);
 peak memory is measured in a separate run with tracemalloc (numpy reports its allocations to
 it) beyond the input arrays, which are built before tracing starts. ``--bootstrap`` also times
 the seeded percentile bootstrap (1,000 replicates per unit), which is much slower.
@@ -38,14 +38,16 @@ def plain_pass(levels: np.ndarray, unit: np.ndarray, n_units: int) -> np.ndarray
     return out
 
 
-def best_time(repeat: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float]:
-    """Result and the shortest wall time of `repeat` calls."""
-    best = float("inf")
+def best_times(repeat: int, calls: list[Callable[[], Any]]) -> list[float]:
+    """Shortest wall time of each call over `repeat` rounds, the calls interleaved in each round
+    so that load from other processes on a shared machine hits them alike."""
+    best = [float("inf")] * len(calls)
     for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn(*args, **kwargs)
-        best = min(best, time.perf_counter() - start)
-    return result, best
+        for k, call in enumerate(calls):
+            start = time.perf_counter()
+            call()
+            best[k] = min(best[k], time.perf_counter() - start)
+    return best
 
 
 def peak_bytes(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> int:
@@ -62,7 +64,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--items", type=int, default=20)
     parser.add_argument("--units", type=int, default=1_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--bootstrap", action="store_true", help="also time composite_interval='bootstrap'")
     parser.add_argument("--boot", type=int, default=1_000, help="bootstrap replicates with --bootstrap")
     args = parser.parse_args()
@@ -76,9 +78,15 @@ def main() -> None:
     shape = {"dimensions": dims, "dimension_weights": [1.0] * 5}
     input_bytes = levels.nbytes + dont_know.nbytes + unit.nbytes
 
-    _, t_plain = best_time(args.repeat, plain_pass, levels, unit, args.units)
-    coded, t_code = best_time(args.repeat, code_items, levels, dont_know=dont_know)
-    _, t_score = best_time(args.repeat, score_units, coded, unit, args.units, **shape)
+    coded = code_items(levels, dont_know=dont_know)
+    t_plain, t_code, t_score = best_times(
+        args.repeat,
+        [
+            lambda: plain_pass(levels, unit, args.units),
+            lambda: code_items(levels, dont_know=dont_know),
+            lambda: score_units(coded, unit, args.units, **shape),
+        ],
+    )
     m_plain = peak_bytes(plain_pass, levels, unit, args.units)
     m_code = peak_bytes(code_items, levels, dont_know=dont_know)
     m_score = peak_bytes(score_units, coded, unit, args.units, **shape)
@@ -93,8 +101,8 @@ def main() -> None:
     print(f"time ratio   (code_items + score_units) / plain pass : {(t_code + t_score) / t_plain:5.2f}x (target 3x)")
     print(f"memory ratio peak(code_items, score_units) / input   : {max(m_code, m_score) / input_bytes:5.2f}")
     if args.bootstrap:
-        _, t_boot = best_time(
-            1, score_units, coded, unit, args.units, composite_interval="bootstrap", n_boot=args.boot, **shape
+        (t_boot,) = best_times(
+            1, [lambda: score_units(coded, unit, args.units, composite_interval="bootstrap", n_boot=args.boot, **shape)]
         )
         print(f"score_units, bootstrap {args.boot}: {t_boot:7.2f} s; ratio {(t_code + t_boot) / t_plain:5.1f}x")
 
