@@ -12,6 +12,7 @@ from litestar.template.config import TemplateConfig
 from survey_app import auth, counters, db, i18n, security
 from survey_app.auth import AuthController
 from survey_app.campaign_pages import CampaignController
+from survey_app.entry_pages import EntryController
 from survey_app.pages import error_page, home, switch_language
 from survey_app.public import PublicController
 from survey_app.questionnaire_format import localise
@@ -59,6 +60,7 @@ def create_app() -> Litestar:
             StaffController,
             ReportController,
             CampaignController,
+            EntryController,
             UnitController,
             QuestionnaireController,
         ],

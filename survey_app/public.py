@@ -126,7 +126,22 @@ def _form_page(
     form_token: str | None = None,
     notice: FieldError | None = None,
 ) -> Template:
-    context = {
+    context = form_context(link, questionnaire, posted, errors, form_token=form_token, notice=notice)
+    status = HTTP_422_UNPROCESSABLE_ENTITY if errors or notice else 200
+    return Template("public/form.html", context=context, status_code=status)
+
+
+def form_context(
+    link: PublicLink,
+    questionnaire: Questionnaire,
+    posted: dict[str, Any],
+    errors: dict[str, FieldError],
+    *,
+    form_token: str | None = None,
+    notice: FieldError | None = None,
+) -> dict[str, Any]:
+    """What `public/form.html` needs; staff entry pages extend that template with the same context."""
+    return {
         "link": link,
         "q": questionnaire,
         "raw": {k: [str(x) for x in v] if isinstance(v, list) else [str(v)] for k, v in posted.items()},
@@ -137,8 +152,6 @@ def _form_page(
         "form_token": form_token or responses.mint_form_token(link.token),
         "form_token_field": FORM_TOKEN_FIELD,
     }
-    status = HTTP_422_UNPROCESSABLE_ENTITY if errors or notice else 200
-    return Template("public/form.html", context=context, status_code=status)
 
 
 def condition_hints(q: Questionnaire, lang: str) -> dict[str, tuple[int, str]]:

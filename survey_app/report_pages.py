@@ -6,21 +6,27 @@ from typing import Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
 from survey_app import accounts, reports
 from survey_app.accounts import StaffMember
 from survey_app.auth import requires
 from survey_app.i18n import current_language
-from survey_app.tables import Role
+from survey_app.tables import Channel, Role
 
 
-async def provide_report(slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> reports.Report:
-    """The campaign's report over the member's units; 404 when the campaign has none of them."""
+async def provide_report(
+    slug: FromPath[str], request: Request[StaffMember, Any, Any], channel: FromQuery[str] = ""
+) -> reports.Report:
+    """The campaign's report over the member's units, from all channels or those in `?channel=qr,paper`;
+    404 when the campaign has none of the member's units."""
+    chosen = [c for c in channel.split(",") if c] or None
+    if chosen and not set(chosen) <= {c.value for c in Channel}:
+        raise ValidationException("unknown channel")
     try:
-        report = await reports.build(slug)
+        report = await reports.build(slug, chosen)
     except reports.ReportError as exc:
         raise NotFoundException(str(exc)) from exc
     visible = reports.restrict(report, await accounts.visible_unit_ids(request.user))

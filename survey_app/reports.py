@@ -10,6 +10,8 @@ import dataclasses
 import io
 import math
 import unicodedata
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +21,7 @@ import analysis
 from survey_app import campaigns, questionnaires, units
 from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
 from survey_app.responses import DONT_KNOW
-from survey_app.tables import Response
+from survey_app.tables import Channel, Response
 
 CONFIDENCE = 0.95
 MIN_N = 10  # below this no score is published: too few answers to tell a unit's level
@@ -47,6 +49,7 @@ class UnitReport:
     name_en: str
     responses: int
     lines: tuple[Line, ...]
+    by_channel: tuple[tuple[str, int], ...] = ()  # responses per channel (qr, interviewer, paper, import)
 
     @property
     def overall(self) -> Line:
@@ -66,25 +69,34 @@ class Report:
     small_n: int
     responses: int
     units: tuple[UnitReport, ...]
+    channels: tuple[str, ...] | None = None  # the channels scored; None = all
+
+    @property
+    def by_channel(self) -> dict[str, int]:
+        """Responses per channel over the report's units, in the order of `Channel`."""
+        total: Counter[str] = Counter()
+        for unit in self.units:
+            total.update(dict(unit.by_channel))
+        return {c.value: total[c.value] for c in Channel if total[c.value]}
 
 
 class ReportError(ValueError):
     """The campaign cannot be reported (unknown, or its scales cannot be combined)."""
 
 
-async def build(campaign_slug: str) -> Report:
-    """Score every unit of a campaign from its stored responses."""
+async def build(campaign_slug: str, channels: Collection[str] | None = None) -> Report:
+    """Score every unit of a campaign from its stored responses, or only from those of `channels`
+    (e.g. ("qr",) to leave out interviews and paper sheets keyed by staff)."""
     campaign = await campaigns.by_slug(campaign_slug)
     if campaign is None:
         raise ReportError(f"no campaign {campaign_slug!r}")
     questionnaire = await questionnaires.get(campaign.questionnaire_id)
     unit_ids = await campaigns.unit_ids(campaign.id)
-    rows = await (
-        Response.select(Response.unit, Response.answers)
-        .where(Response.campaign == campaign.id)
-        .order_by(Response.id)
-        .output(load_json=True)
-    )
+    query = Response.select(Response.unit, Response.answers, Response.channel).where(Response.campaign == campaign.id)
+    if channels is not None:
+        channels = tuple(Channel(c).value for c in channels)
+        query = query.where(Response.channel.is_in(list(channels)) if channels else Response.id.is_null())
+    rows = await query.order_by(Response.id).output(load_json=True)
     unit_ids += sorted({r["unit"] for r in rows} - set(unit_ids))
     position = {unit_id: n for n, unit_id in enumerate(unit_ids)}
     items = questionnaire.rating_items()
@@ -124,6 +136,7 @@ async def build(campaign_slug: str) -> Report:
         lines[unit_n].append(Line(level, name, labels[level].get(name, name), score))
     info = await units.by_ids(unit_ids)
     counts = np.bincount(unit_of_row, minlength=len(unit_ids))
+    per_channel = Counter((r["unit"], r["channel"]) for r in rows)
     return Report(
         campaign_slug=campaign.slug,
         campaign_title=campaign.title,
@@ -143,9 +156,11 @@ async def build(campaign_slug: str) -> Report:
                 name_en=info[u].name_en,
                 responses=int(counts[n]),
                 lines=tuple(sorted(lines[n], key=_line_order)),
+                by_channel=tuple((c.value, per_channel[u, c.value]) for c in Channel if per_channel[u, c.value]),
             )
             for n, u in enumerate(unit_ids)
         ),
+        channels=None if channels is None else tuple(channels),
     )
 
 
@@ -225,11 +240,14 @@ def to_dict(report: Report, lang: str = "zh") -> dict[str, Any]:
         "min_n": report.min_n,
         "small_n": report.small_n,
         "responses": report.responses,
+        "channels": None if report.channels is None else list(report.channels),
+        "by_channel": report.by_channel,
         "units": [
             {
                 "code": u.code,
                 "name": u.name_en if lang == "en" and u.name_en else u.name,
                 "responses": u.responses,
+                "by_channel": dict(u.by_channel),
                 "scores": [
                     {
                         "level": line.level,

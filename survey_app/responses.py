@@ -12,7 +12,7 @@ import hmac
 import secrets
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +55,14 @@ class Saved:
 
 class SubmissionConflict(ValueError):
     """The submission id was already used with different answers."""
+
+
+class SheetTaken(ValueError):
+    """A response of this campaign already holds this paper sheet number."""
+
+    def __init__(self, sheet: str, response_id: int) -> None:
+        super().__init__(sheet)
+        self.sheet, self.response_id = sheet, response_id
 
 
 def mint_form_token(link_token: str, now: float | None = None) -> str:
@@ -180,13 +188,18 @@ async def record(
     channel: Channel = Channel.qr,
     lang: str = "zh",
     now: datetime | None = None,
+    entered_by: int | None = None,
+    sheet: str | None = None,
+    on_saved: Callable[[Response], Awaitable[None]] | None = None,
 ) -> Saved:
     """Save a response once; a resend of the same submission gets the same receipt.
 
     The unique (campaign, submission_id) constraint decides, not a prior check, so two racing
-    copies of one submission cannot both be saved.
+    copies of one submission cannot both be saved; likewise (campaign, sheet) for paper sheets.
+    `on_saved` runs in the same transaction as a new row (staff entries audit there).
 
     :raise SubmissionConflict: when the submission id was used with different answers.
+    :raise SheetTaken: when another response already holds this paper sheet.
     """
     now = now or datetime.now(UTC)
     duration = now.timestamp() - token.issued_at
@@ -203,14 +216,20 @@ async def record(
         started_at=datetime.fromtimestamp(token.issued_at, UTC) if plausible else None,
         submitted_at=now,
         duration_s=round(duration, 1) if plausible else None,
+        entered_by=entered_by,
+        sheet=sheet,
     )
     try:
         async with writing():
             await row.save()
+            if on_saved is not None:
+                await on_saved(row)
         return Saved(receipt=str(row.receipt), created=True)
     except Exception as exc:  # the engines raise different unique-violation types
         existing = await _existing(campaign_id, token.submission_id).first()
         if existing is None:
+            if sheet is not None and (holder := await _sheet_holder(campaign_id, sheet)) is not None:
+                raise SheetTaken(sheet, holder) from exc
             raise exc
     if existing.answers != answers:
         raise SubmissionConflict(token.submission_id)
@@ -223,6 +242,12 @@ def _existing(campaign_id: int, submission_id: str) -> Objects:
         .where((Response.campaign == campaign_id) & (Response.submission_id == submission_id))
         .output(load_json=True)
     )
+
+
+async def _sheet_holder(campaign_id: int, sheet: str) -> int | None:
+    taken = (Response.campaign == campaign_id) & (Response.sheet == sheet)
+    row = await Response.select(Response.id).where(taken).first()
+    return None if row is None else int(row["id"])
 
 
 def _new_receipt() -> str:

@@ -1,11 +1,12 @@
 """Piccolo tables. Only the domain modules (units, questionnaires, campaigns, responses, reports) query them.
 
 Composite uniqueness — (slug, version) of a questionnaire, (campaign, unit), and (campaign,
-submission_id) of a response — is enforced by unique indexes created in the migrations, because
+submission_id) and (campaign, sheet) of a response — is enforced by unique indexes created in the migrations, because
 Piccolo writes composite constraints as ALTER TABLE … ADD CONSTRAINT, which SQLite cannot run.
 
 No foreign key cascades: deleting a unit, questionnaire or campaign must never delete a resident's
-answers, so every reference is ON DELETE RESTRICT.
+answers, so every reference is ON DELETE RESTRICT. The one exception is a second keying, which is
+part of its response's record and goes with it (nothing in Minping deletes responses).
 """
 
 from __future__ import annotations
@@ -123,6 +124,19 @@ class Response(Table):
     started_at = Timestamptz(null=True, default=None)
     submitted_at = Timestamptz()  # default: now
     duration_s = Real(null=True, default=None, help_text="Seconds from form render to submit.")
+    entered_by = ForeignKey(
+        "StaffUser",
+        null=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnDelete.restrict,
+        help_text="The worker who keyed an interview or paper response; empty for residents' own.",
+    )
+    sheet = Varchar(
+        length=32,
+        null=True,
+        default=None,
+        help_text="Number written on a paper sheet, e.g. A-0137; unique per campaign, so a sheet counts once.",
+    )
 
 
 class Role(StrEnum):
@@ -161,3 +175,28 @@ class AuditEntry(Table, tablename="audit_log"):
     payload = Text(help_text="Canonical JSON of the entry (incl. before/after); what `hash` covers.")
     prev_hash = Varchar(length=64)
     hash = Varchar(length=64, unique=True)
+
+
+class KeyingState(StrEnum):
+    matched = "matched"  # the second keying agrees with the first item by item
+    differs = "differs"  # they disagree; the first keying counts until a worker resolves it
+    resolved = "resolved"  # a worker picked the right value of every differing item
+
+
+class SecondKeying(Table, tablename="second_keying"):
+    """A paper sheet keyed again by another worker, to check the counted response; never counted itself."""
+
+    response = ForeignKey(
+        Response,
+        null=False,
+        unique=True,
+        on_delete=OnDelete.cascade,
+        on_update=OnDelete.restrict,
+        help_text="The sheet's counted response (its first keying); unique: a sheet is keyed at most twice.",
+    )
+    entered_by = ForeignKey(StaffUser, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    answers = JSONB(default={}, help_text="As keyed the second time; the response keeps the counted answers.")
+    state = Varchar(length=8, choices=KeyingState)
+    keyed_at = Timestamptz()  # default: now
+    resolved_by = ForeignKey(StaffUser, null=True, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    resolved_at = Timestamptz(null=True, default=None)

@@ -18,7 +18,7 @@ from litestar.params import Body, FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
-from survey_app import accounts, units
+from survey_app import accounts, unit_import, units
 from survey_app.accounts import StaffMember
 from survey_app.auth import requires
 from survey_app.tables import Role
@@ -26,8 +26,8 @@ from survey_app.units import EditScope, UnitError, UnitRecord
 
 EDITORS = (Role.admin, Role.worker)
 # The import form carries the file and the CSRF token; the file itself is checked against
-# units.MAX_IMPORT_BYTES, so the body may be a little larger.
-IMPORT_BODY_BYTES = units.MAX_IMPORT_BYTES + 64 * 1024
+# unit_import.MAX_IMPORT_BYTES, so the body may be a little larger.
+IMPORT_BODY_BYTES = unit_import.MAX_IMPORT_BYTES + 64 * 1024
 
 
 async def provide_edit_scope(request: Request[StaffMember, Any, Any]) -> EditScope:
@@ -117,7 +117,7 @@ class UnitController(Controller):
         upload = data.get("file")
         content = await upload.read() if isinstance(upload, UploadFile) else b""
         try:
-            added = await units.import_csv(content, edit_scope, request.user.username)
+            added = await unit_import.import_csv(content, edit_scope, request.user.username)
         except UnitError as exc:
             return Template(
                 "staff/unit_import.html",

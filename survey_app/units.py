@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -92,8 +90,6 @@ async def descendants(root_id: int, kind: str | None = None) -> list[UnitRecord]
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 MAX_POPULATION = 100_000_000
 # A prefecture-level city has a few thousand communities; 2 MB holds about 30,000 rows.
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
-MAX_IMPORT_ROWS = 20_000
 KIND_LABELS = {
     UnitKind.city: N_("市"),
     UnitKind.district: N_("区县"),
@@ -102,25 +98,6 @@ KIND_LABELS = {
     UnitKind.department: N_("部门"),
 }
 # CSV headers, in English or Chinese, as people type them (lower case, spaces as underscores).
-COLUMNS = {
-    "code": "code",
-    "代码": "code",
-    "单位代码": "code",
-    "name": "name",
-    "名称": "name",
-    "单位名称": "name",
-    "kind": "kind",
-    "类型": "kind",
-    "parent_code": "parent_code",
-    "parent": "parent_code",
-    "上级代码": "parent_code",
-    "上级单位代码": "parent_code",
-    "name_en": "name_en",
-    "英文名称": "name_en",
-    "population": "population",
-    "人口": "population",
-}
-REQUIRED_COLUMNS = ("code", "name", "kind", "parent_code")
 
 
 @dataclass(frozen=True)
@@ -231,29 +208,29 @@ def _record(row: dict, depth: int) -> UnitRecord:
     )
 
 
-def _audit_view(code: str, values: dict[str, Any]) -> dict[str, Any]:
+def audit_view(code: str, values: dict[str, Any]) -> dict[str, Any]:
     return {"code": code, **values}
 
 
 async def add(form: Mapping[str, str], scope: EditScope, actor: str) -> UnitRecord:
     """Add one unit from form fields (code, name, kind, parent_code, name_en, population)."""
     async with writing():
-        known = await _codes()
-        code, values, problems = _check(form, known, scope, editing=None)
+        known = await known_codes()
+        code, values, problems = check_fields(form, known, scope, editing=None)
         if problems:
             raise UnitError(problems)
         row = Unit(code=code, **values)
         await row.save()
-        await audit.record(actor, "unit.create", "unit", row.id, after=_audit_view(code, _readable(values, known)))
+        await audit.record(actor, "unit.create", "unit", row.id, after=audit_view(code, _readable(values, known)))
     return await by_code(code)  # type: ignore[return-value]
 
 
 async def update(unit: UnitRecord, form: Mapping[str, str], scope: EditScope, actor: str) -> UnitRecord:
     """Change a unit's name, English name, kind, parent and population; its code stays."""
     async with writing():
-        known = await _codes()
+        known = await known_codes()
         below = await subtree_ids(unit.id)
-        _, values, problems = _check({**form, "code": unit.code}, known, scope, editing=(unit.id, below))
+        _, values, problems = check_fields({**form, "code": unit.code}, known, scope, editing=(unit.id, below))
         if problems:
             raise UnitError(problems)
         before = {
@@ -270,45 +247,13 @@ async def update(unit: UnitRecord, form: Mapping[str, str], scope: EditScope, ac
             "unit.update",
             "unit",
             unit.id,
-            before=_audit_view(unit.code, before),
-            after=_audit_view(unit.code, after),
+            before=audit_view(unit.code, before),
+            after=audit_view(unit.code, after),
         )
     return await by_code(unit.code)  # type: ignore[return-value]
 
 
-async def import_csv(data: bytes, scope: EditScope, actor: str) -> list[str]:
-    """Add every unit of a CSV file, or none: return the codes added, or raise UnitError listing each bad row.
-
-    Columns: code, name, kind, parent_code (empty for a top-level unit), optionally name_en and
-    population. A parent may be an existing unit or a unit earlier in the same file.
-    """
-    header, rows = _read_csv(data)
-    async with writing():
-        known = await _codes()
-        problems: list[Problem] = []
-        checked: list[tuple[str, dict[str, Any], str | None]] = []
-        for number, cells in rows:
-            form = {column: cells[n].strip() if n < len(cells) else "" for n, column in enumerate(header) if column}
-            code, values, row_problems = _check(form, known, scope, editing=None, in_file=True)
-            problems += [Problem(p.column, p.message, p.params, number) for p in row_problems]
-            if not row_problems:
-                known[code] = -len(checked) - 1  # a placeholder id: later rows may name it as parent
-                checked.append((code, values, form.get("parent_code") or None))
-        if problems:
-            raise UnitError(problems)
-        if not checked:
-            raise UnitError([Problem("", N_("文件中没有单位。"), row=2)])
-        for code, values, parent_code in checked:
-            parent = known[parent_code] if parent_code else None  # real by now: parents come first
-            row = Unit(code=code, **{**values, "parent": parent})
-            await row.save()
-            known[code] = row.id
-            after = _audit_view(code, {**values, "parent": parent_code})
-            await audit.record(actor, "unit.import", "unit", row.id, after=after)
-    return [code for code, _, _ in checked]
-
-
-async def _codes() -> dict[str, int]:
+async def known_codes() -> dict[str, int]:
     return {r["code"]: r["id"] for r in await Unit.select(Unit.code, Unit.id)}
 
 
@@ -318,7 +263,7 @@ def _readable(values: dict[str, Any], known: dict[str, int]) -> dict[str, Any]:
     return {**values, "parent": codes.get(values["parent"]) if values["parent"] is not None else None}
 
 
-def _check(
+def check_fields(
     form: Mapping[str, str],
     known: dict[str, int],
     scope: EditScope,
@@ -397,44 +342,3 @@ def _population(text: str) -> tuple[int | None, Problem | None]:
     if not number.is_integer() or not 0 <= number <= MAX_POPULATION:
         return None, Problem("population", N_("人口须为 0 到 1 亿之间的整数，或留空。"))
     return int(number), None
-
-
-def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Decode and split a CSV file; return the canonical column of each header cell ("" to ignore)
-    and the non-empty rows with their spreadsheet row numbers (the header is row 1)."""
-    if len(data) > MAX_IMPORT_BYTES:
-        raise UnitError([Problem("", N_("文件太大（最大 %(n)s MB）。"), {"n": MAX_IMPORT_BYTES // 1024 // 1024}, 1)])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel on Chinese Windows saves "CSV (comma delimited)" in GBK unless "CSV UTF-8" is chosen.
-        try:
-            text = data.decode("gb18030")
-        except UnicodeDecodeError:
-            raise UnitError([Problem("", N_("无法识别文件编码，请另存为“CSV UTF-8”。"), row=1)]) from None
-    first_line = text.split("\n", 1)[0]
-    # Excel in some regions separates with semicolons; a tab-separated export also happens.
-    delimiter = max(",;\t", key=first_line.count)
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    if not records or not any(cell.strip() for cell in records[0]):
-        raise UnitError([Problem("", N_("第一行须为列名：code, name, kind, parent_code。"), row=1)])
-    header: list[str] = []
-    problems: list[Problem] = []
-    for cell in records[0]:
-        name = re.sub(r"[\s_]+", "_", cell.strip().lower())
-        column = COLUMNS.get(name, "") if name else ""
-        if name and not column:
-            problems.append(Problem(cell.strip(), N_("不认识的列名。"), row=1))
-        elif column in header:
-            problems.append(Problem(cell.strip(), N_("列名重复。"), row=1))
-        header.append(column)
-    problems += [Problem(c, N_("缺少这一列。"), row=1) for c in REQUIRED_COLUMNS if c not in header]
-    rows = [(n, cells) for n, cells in enumerate(records[1:], start=2) if any(c.strip() for c in cells)]
-    if len(rows) > MAX_IMPORT_ROWS:
-        problems.append(Problem("", N_("行数太多（最多 %(n)s 行）。"), {"n": MAX_IMPORT_ROWS}, 1))
-    for number, cells in rows:
-        if any(cells[n].strip() for n in range(len(header), len(cells))):
-            problems.append(Problem("", N_("这一行的单元格比列名多。"), row=number))
-    if problems:
-        raise UnitError(problems)
-    return header, rows

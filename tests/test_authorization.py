@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from survey_app import units
+from survey_app import accounts, campaigns, entries, responses, units
 from survey_app.tables import Role, UnitKind
 from tests.conftest import csrf_token
 
@@ -66,6 +66,13 @@ RULES = {
     ("GET", "/staff/questionnaires/{questionnaire:str}/{version:int}"): ANY_STAFF,
     ("GET", "/staff/questionnaires/upload"): ADMINS,
     ("POST", "/staff/questionnaires/upload"): ADMINS,
+    ("GET", "/staff/entries"): RUNNERS,
+    ("GET", "/staff/links/{token:str}/interview"): SCOPED_RUNNERS,
+    ("POST", "/staff/links/{token:str}/interview"): SCOPED_RUNNERS,
+    ("GET", "/staff/links/{token:str}/paper"): SCOPED_RUNNERS,
+    ("POST", "/staff/links/{token:str}/paper"): SCOPED_RUNNERS,
+    ("GET", "/staff/sheets/{sheet_id:int}"): SCOPED_RUNNERS,
+    ("POST", "/staff/sheets/{sheet_id:int}"): SCOPED_RUNNERS,
 }
 
 
@@ -96,15 +103,26 @@ def outcome(response) -> str:
 def setting(run, world, client, staff):
     run(units.create, "331102-02", "紫金街道", UnitKind.street, parent_code="331102")
     run(units.create, "331102-02-001", "紫金社区", UnitKind.community, parent_code="331102-02")
-    for visitor, (role, unit) in ACCOUNTS.items():
-        staff.create(visitor, role, unit)
+    ids = {visitor: staff.create(visitor, role, unit) for visitor, (role, unit) in ACCOUNTS.items()}
     form = client.get(f"/q/{world.token_a}").text
     data = {"_form": csrf_free_token(form), "overall": "4"}
     receipt = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False).headers["location"].split("r=")[1]
     client.cookies.clear()
     values = {"{token:str}": world.token_a, "{slug:str}": "window-rating-test", "{code:str}": "en"}
     values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
+    values["{sheet_id:int}"] = str(sheet_keyed_twice(run, world.token_a, ids["worker_own"], ids["admin"]))
     return values, receipt
+
+
+def sheet_keyed_twice(run, token: str, first_id: int, second_id: int) -> int:
+    """A paper sheet keyed by two members with different answers: the id of its comparison page."""
+    link = run(campaigns.find_link, token)
+    for member_id, overall in ((first_id, 4), (second_id, 2)):
+        member = run(accounts.get, member_id)
+        form = entries.PaperForm("A-0001", None, {"overall": overall}, {})
+        form_token = responses.read_form_token(token, responses.mint_form_token(token))
+        outcome = run(entries.key_paper, member, link, form_token, form)
+    return outcome.keying_id
 
 
 def csrf_free_token(form_html: str) -> str:
