@@ -17,7 +17,7 @@ from .composites import (
     respondent_matrix,
 )
 from .intervals import proportion_bounds, t_bounds
-from .linearisation import RATES, block_sums, composite_bounds, workspace_size
+from .linearisation import RATES, SUMS, block_sums, composite_bounds, workspace_size
 from .score_tables import Score, ScoreTable, UnitScores
 
 __all__ = ["COMPOSITE_INTERVALS", "Score", "ScoreTable", "UnitScores", "score_units"]
@@ -203,7 +203,8 @@ def _composite_tables(
     size = np.bincount(u, minlength=n_units)
     ends = np.cumsum(size)
     starts = ends - size
-    order = np.argsort(u, kind="stable")
+    # numpy's stable sort is a radix sort for 16-bit keys: 5x faster than on int64 unit ids
+    order = np.argsort(u.astype(np.uint16) if n_units <= 2**16 else u, kind="stable")
     all_used = np.array_equal(spec.used, np.arange(n_items))
     blocks = []
     first = 0
@@ -214,6 +215,7 @@ def _composite_tables(
         first = last
     most = max((int(ends[last - 1] - starts[first]) for first, last in blocks), default=0)
     work = np.empty(workspace_size(most, spec))
+    all_sums = np.zeros((n_units, len(SUMS), d1))
     for first, last in blocks:
         block = slice(first, last)
         code = coded.code[order[starts[first] : ends[last - 1]]].astype(np.intp)
@@ -228,10 +230,8 @@ def _composite_tables(
             key = (local[:, None] * spec.used.size + np.arange(spec.used.size)) * width + code
         sums = block_sums(code, key, sizes, counts[block], spec, luts, L, work)
         est[block], cnt[block] = composite_stats(_stat_sums(counts[block], sums, spec, luts, L), spec)
-        if options.interval == "linearised":
-            valid = counts[block][:, spec.used, 1 : L + 1].sum(-1) @ spec.member
-            low[block], high[block] = composite_bounds(sums, est[block], valid, cnt[block, :, 2], options.confidence)
-        elif options.interval == "bootstrap":
+        all_sums[block] = sums
+        if options.interval == "bootstrap":
             thresholds = (coded.satisfied_levels, coded.top_levels, coded.bad_levels)
             x = respondent_matrix(code, luts["points"], thresholds, L, spec)
             off = 0
@@ -241,6 +241,10 @@ def _composite_tables(
                     xv = x[off : off + sizes[k]]
                     low[v], high[v] = bootstrap_bounds(xv, spec, options.n_boot, rng, options.confidence)
                 off += sizes[k]
+    if options.interval == "linearised":
+        # once for all units: the t and normal quantiles cost more than the arithmetic
+        valid = counts[:, spec.used, 1 : L + 1].sum(-1) @ spec.member
+        low, high = composite_bounds(all_sums, est, valid, cnt[..., 2], options.confidence)
     vals = np.stack([est, low, high], axis=-1)
     n = np.rint(cnt[..., 0]).astype(np.int64)
     n_dk = np.rint(cnt[..., 1]).astype(np.int64)
