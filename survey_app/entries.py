@@ -6,7 +6,8 @@ for the same sheet impossible, whatever races. When another worker keys the same
 insert fails on that index and the keying is stored in `second_keying` instead (unique per
 response, so a sheet is keyed at most twice) and compared item by item. Until a worker resolves
 the differences the first keying counts; a resolution rewrites only the differing items of the
-response, and is audited with their values before and after. Staff never edit responses otherwise.
+response, and is audited with their values before and after (`survey_app/sheets.py`). Staff never
+edit responses otherwise.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from survey_app import accounts, audit, campaigns, questionnaires, responses
+from survey_app import accounts, audit, campaigns, responses
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.db import writing
 from survey_app.i18n import N_
-from survey_app.questionnaire_format import Item, LocalText, Questionnaire, Text
+from survey_app.questionnaire_format import Questionnaire
 from survey_app.responses import FieldError, FormToken, Saved
 from survey_app.tables import CampaignStatus, Channel, KeyingState, Link, Response, SecondKeying
 
@@ -32,7 +32,6 @@ from survey_app.tables import CampaignStatus, Channel, KeyingState, Link, Respon
 SHEET_NUMBER = re.compile(r"^[A-Z0-9](?:[A-Z0-9-]{0,30}[A-Z0-9])?$")
 # Paper sheets collected during the period are often keyed after it closes; interviews happen live.
 ENTRY_STATES = {Channel.interviewer: {LinkState.open}, Channel.paper: {LinkState.open, LinkState.closed}}
-FIRST, SECOND = "first", "second"
 
 
 class EntryError(ValueError):
@@ -61,33 +60,6 @@ class PaperForm:
 class PaperOutcome:
     receipt: str | None  # set when this keying became the sheet's response
     keying_id: int | None  # set when it was the second keying
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One item on which the two keyings of a sheet disagree; values as labels, empty = not answered."""
-
-    item_id: str
-    number: int
-    text: Text
-    first: tuple[Text, ...]
-    second: tuple[Text, ...]
-
-
-@dataclass(frozen=True)
-class SheetCheck:
-    """A sheet keyed twice, as its comparison page shows it."""
-
-    id: int
-    campaign_title: str
-    unit_name: str
-    link_token: str | None
-    sheet: str
-    state: KeyingState
-    first_by: str
-    second_by: str
-    resolved_by: str | None
-    differences: tuple[Difference, ...]
 
 
 async def entry_link(user: StaffMember, token: str) -> PublicLink | None:
@@ -192,13 +164,13 @@ async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form
         raise EntryError(N_("您已录入过编号为 %(sheet)s 的问卷。第二遍须由另一位工作人员录入。"), sheet=form.sheet)
     if first["unit"] != link.unit_id:
         raise EntryError(N_("编号为 %(sheet)s 的问卷已按另一个单位录入，请核对编号和单位。"), sheet=form.sheet)
-    differing = _differing(first["answers"], form.answers)
-    state = KeyingState.differs if differing else KeyingState.matched
+    changed = differing(first["answers"], form.answers)
+    state = KeyingState.differs if changed else KeyingState.matched
     keying = SecondKeying(response=response_id, entered_by=user.id, answers=form.answers, state=state)
     try:
         async with writing():
             await keying.save()
-            after = {"sheet": form.sheet, "state": str(state), "differing_items": differing}
+            after = {"sheet": form.sheet, "state": str(state), "differing_items": changed}
             await audit.record(user.username, "response.paper_second", "response", response_id, after=after)
     except Exception as exc:  # the unique response column: someone keyed it a second time already
         other = await SecondKeying.select(SecondKeying.entered_by).where(SecondKeying.response == response_id).first()
@@ -212,7 +184,7 @@ async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form
     return int(keying.id)
 
 
-def _differing(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
+def differing(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
     # Compare types too: a yes/no True must never equal a rating 1.
     return sorted(k for k in first.keys() | second.keys() if _typed(first.get(k)) != _typed(second.get(k)))
 
@@ -252,162 +224,3 @@ async def entry_links(user: StaffMember) -> list[dict[str, Any]]:
         .order_by(Link.id)
     )
     return [r for r in rows if visible is None or r["unit_id"] in visible]
-
-
-async def sheets_to_resolve(user: StaffMember) -> list[dict[str, Any]]:
-    """Sheets whose two keyings differ and await a decision, in the member's scope, oldest first."""
-    visible = await accounts.visible_unit_ids(user)
-    rows = await (
-        SecondKeying.select(
-            SecondKeying.id,
-            SecondKeying.keyed_at,
-            SecondKeying.response.sheet.as_alias("sheet"),
-            SecondKeying.response.unit.as_alias("unit_id"),
-            SecondKeying.response.unit.name.as_alias("unit_name"),
-            SecondKeying.response.campaign.title.as_alias("campaign_title"),
-        )
-        .where(SecondKeying.state == KeyingState.differs)
-        .order_by(SecondKeying.id)
-    )
-    return [r for r in rows if visible is None or r["unit_id"] in visible]
-
-
-async def sheet_check(user: StaffMember, keying_id: int) -> SheetCheck | None:
-    """A twice-keyed sheet with its differences; None when unknown or outside the member's scope."""
-    row = await _keying(keying_id)
-    visible = await accounts.visible_unit_ids(user)
-    if row is None or (visible is not None and row["unit_id"] not in visible):
-        return None
-    questionnaire = await questionnaires.get(row["questionnaire_id"])
-    differences = () if row["state"] == KeyingState.resolved else _differences(questionnaire, row)
-    return SheetCheck(
-        id=row["id"],
-        campaign_title=row["campaign_title"],
-        unit_name=row["unit_name"],
-        link_token=row["link_token"],
-        sheet=row["sheet"],
-        state=KeyingState(row["state"]),
-        first_by=row["first_by"],
-        second_by=row["second_by"],
-        resolved_by=row["resolved_by"],
-        differences=differences,
-    )
-
-
-async def _keying(keying_id: int) -> dict[str, Any] | None:
-    response = SecondKeying.response
-    return await (
-        SecondKeying.select(
-            SecondKeying.id,
-            SecondKeying.state,
-            SecondKeying.answers.as_alias("second"),
-            SecondKeying.entered_by.username.as_alias("second_by"),
-            SecondKeying.resolved_by.username.as_alias("resolved_by"),
-            response.id.as_alias("response_id"),
-            response.answers.as_alias("first"),
-            response.sheet.as_alias("sheet"),
-            response.unit.as_alias("unit_id"),
-            response.unit.name.as_alias("unit_name"),
-            response.link.token.as_alias("link_token"),
-            response.entered_by.username.as_alias("first_by"),
-            response.campaign.title.as_alias("campaign_title"),
-            response.campaign.questionnaire.as_alias("questionnaire_id"),
-        )
-        .where(SecondKeying.id == keying_id)
-        .output(load_json=True)
-        .first()
-    )
-
-
-def _differences(q: Questionnaire, row: Mapping[str, Any]) -> tuple[Difference, ...]:
-    first, second = row["first"], row["second"]
-    differing = set(_differing(first, second))
-    return tuple(
-        Difference(item.id, n, item.text, _labels(q, item, first.get(item.id)), _labels(q, item, second.get(item.id)))
-        for n, item in enumerate(q.items, start=1)
-        if item.id in differing
-    )
-
-
-_YES_NO = {True: LocalText(zh="是", en="Yes"), False: LocalText(zh="否", en="No")}
-
-
-def _labels(q: Questionnaire, item: Item, value: Any) -> tuple[Text, ...]:
-    if value is None:
-        return ()
-    if item.type == "rating":
-        scale = q.scales[item.scale or ""]
-        if value == responses.DONT_KNOW:
-            return (scale.dont_know_label,) if scale.dont_know_label else (str(value),)
-        level = next((lv for lv in scale.levels if lv.value == value), None)
-        return (level.label if level else str(value),)
-    if item.type == "yesno":
-        return (_YES_NO.get(value, str(value)),)
-    if item.type in ("choice", "multi"):
-        options = {o.value: o.label for o in item.options or []}
-        return tuple(options.get(v, str(v)) for v in (value if isinstance(value, list) else [value]))
-    return (str(value),)
-
-
-async def resolve(user: StaffMember, keying_id: int, picks: Mapping[str, Any]) -> None:
-    """Settle a sheet's differences: per differing item, keep the first keying's value or take the second's.
-
-    :raise LookupError: when the sheet is unknown or outside the member's scope.
-    :raise EntryError: when an item was not decided, or the sheet was resolved already.
-    """
-    row = await _keying(keying_id)
-    visible = await accounts.visible_unit_ids(user)
-    if row is None or (visible is not None and row["unit_id"] not in visible):
-        raise LookupError(keying_id)
-    if row["state"] != KeyingState.differs:
-        raise EntryError(N_("这张问卷的不同之处已经处理过了。"))
-    first, second = row["first"], row["second"]
-    differing = _differing(first, second)
-    if any(str(picks.get(item_id, "")) not in (FIRST, SECOND) for item_id in differing):
-        raise EntryError(N_("请为每一处不同选定正确的答案。"))
-    taken = [item_id for item_id in differing if picks[item_id] == SECOND]
-    answers = _shown_only(await questionnaires.get(row["questionnaire_id"]), _merge(first, second, taken))
-    before = {k: first.get(k) for k in differing}
-    after = {k: answers.get(k) for k in differing}
-    async with writing():
-        claimed = await (
-            SecondKeying.update(
-                {
-                    SecondKeying.state: KeyingState.resolved,
-                    SecondKeying.resolved_by: user.id,
-                    SecondKeying.resolved_at: datetime.now(UTC),
-                }
-            )
-            .where((SecondKeying.id == keying_id) & (SecondKeying.state == KeyingState.differs))
-            .returning(SecondKeying.id)
-        )
-        if not claimed:  # another worker resolved it between our read and this write
-            raise EntryError(N_("这张问卷的不同之处已经处理过了。"))
-        await Response.update({Response.answers: answers}).where(Response.id == row["response_id"])
-        await audit.record(
-            user.username,
-            "response.paper_resolve",
-            "response",
-            row["response_id"],
-            before={"sheet": row["sheet"], "answers": before},
-            after={"sheet": row["sheet"], "answers": after, "taken_from_second": taken},
-        )
-
-
-def _merge(first: Mapping[str, Any], second: Mapping[str, Any], taken: list[str]) -> dict[str, Any]:
-    merged = dict(first)
-    for item_id in taken:
-        if item_id in second:
-            merged[item_id] = second[item_id]
-        else:
-            merged.pop(item_id, None)
-    return merged
-
-
-def _shown_only(q: Questionnaire, answers: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop answers to items that the merged answers hide by their condition, as the form would."""
-    kept: dict[str, Any] = {}
-    for item in q.items:
-        if item.id in answers and q.is_shown(item, kept):
-            kept[item.id] = answers[item.id]
-    return kept

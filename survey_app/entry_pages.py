@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
-from survey_app import entries, questionnaires, responses
+from survey_app import entries, questionnaires, responses, sheets
 from survey_app.accounts import StaffMember
 from survey_app.auth import requires
 from survey_app.campaigns import PublicLink
@@ -40,7 +40,7 @@ class EntryController(Controller):
     async def list_entries(self, request: Request[StaffMember, Any, Any]) -> Template:
         """Links to interview or key paper for, and sheets whose two keyings differ."""
         links = await entries.entry_links(request.user)
-        pending = await entries.sheets_to_resolve(request.user)
+        pending = await sheets.sheets_to_resolve(request.user)
         return Template("staff/entries.html", context={"links": links, "pending": pending})
 
     @get("/links/{token:str}/interview", name="entries:interview", dependencies={"link": Provide(provide_link)})
@@ -107,7 +107,7 @@ class EntryController(Controller):
     @get("/sheets/{sheet_id:int}", name="entries:sheet")
     async def show_sheet(self, request: Request[StaffMember, Any, Any], sheet_id: FromPath[int]) -> Template:
         """Both keyings of a sheet, item by item where they differ, with a choice per item."""
-        return _sheet_page(await entries.sheet_check(request.user, sheet_id))
+        return _sheet_page(await sheets.sheet_check(request.user, sheet_id))
 
     @post("/sheets/{sheet_id:int}", name="entries:resolve")
     async def resolve_sheet(
@@ -115,11 +115,11 @@ class EntryController(Controller):
     ) -> Template | Redirect:
         """Keep, per differing item, the value the paper shows (audited)."""
         try:
-            await entries.resolve(request.user, sheet_id, data)
+            await sheets.resolve(request.user, sheet_id, data)
         except LookupError as exc:
             raise NotFoundException() from exc
         except entries.EntryError as exc:
-            check = await entries.sheet_check(request.user, sheet_id)
+            check = await sheets.sheet_check(request.user, sheet_id)
             undecided = check is not None and check.state == KeyingState.differs
             return _sheet_page(
                 check, error=exc, status=HTTP_422_UNPROCESSABLE_ENTITY if undecided else HTTP_409_CONFLICT
@@ -155,7 +155,7 @@ async def _entry_page(
     return Template(f"staff/{channel.value}.html", context=context, status_code=code)
 
 
-def _sheet_page(check: entries.SheetCheck | None, *, error: Any = None, status: int = 200) -> Template:
+def _sheet_page(check: sheets.SheetCheck | None, *, error: Any = None, status: int = 200) -> Template:
     if check is None:
         raise NotFoundException()
     return Template("staff/sheet.html", context={"check": check, "error": error}, status_code=status)
