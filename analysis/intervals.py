@@ -128,7 +128,9 @@ def t_bounds(
     mean, sd, n = np.broadcast_arrays(np.asarray(mean, float), np.asarray(sd, float), np.asarray(n, float))
     ok = n >= 2
     df = np.where(ok, n - 1.0, 1.0)
-    q = stats.t.ppf(0.5 + confidence / 2.0, df)
+    # the quantile per distinct df only: a unit table repeats the same few hundred n many times
+    uniq, inverse = np.unique(df, return_inverse=True)
+    q = stats.t.ppf(0.5 + confidence / 2.0, uniq)[inverse].reshape(df.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         half = q * sd / np.sqrt(n)
     return np.where(ok, mean - half, np.nan), np.where(ok, mean + half, np.nan)
