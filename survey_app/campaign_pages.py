@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -87,6 +87,7 @@ class CampaignController(Controller):
             "links": rows,
             "may_edit": request.user.role in STAFF,
             "link_units": sorted({(r.unit_id, r.unit_name, r.unit_code) for r in rows}, key=lambda u: u[2]),
+            "poster_roots": await units.listing(campaign_scope.visible),
             "local_time": LOCAL_TIME,
             "one_day": timedelta(days=1),
         }
@@ -142,9 +143,12 @@ class CampaignController(Controller):
 
     @get("/{slug:str}/posters", name="campaigns:posters")
     async def posters(
-        self, request: Request[StaffMember, Any, Any], campaign_scope: NamedDependency[CampaignScope]
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        unit: FromQuery[str] = "",
     ) -> Template:
-        """One A4 poster per active link, ready for the browser's print-to-PDF."""
+        """One A4 poster per active link (of `unit`'s subtree if given), ready for print-to-PDF."""
         base = base_url(request)
         sheets = [
             {
@@ -152,27 +156,39 @@ class CampaignController(Controller):
                 "url": campaigns.public_url(base, link.token),
                 "qr_svg": qrcodes.svg(campaigns.public_url(base, link.token)).decode(),
             }
-            for link in await links.for_campaign(campaign_scope.campaign.id, campaign_scope.visible)
-            if not link.revoked
+            for link in await _active_links(campaign_scope, unit)
         ]
         return Template("staff/posters.html", context={"c": campaign_scope.campaign, "sheets": sheets})
 
     @get("/{slug:str}/qr.zip", name="campaigns:qr_zip")
     async def qr_zip(
-        self, request: Request[StaffMember, Any, Any], campaign_scope: NamedDependency[CampaignScope]
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        unit: FromQuery[str] = "",
     ) -> Response[bytes]:
-        """SVG and PNG of every active link, named by unit code and site."""
+        """SVG and PNG of every active link (of `unit`'s subtree if given), named by unit code and site."""
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for link in await links.for_campaign(campaign_scope.campaign.id, campaign_scope.visible):
-                if link.revoked:
-                    continue
+            for link in await _active_links(campaign_scope, unit):
                 url = campaigns.public_url(base_url(request), link.token)
                 name = f"{link.unit_code}-{_file_safe(link.site) or link.token[:6]}"
                 archive.writestr(f"{name}.svg", qrcodes.svg(url))
                 archive.writestr(f"{name}.png", qrcodes.png(url))
         headers = {"Content-Disposition": f'attachment; filename="{campaign_scope.campaign.slug}-qr.zip"'}
         return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
+
+
+async def _active_links(campaign_scope: CampaignScope, unit_code: str) -> list[links.LinkRow]:
+    """The campaign's active links the member may see, limited to `unit_code`'s subtree if given."""
+    rows = await links.for_campaign(campaign_scope.campaign.id, campaign_scope.visible)
+    if unit_code:
+        root = await units.by_code(unit_code)
+        if root is None:
+            raise NotFoundException()
+        inside = await units.subtree_ids(root.id)
+        rows = [r for r in rows if r.unit_id in inside]
+    return [r for r in rows if not r.revoked]
 
 
 def _file_safe(text: str) -> str:

@@ -144,3 +144,27 @@ def test_members_outside_the_campaign_see_nothing_and_assessors_cannot_change_it
     assert client.get("/staff/campaigns/window-rating-test").status_code == 200
     assert post(client, "/staff/campaigns/window-rating-test/status", status="closed").status_code == 404
     assert client.get(f"/q/{world.token_a}").status_code == 200
+
+
+def test_posters_and_zip_for_one_subtree(client, staff, world, run):
+    run(units.create, "331102-02", "紫金街道", UnitKind.street, parent_code="331102")
+    run(units.create, "331102-02-001", "紫金社区", UnitKind.community, parent_code="331102-02")
+    staff.as_role(Role.admin)
+    campaign = world.campaign("window-rating", slug="city-wide")
+
+    async def cover_zijin() -> None:
+        from survey_app import links
+        from survey_app.tables import CampaignUnit, Unit
+
+        unit = await Unit.select(Unit.id).where(Unit.code == "331102-02-001").first()
+        await CampaignUnit.insert(CampaignUnit(campaign=campaign, unit=unit["id"], target=10))
+        await links.add(campaign, unit["id"], "", "test")
+
+    run(cover_zijin)
+    whole = BeautifulSoup(client.get("/staff/campaigns/city-wide/posters").text, "html.parser")
+    street = BeautifulSoup(client.get("/staff/campaigns/city-wide/posters?unit=331102-01").text, "html.parser")
+    assert len(whole.select(".sheet")) == 3 and len(street.select(".sheet")) == 2
+    assert {s.select_one(".unit").text for s in street.select(".sheet")} == {"大洋社区", "中山社区"}
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/staff/campaigns/city-wide/qr.zip?unit=331102-02").content))
+    assert len(archive.namelist()) == 2 and all(n.startswith("331102-02-001-") for n in archive.namelist())
+    assert client.get("/staff/campaigns/city-wide/posters?unit=nope").status_code == 404
