@@ -105,11 +105,51 @@ def fire(url: str, posts: list[tuple[str, dict[str, str]]]) -> list[httpx.Respon
     """POST every (path, fields) at once, each on its own connection."""
 
     async def go() -> list[httpx.Response]:
-        limits = httpx.Limits(max_connections=len(posts))
+        limits = httpx.Limits(max_connections=len(posts), max_keepalive_connections=0)
         async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
             return await asyncio.gather(*(client.post(path, data=fields) for path, fields in posts))
 
     return asyncio.run(go())
+
+
+# These two come first, before the module's server exists: with a 1 ms busy timeout, any write by
+# another process (the server's periodic link counters) would rightly fail them.
+
+
+def test_sqlite_writers_in_one_process_queue_instead_of_busy_waiting(run, world, monkeypatch):
+    """With a busy timeout far shorter than the queue, no writer of this process is refused.
+
+    Before writers queued on a lock, each waited in SQLite's busy handler, and with a short
+    timeout fifty simultaneous ones failed with "database is locked".
+    """
+    engine = db.engine()
+    if get_settings().is_postgres:
+        pytest.skip("SQLite's writer lock")
+    monkeypatch.setitem(engine.connection_kwargs, "timeout", 0.001)
+
+    async def insert(n: int) -> None:
+        async with db.writing():
+            await Response.insert(
+                Response(submission_id=f"{n:032d}", receipt=f"R{n:07d}", campaign=world.campaign_id, unit=world.unit_a)
+            )
+
+    async def insert_all() -> None:
+        await asyncio.gather(*(insert(n) for n in range(50)))
+
+    run(insert_all)
+    assert len(world.responses()) == 50
+
+
+def test_nested_writing_reuses_the_outer_transaction(run, world):
+    async def nested() -> None:
+        async with db.writing():
+            async with db.writing():  # must not wait for the lock its own outer block holds
+                await Response.insert(
+                    Response(submission_id="n" * 32, receipt="NESTED01", campaign=world.campaign_id, unit=world.unit_a)
+                )
+
+    run(lambda: asyncio.wait_for(nested(), 10))
+    assert len(world.responses()) == 1
 
 
 def test_fifty_simultaneous_posts_of_one_submission_make_one_row_and_one_receipt(world, server):
@@ -154,7 +194,10 @@ def test_many_different_submissions_at_once_are_all_saved(world, server):
         return await client.post(path, data=answers_for(page.text, random.Random(n)))
 
     async def go() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=httpx.Limits(max_connections=200)) as c:
+        # No keep-alive: a pooled connection the server closes as idle just as a POST is written is a
+        # transport race (browsers resend), not a refusal, and would make the test flaky on a busy machine.
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as c:
             return await asyncio.gather(*(resident(c, n) for n in range(200)))
 
     replies = asyncio.run(go())
@@ -165,39 +208,3 @@ def test_many_different_submissions_at_once_are_all_saved(world, server):
     assert {row["receipt"] for row in world.responses()} == receipts
     log = server.log_text()
     assert "database is locked" not in log and "Traceback" not in log
-
-
-def test_sqlite_writers_in_one_process_queue_instead_of_busy_waiting(run, world, monkeypatch):
-    """With a busy timeout far shorter than the queue, no writer of this process is refused.
-
-    Before writers queued on a lock, each waited in SQLite's busy handler, and with a short
-    timeout fifty simultaneous ones failed with "database is locked".
-    """
-    engine = db.engine()
-    if get_settings().is_postgres:
-        pytest.skip("SQLite's writer lock")
-    monkeypatch.setitem(engine.connection_kwargs, "timeout", 0.001)
-
-    async def insert(n: int) -> None:
-        async with db.writing():
-            await Response.insert(
-                Response(submission_id=f"{n:032d}", receipt=f"R{n:07d}", campaign=world.campaign_id, unit=world.unit_a)
-            )
-
-    async def insert_all() -> None:
-        await asyncio.gather(*(insert(n) for n in range(50)))
-
-    run(insert_all)
-    assert len(world.responses()) == 50
-
-
-def test_nested_writing_reuses_the_outer_transaction(run, world):
-    async def nested() -> None:
-        async with db.writing():
-            async with db.writing():  # must not wait for the lock its own outer block holds
-                await Response.insert(
-                    Response(submission_id="n" * 32, receipt="NESTED01", campaign=world.campaign_id, unit=world.unit_a)
-                )
-
-    run(lambda: asyncio.wait_for(nested(), 10))
-    assert len(world.responses()) == 1
