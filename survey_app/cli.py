@@ -73,13 +73,13 @@ def migrate() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-@click.option("--demo", is_flag=True, help="Create the demo city first if the database is empty.")
-def serve(host: str, port: int, workers: int, demo: bool) -> None:
+@click.option("--demo", "with_demo", is_flag=True, help="Create the demo city first if the database is empty.")
+def serve(host: str, port: int, workers: int, with_demo: bool) -> None:
     """Serve the web app (migrating first)."""
 
     settings = get_settings()
     run(_prepare_database())  # once, before workers start
-    if demo:
+    if with_demo:
         created = run(_demo_if_empty())
         if created:
             click.echo(f"demo city created: {sum(created.values())} responses in {len(created)} campaigns")

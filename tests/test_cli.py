@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import signal
+import socket
+import subprocess
+import time
+
+import httpx
 
 from survey_app import demo
 from survey_app.tables import Response
-from tests.conftest import delete_all
+from tests.conftest import MINPING, delete_all
 
 
 def test_demo_city_links_and_report(cli):
@@ -68,3 +75,34 @@ def test_unknown_campaign_and_bad_settings_fail_with_one_line(cli, world):
     assert bad_url.stderr == (
         "Error: MINPING_DATABASE_URL must start with sqlite:/// or postgresql://, got 'mysql://x'\n"
     )
+
+
+def test_serve_demo_on_a_fresh_folder_serves_the_demo_and_prints_accounts(tmp_path):
+    """The README's run command, on an empty folder: the demo city is created and served."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINPING_")}
+    proc = subprocess.Popen(
+        [str(MINPING), "serve", "--demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert proc.poll() is None, proc.communicate()[1]
+        accounts = (tmp_path / "minping-data" / "demo-accounts.txt").read_text().split()
+        assert accounts[0::2] == ["admin", "pinggu", "wanxiang"]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
