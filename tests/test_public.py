@@ -222,3 +222,13 @@ def test_oversized_body_is_refused_before_parsing(client, world):
     )
     assert r.status_code == 413 and "太大" in r.text
     assert world.responses() == []
+
+
+def test_form_page_is_sent_compressed_to_browsers_that_accept_it(client, world):
+    r = client.get(f"/q/{world.token_a}", headers={"accept-encoding": "gzip"})
+    assert r.headers["content-encoding"] == "gzip"
+    assert int(r.headers["content-length"]) < len(r.content) / 2  # what travels vs what is shown
+    assert (
+        client.get(f"/q/{world.token_a}/qr.png", headers={"accept-encoding": "gzip"}).headers.get("content-encoding")
+        is None
+    )
