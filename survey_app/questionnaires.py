@@ -80,16 +80,28 @@ async def register_bundled(directory: Path = QUESTIONNAIRES_DIR) -> dict[str, in
     return ids
 
 
+# Stored versions are never changed or deleted, so each process keeps the ones it has read: the
+# resident's form and every submission need their questionnaire, and this spares a query each time.
+_by_id: dict[int, Questionnaire] = {}
+
+
 async def get(questionnaire_id: int) -> Questionnaire:
     """Return a stored questionnaire version by id."""
-    row = await (
-        QuestionnaireVersion.select(QuestionnaireVersion.definition)
-        .where(QuestionnaireVersion.id == questionnaire_id)
-        .first()
-    )
-    if row is None:
-        raise LookupError(f"no questionnaire with id {questionnaire_id}")
-    return _decode(row["definition"])
+    if questionnaire_id not in _by_id:
+        row = await (
+            QuestionnaireVersion.select(QuestionnaireVersion.definition)
+            .where(QuestionnaireVersion.id == questionnaire_id)
+            .first()
+        )
+        if row is None:
+            raise LookupError(f"no questionnaire with id {questionnaire_id}")
+        _by_id[questionnaire_id] = _decode(row["definition"])
+    return _by_id[questionnaire_id]
+
+
+def forget_cached() -> None:
+    """Drop what `get` remembers; only for tests, which delete rows that production never deletes."""
+    _by_id.clear()
 
 
 @lru_cache(maxsize=64)

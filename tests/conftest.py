@@ -105,6 +105,7 @@ def run(portal: BlockingPortal) -> Callable[..., Any]:
     """Call an async function on the app's loop: `run(campaigns.find_link, token)`."""
     portal.call(counters.flush)  # scans counted by an earlier test must not land on a reused link id
     portal.call(delete_all)
+    questionnaires.forget_cached()  # ids are reused once rows are deleted
     return lambda fn, *args, **kwargs: portal.call(functools.partial(fn, *args, **kwargs))
 
 
