@@ -10,7 +10,6 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from survey_app import campaigns
 from survey_app.i18n import LANG_COOKIE, LANGUAGES
 
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -18,8 +17,8 @@ LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 @get("/", name="home", include_in_schema=False)
 async def home() -> Template:
-    """Explain what Minping is and list the campaigns' reports."""
-    return Template("home.html", context={"campaigns": await campaigns.all_campaigns()})
+    """Tell a resident how to take part, and staff where to sign in."""
+    return Template("home.html")
 
 
 @get("/lang/{code:str}", name="language", include_in_schema=False)
