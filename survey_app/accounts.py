@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from survey_app import audit, units
 from survey_app.db import writing
-from survey_app.i18n import N_
+from survey_app.i18n import N_, Refusal
 from survey_app.tables import Role, StaffUser, Unit
 
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -26,13 +26,8 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 _DUMMY_HASH = HASHER.hash("minping-no-such-user")
 
 
-class AccountError(ValueError):
-    """An account could not be created or changed. `message` is a Chinese msgid with %-parameters,
-    translated where it is shown; str() gives the Chinese text (for the command line)."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message % params if params else message)
-        self.message, self.params = message, params
+class AccountError(Refusal):
+    """An account could not be created or changed."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from litestar.types import Empty, Message
 
 from survey_app import accounts
 from survey_app.accounts import StaffMember
-from survey_app.i18n import N_
+from survey_app.i18n import N_, Refusal
 from survey_app.settings import get_settings
 from survey_app.tables import Role
 
@@ -182,7 +182,7 @@ class AuthController(Controller):
 
 
 def _login_page(target: str, error: str, status: int) -> Template:
-    context = {"next": target, "error": accounts.AccountError(error)}
+    context = {"next": target, "error": Refusal(error)}
     return Template("staff/login.html", context=context, status_code=status)
 
 

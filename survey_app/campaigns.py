@@ -11,7 +11,7 @@ from piccolo.query.functions.aggregate import Count
 
 from survey_app import audit
 from survey_app.db import writing
-from survey_app.i18n import N_
+from survey_app.i18n import N_, Refusal
 from survey_app.tables import Campaign, CampaignStatus, CampaignUnit, Link, QuestionnaireVersion, Response
 
 # 18 random bytes = 144 bits, 24 URL-safe characters: unguessable, and short enough for a small QR code.
@@ -67,12 +67,8 @@ class CampaignInfo:
     closes_at: datetime | None = None
 
 
-class CampaignError(ValueError):
-    """A campaign change was refused; `message` is a Chinese msgid with %-parameters."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message % params if params else message)
-        self.message, self.params = message, params
+class CampaignError(Refusal):
+    """A campaign change was refused."""
 
 
 async def create(

@@ -22,7 +22,7 @@ from survey_app import accounts, audit, campaigns, responses
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.db import writing
-from survey_app.i18n import N_
+from survey_app.i18n import N_, Refusal
 from survey_app.questionnaire_format import Questionnaire
 from survey_app.responses import FieldError, FormToken, Saved
 from survey_app.tables import CampaignStatus, Channel, KeyingState, Link, Response, SecondKeying
@@ -34,12 +34,8 @@ SHEET_NUMBER = re.compile(r"^[A-Z0-9](?:[A-Z0-9-]{0,30}[A-Z0-9])?$")
 ENTRY_STATES = {Channel.interviewer: {LinkState.open}, Channel.paper: {LinkState.open, LinkState.closed}}
 
 
-class EntryError(ValueError):
-    """An entry was refused; `message` is a Chinese msgid with %-parameters, translated where shown."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message % params if params else message)
-        self.message, self.params = message, params
+class EntryError(Refusal):
+    """An interview or paper entry was refused."""
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,18 @@ def N_(message: str) -> str:
     return message
 
 
+class Refusal(ValueError):
+    """A request refused for a reason the person can act on.
+
+    `message` is a Chinese msgid with %-parameters, translated where it is shown
+    (`{{ _(error.message, **error.params) }}`); str() gives the Chinese text, for the command line.
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message % params if params else message)
+        self.message, self.params = message, params
+
+
 @cache
 def translations(lang: str) -> NullTranslations:
     """The compiled catalog of `lang` (Chinese, the source language, needs none)."""
