@@ -87,6 +87,18 @@ class Campaign(Table):
     opens_at = Timestamptz(null=True, default=None)
     closes_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()  # default: now
+    # One resident, one vote: the layers a campaign can switch on (survey_app/ballots.py).
+    device_check = Boolean(default=False, help_text="A signed per-campaign cookie marks a device that answered.")
+    revision_minutes = Integer(default=30, help_text="How long a device may revise its answers (replacing them).")
+    invitation_only = Boolean(default=False, help_text="Answers need a one-time invitation code.")
+    link_hourly_limit = Integer(null=True, default=None, help_text="Accepted answers per link per hour.")
+    campaign_hourly_limit = Integer(null=True, default=None, help_text="Accepted answers per campaign per hour.")
+    flag_key = Varchar(
+        length=64,
+        default="",
+        secret=True,
+        help_text="Key of the per-campaign device hashes; replaced when the campaign closes, so they cannot be linked.",
+    )
 
 
 class CampaignUnit(Table):
@@ -110,8 +122,16 @@ class Link(Table):
     starts = Integer(default=0, help_text="Times answers were sent, valid or not (approximate, as scans).")
 
 
+class ResponseStatus(StrEnum):
+    counted = "counted"  # in every score
+    quarantined = "quarantined"  # flagged; waits for an assessor, left out of the score meanwhile
+    included = "included"  # flagged, reviewed and kept: counted
+    excluded = "excluded"  # reviewed and left out, with a reason; shown in "with all responses" figures
+    superseded = "superseded"  # replaced by the same device's revision; never counted
+
+
 class Response(Table):
-    """One resident's answers. Rows are only ever added."""
+    """One resident's answers. Rows are only ever added; a status, never a delete, takes one out of a score."""
 
     submission_id = Varchar(length=40, help_text="Minted when the form was rendered; unique per campaign.")
     receipt = Varchar(length=16, unique=True, help_text="Short code shown to the resident.")
@@ -137,6 +157,24 @@ class Response(Table):
         default=None,
         help_text="Number written on a paper sheet, e.g. A-0137; unique per campaign, so a sheet counts once.",
     )
+    status = Varchar(length=12, choices=ResponseStatus, default=ResponseStatus.counted, index=True)
+    flags = JSONB(default=[], help_text="Fraud-signal codes that sent it to quarantine, e.g. [\"burst\", \"clone\"].")
+    device_hash = Varchar(
+        length=32,
+        null=True,
+        default=None,
+        help_text="Keyed hash of the device cookie under the campaign's flag_key; never a raw address or agent.",
+    )
+    replaces = ForeignKey(
+        "self",
+        null=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnDelete.restrict,
+        help_text="The earlier answer of the same device that this revision supersedes.",
+    )
+    reviewed_by = Varchar(length=64, default="", help_text="Assessor's username who included or excluded it.")
+    reviewed_at = Timestamptz(null=True, default=None)
+    review_reason = Text(default="")
 
 
 class Role(StrEnum):
@@ -200,3 +238,22 @@ class SecondKeying(Table, tablename="second_keying"):
     keyed_at = Timestamptz()  # default: now
     resolved_by = ForeignKey(StaffUser, null=True, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
     resolved_at = Timestamptz(null=True, default=None)
+
+
+class Invitation(Table):
+    """A one-time code printed for door-to-door visits or a closed panel; used at most once."""
+
+    code = Varchar(length=16, unique=True, index=True, help_text="Short code a resident types or scans.")
+    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    batch = Varchar(length=32, default="", help_text="The printed sheet it belongs to.")
+    created_at = Timestamptz()  # default: now
+    used_at = Timestamptz(null=True, default=None)
+    response = ForeignKey(
+        Response,
+        null=True,
+        unique=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnDelete.restrict,
+        help_text="The response it admitted; set in the same transaction that saves it.",
+    )

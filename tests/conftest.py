@@ -39,6 +39,7 @@ from survey_app.tables import (  # noqa: E402
     Campaign,
     CampaignStatus,
     CampaignUnit,
+    Invitation,
     Link,
     QuestionnaireVersion,
     Response,
@@ -50,7 +51,17 @@ from survey_app.tables import (  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # Children before parents, so deleting never trips a RESTRICT foreign key.
-TABLES_IN_DELETE_ORDER = [AuditEntry, Response, Link, CampaignUnit, Campaign, QuestionnaireVersion, StaffUser, Unit]
+TABLES_IN_DELETE_ORDER = [
+    AuditEntry,
+    Invitation,
+    Response,
+    Link,
+    CampaignUnit,
+    Campaign,
+    QuestionnaireVersion,
+    StaffUser,
+    Unit,
+]
 
 
 def pytest_report_header() -> str:
@@ -96,6 +107,7 @@ def app_client(portal: BlockingPortal) -> Iterator[TestClient]:
 
 async def delete_all() -> None:
     await Unit.update({Unit.parent: None}, force=True)  # the tree references itself
+    await Response.update({Response.replaces: None}, force=True)  # so do revisions
     for table in TABLES_IN_DELETE_ORDER:
         await table.delete(force=True)
 
