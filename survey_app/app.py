@@ -41,6 +41,7 @@ def template_environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=get_settings().debug,  # no stat() of every template file on every page in production
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["t"] = lambda text: localise(text, i18n.current_language.get())

@@ -20,6 +20,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from survey_app.settings import get_settings
+from survey_app.sqlite_pool import PooledSQLiteEngine
 
 # Any constant works; it only has to be the same in every process that migrates this database.
 _MIGRATION_LOCK_KEY = 0x4D494E50  # "MINP"
@@ -98,14 +99,18 @@ async def _quiet_forwards() -> Any:
 
 @contextlib.asynccontextmanager
 async def lifespan(_app: object) -> AsyncIterator[None]:
-    """Per worker: open the PostgreSQL pool (or set SQLite's journal mode) and close it at exit."""
+    """Per worker: open the connection pool (and set SQLite's journal mode) and close it at exit."""
     db = engine()
     if isinstance(db, PostgresEngine):
         await db.start_connection_pool(min_size=1, max_size=POOL_MAX_SIZE)
     else:
         await db.run_ddl("PRAGMA journal_mode=WAL")
+        if isinstance(db, PooledSQLiteEngine):
+            db.open_pool()
     try:
         yield
     finally:
         if isinstance(db, PostgresEngine):
             await db.close_connection_pool()
+        elif isinstance(db, PooledSQLiteEngine):
+            await db.close_pool()
