@@ -54,14 +54,11 @@ class ScoreTable:
     def score(self, unit: int, col: int) -> Score:
         """Build the `Score` record of one unit and column."""
         n = int(self.n[unit, col])
-        ests = {
-            m: Estimate(
-                *(float(v) for v in self.values[unit, col, k]),
-                n=int(self.answers[unit, col]) if m == "awareness" else n,
-                method=self.methods[k],
-            )
-            for k, m in enumerate(METRICS)
-        }
+        ests = {}
+        for k, m in enumerate(METRICS):
+            estimate, low, high = (float(v) for v in self.values[unit, col, k])
+            count = int(self.answers[unit, col]) if m == "awareness" else n
+            ests[m] = Estimate(estimate, low, high, n=count, method=self.methods[k])
         return Score(
             n=n,
             n_dont_know=int(self.n_dont_know[unit, col]),
