@@ -20,6 +20,7 @@ from piccolo.columns import (
     Integer,
     OnDelete,
     Real,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -51,6 +52,8 @@ class Channel(StrEnum):
 class Unit(Table):
     """Anything that is scored: city, district, street office, community or department, as a tree."""
 
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
     code = Varchar(length=32, unique=True, index=True, help_text="Stable code, e.g. 331102-001.")
     name = Varchar(length=100)
     name_en = Varchar(length=200, default="")
@@ -63,6 +66,8 @@ class Unit(Table):
 class QuestionnaireVersion(Table, tablename="questionnaire"):
     """One validated version of a questionnaire; never changed once a campaign uses it."""
 
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
     slug = Varchar(length=63, index=True)
     version = Integer()
     title = Varchar(length=200)
@@ -74,6 +79,8 @@ class QuestionnaireVersion(Table, tablename="questionnaire"):
 
 class Campaign(Table):
     """One questionnaire version run over a period for a set of units."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
 
     slug = Varchar(length=63, unique=True, index=True)
     title = Varchar(length=200)
@@ -104,6 +111,8 @@ class Campaign(Table):
 class CampaignUnit(Table):
     """A unit covered by a campaign, with its target number of responses."""
 
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
     campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
     unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
     target = Integer(null=True, default=None)
@@ -111,6 +120,8 @@ class CampaignUnit(Table):
 
 class Link(Table):
     """A QR code: campaign × unit × optional site, reached through an unguessable token."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
 
     token = Varchar(length=64, unique=True, index=True, help_text="≥ 128 random bits, URL-safe.")
     campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
@@ -132,6 +143,8 @@ class ResponseStatus(StrEnum):
 
 class Response(Table):
     """One resident's answers. Rows are only ever added; a status, never a delete, takes one out of a score."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
 
     submission_id = Varchar(length=40, help_text="Minted when the form was rendered; unique per campaign.")
     receipt = Varchar(length=16, unique=True, help_text="Short code shown to the resident.")
@@ -158,7 +171,7 @@ class Response(Table):
         help_text="Number written on a paper sheet, e.g. A-0137; unique per campaign, so a sheet counts once.",
     )
     status = Varchar(length=12, choices=ResponseStatus, default=ResponseStatus.counted, index=True)
-    flags = JSONB(default=[], help_text="Fraud-signal codes that sent it to quarantine, e.g. [\"burst\", \"clone\"].")
+    flags = JSONB(default=[], help_text='Fraud-signal codes that sent it to quarantine, e.g. ["burst", "clone"].')
     device_hash = Varchar(
         length=32,
         null=True,
@@ -186,6 +199,8 @@ class Role(StrEnum):
 class StaffUser(Table, tablename="staff_user"):
     """A community worker, assessor or administrator. Residents never have accounts."""
 
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
     username = Varchar(length=64, unique=True, index=True)
     display_name = Varchar(length=100, default="")
     role = Varchar(length=12, choices=Role)
@@ -204,6 +219,8 @@ class StaffUser(Table, tablename="staff_user"):
 
 class AuditEntry(Table, tablename="audit_log"):
     """One staff action that changed data; rows are only appended, and each hashes its predecessor."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
 
     at = Timestamptz()  # default: now
     actor = Varchar(length=64, help_text="Username, kept as text: entries outlive accounts.")
@@ -224,6 +241,8 @@ class KeyingState(StrEnum):
 class SecondKeying(Table, tablename="second_keying"):
     """A paper sheet keyed again by another worker, to check the counted response; never counted itself."""
 
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
     response = ForeignKey(
         Response,
         null=False,
@@ -242,6 +261,8 @@ class SecondKeying(Table, tablename="second_keying"):
 
 class Invitation(Table):
     """A one-time code printed for door-to-door visits or a closed panel; used at most once."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
 
     code = Varchar(length=16, unique=True, index=True, help_text="Short code a resident types or scans.")
     campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
