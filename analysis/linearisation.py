@@ -200,7 +200,10 @@ def composite_bounds(
         r = est[..., k]
         v = sums[:, row]
         with np.errstate(invalid="ignore", divide="ignore"):
-            n_eff = np.where(v > 0, r * (1.0 - r) / np.where(v > 0, v, 1.0), fallback)
+            # r(1 − r) = 0 with v > 0 happens when rounding leaves a tiny v (49 · (1/49) ≠ 1):
+            # that is "no spread" as well, not an interval of nothing.
+            spread = r * (1.0 - r)
+            n_eff = np.where((v > 0) & (spread > 0), spread / np.where(v > 0, v, 1.0), fallback)
         n_eff = np.minimum(n_eff, cap)
         n_eff = np.where(np.isnan(r) | (fallback < 2), np.nan, n_eff)
         low[..., k], high[..., k] = proportion_bounds(r * n_eff, n_eff, "wilson", confidence)

@@ -272,3 +272,15 @@ def test_no_responses_at_all():
     s = score_units(empty, np.zeros(0, dtype=int), 2, dimensions=DIMS, dimension_weights=[0.6, 0.4])
     assert s.overall_score(1).n == 0 and s.overall_score(1).suppressed
     assert np.isnan(s.dimension(0, "service").index.estimate)
+
+
+def test_composite_rate_of_one_has_an_interval():
+    """49 satisfied answers of 49: 49 · (1/49) is not exactly 1 in floating point, which left a
+    tiny variance and an empty interval; the rate of 1 gets the respondents' Wilson interval."""
+    rows = [[1, 2]] * 49 + [[3, NAN]] * 1
+    s = score_units(
+        _code(rows), np.zeros(50, dtype=int), 1, dimensions=[("d", [0, 1], [1.0, 1.0])], dimension_weights=[1]
+    )
+    rate = s.dimension(0, "d").satisfaction
+    assert rate.estimate == 1.0
+    assert rate.high == 1.0 and 0.9 < rate.low < 1.0

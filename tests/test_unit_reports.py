@@ -386,3 +386,13 @@ def test_every_demo_unit_page_renders(run, client, staff):
                 seen += 1
         assert client.get(f"/reports/{progress.campaign.slug}/quality").status_code == 200
     assert seen > 90
+
+
+def test_unit_page_prints_on_a4_without_the_staff_bar(client, staff, world):
+    staff.as_role(Role.assessor)
+    html = client.get(PAGE_A).text
+    style = BeautifulSoup(html, "html.parser").style.get_text()
+    assert "@page{size:A4" in style
+    printed = style.split("@media print{", 1)[1]
+    assert "header.bar,.tools,footer{display:none}" in printed and "break-inside:avoid" in printed
+    assert ' style="' not in html  # the CSP allows no inline style attributes
