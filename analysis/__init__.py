@@ -26,7 +26,7 @@ from .quality import (
     suspicious,
 )
 from .reliability import Reliability, cronbach_alpha, mcdonald_omega, one_factor_loadings
-from .scores import Score, ScoreTable, UnitScores, score_units
+from .scores import Score, ScoreTable, UnitScores, respondent_composites, score_units
 from .smallarea import (
     RankIntervals,
     Shrinkage,
@@ -95,6 +95,7 @@ __all__ = [
     "post_stratify",
     "proportion_ci",
     "rake",
+    "respondent_composites",
     "score_units",
     "trim_weights",
 ]

@@ -91,7 +91,7 @@ def block_sums(
     cell = np.dtype((np.void, _CELL * table.itemsize))
     cells = table.reshape(-1).view(cell).take(key).view(np.float64).reshape(rows, u * _CELL)
     start = rows * len(SUMS) * d1  # `out` below comes first
-    per_row = work[start : start + rows * combine.shape[1]].reshape(rows, -1)
+    per_row = work[start : start + rows * combine.shape[1]].reshape(rows, combine.shape[1])  # rows may be 0
     np.matmul(cells, combine, out=per_row)
     num, den = per_row[:, :d], per_row[:, d : 2 * d]
     valid_c, t = per_row[:, 2 * d : 2 * d + d1], per_row[:, 2 * d + d1 : 2 * d + 2 * d1]
@@ -133,7 +133,7 @@ def block_sums(
     segments = sparse.csr_matrix(
         (np.ones(rows), np.arange(rows), np.concatenate(([0], np.cumsum(sizes)))), shape=(nb, rows)
     )
-    return np.asarray(segments @ out.reshape(lu.size, -1)).reshape(nb, len(SUMS), d1)
+    return np.asarray(segments @ out.reshape(lu.size, len(SUMS) * d1)).reshape(nb, len(SUMS), d1)
 
 
 def workspace_size(rows: int, spec: CompositeSpec) -> int:
@@ -200,7 +200,10 @@ def composite_bounds(
         r = est[..., k]
         v = sums[:, row]
         with np.errstate(invalid="ignore", divide="ignore"):
-            n_eff = np.where(v > 0, r * (1.0 - r) / np.where(v > 0, v, 1.0), fallback)
+            # r(1 − r) = 0 with v > 0 happens when rounding leaves a tiny v (49 · (1/49) ≠ 1):
+            # that is "no spread" as well, not an interval of nothing.
+            spread = r * (1.0 - r)
+            n_eff = np.where((v > 0) & (spread > 0), spread / np.where(v > 0, v, 1.0), fallback)
         n_eff = np.minimum(n_eff, cap)
         n_eff = np.where(np.isnan(r) | (fallback < 2), np.nan, n_eff)
         low[..., k], high[..., k] = proportion_bounds(r * n_eff, n_eff, "wilson", confidence)

@@ -20,7 +20,7 @@ from .intervals import proportion_bounds, t_bounds
 from .linearisation import RATES, SUMS, block_sums, composite_bounds, workspace_size
 from .score_tables import Score, ScoreTable, UnitScores
 
-__all__ = ["COMPOSITE_INTERVALS", "Score", "ScoreTable", "UnitScores", "score_units"]
+__all__ = ["COMPOSITE_INTERVALS", "Score", "ScoreTable", "UnitScores", "respondent_composites", "score_units"]
 
 # Rows handled per block; bounds temporaries to a few MB whatever the number of responses.
 _CHUNK_ROWS = 16384
@@ -272,3 +272,29 @@ def _stat_sums(
     parts = [lv.sum(-1)] + [lv @ luts[rate][1 : L + 1] for rate in RATES]
     parts.append(counts[:, spec.used, L + 1].astype(float))
     return np.concatenate(parts + [sums[:, 0], sums[:, 1]], axis=1)
+
+
+def respondent_composites(
+    coded: CodedItems,
+    dimensions: Sequence[tuple[str, Sequence[int], Sequence[float]]],
+    dimension_weights: Sequence[float],
+) -> np.ndarray:
+    """Each respondent's dimension and overall composite index, as `score_units` forms them.
+
+    Args:
+        coded: output of `code_items`, (n_responses, n_items).
+        dimensions, dimension_weights: as for `score_units`.
+
+    Returns:
+        float (n_responses, D + 1): columns are the dimensions in order, then the overall
+        composite; NaN where the respondent gave no valid answer to any of its items. The mean
+        of a column over one unit's respondents is that unit's composite index, so a Welch test
+        on two periods' columns (`diff_means_ci`) tests the change of the published index.
+    """
+    spec = make_spec(dimensions, dimension_weights, coded.shape[1])
+    code = coded.code[:, spec.used].astype(np.intp)
+    thresholds = (coded.satisfied_levels, coded.top_levels, coded.bad_levels)
+    x = respondent_matrix(code, coded.lookup(coded.mapping.points, missing=0.0), thresholds, coded.n_levels, spec)
+    u, d1 = spec.used.size, spec.member.shape[1]
+    answered = x[:, 5 * u : 5 * u + d1] > 0
+    return np.where(answered, x[:, 5 * u + d1 :], np.nan)

@@ -305,3 +305,44 @@ async def questionnaire_choices() -> list[QuestionnaireChoice]:
         .order_by(QuestionnaireVersion.version, ascending=False)
     )
     return [QuestionnaireChoice(**r) for r in rows]
+
+
+async def target(campaign_id: int, unit_id: int) -> int | None:
+    """The number of responses a campaign aims for in a unit (None: no target set)."""
+    row = await (
+        CampaignUnit.select(CampaignUnit.target)
+        .where((CampaignUnit.campaign == campaign_id) & (CampaignUnit.unit == unit_id))
+        .first()
+    )
+    return None if row is None else row["target"]
+
+
+async def previous_for_unit(campaign_id: int, unit_id: int) -> CampaignInfo | None:
+    """The most recent earlier campaign of the same questionnaire (any version) that covered the unit.
+
+    Campaigns are ordered by when they open (their creation when no opening is set), then by id;
+    "the previous period" is the one just before `campaign_id` in that order.
+    """
+    rows = await CampaignUnit.select(
+        CampaignUnit.campaign.id.as_alias("id"),
+        CampaignUnit.campaign.slug.as_alias("slug"),
+        CampaignUnit.campaign.title.as_alias("title"),
+        CampaignUnit.campaign.status.as_alias("status"),
+        CampaignUnit.campaign.questionnaire.id.as_alias("questionnaire"),
+        CampaignUnit.campaign.questionnaire.slug.as_alias("questionnaire_slug"),
+        CampaignUnit.campaign.opens_at.as_alias("opens_at"),
+        CampaignUnit.campaign.closes_at.as_alias("closes_at"),
+        CampaignUnit.campaign.created_at.as_alias("created_at"),
+    ).where(CampaignUnit.unit == unit_id)
+    this = next((r for r in rows if r["id"] == campaign_id), None)
+    if this is None:
+        return None
+
+    def when(row: dict) -> tuple[datetime, int]:
+        return (row["opens_at"] or row["created_at"], row["id"])
+
+    earlier = [r for r in rows if r["questionnaire_slug"] == this["questionnaire_slug"] and when(r) < when(this)]
+    if not earlier:
+        return None
+    row = max(earlier, key=when)
+    return _info({k: row[k] for k in ("id", "slug", "title", "status", "questionnaire", "opens_at", "closes_at")})

@@ -10,11 +10,14 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
-from survey_app import accounts, reports
+from survey_app import accounts, data_quality, reports, unit_reports
 from survey_app.accounts import StaffMember
 from survey_app.auth import requires
-from survey_app.i18n import current_language
+from survey_app.i18n import N_, current_language
 from survey_app.tables import Channel, Role
+
+# analysis.QUADRANTS in order, as shown on the unit page.
+QUADRANT_LABELS = (N_("重点改进"), N_("继续保持"), N_("次要改进"), N_("过度投入"))
 
 
 async def provide_report(
@@ -45,6 +48,32 @@ class ReportController(Controller):
     async def show(self, report: NamedDependency[reports.Report]) -> Template:
         """Per unit: overall and dimension scores with n, 满意率 and intervals; items on demand."""
         return Template("reports/campaign.html", context={"report": reports.to_dict(report, current_language.get())})
+
+    @get("/{slug:str}/units/{unit:str}", name="reports:unit")
+    async def unit(self, slug: FromPath[str], unit: FromPath[str], request: Request[StaffMember, Any, Any]) -> Template:
+        """One unit: scores with intervals, change since the previous period, IPA, distributions,
+        response rate, channels, left-out responses and comments."""
+        page = await unit_reports.build(slug, unit, await accounts.visible_unit_ids(request.user))
+        if page is None:
+            raise NotFoundException()
+        return Template(
+            "reports/unit.html",
+            context={
+                "page": page,
+                "report": reports.to_dict(page.report, current_language.get()),
+                "flag_counts": unit_reports.flag_counts(page.left_out),
+                "quadrants": QUADRANT_LABELS,
+            },
+        )
+
+    @get("/{slug:str}/quality", name="reports:quality")
+    async def quality(self, slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> Template:
+        """Per unit n against target, statuses, channels and careless-answer signals; per item
+        don't-know and nonresponse; Cronbach's α per dimension."""
+        page = await data_quality.build(slug, await accounts.visible_unit_ids(request.user))
+        if page is None:
+            raise NotFoundException()
+        return Template("reports/quality.html", context={"page": page})
 
     @get("/{slug:str}/scores.csv", name="reports:csv")
     async def download_csv(self, report: NamedDependency[reports.Report]) -> Response[str]:

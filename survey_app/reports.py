@@ -164,6 +164,29 @@ async def build(campaign_slug: str, channels: Collection[str] | None = None) -> 
     )
 
 
+def coded_answers(questionnaire: Questionnaire, answers: list[dict[str, Any]]) -> analysis.CodedItems:
+    """Rating answers (one dict per response) coded as `build` codes them: columns are
+    `questionnaire.rating_items()`; for unit pages, period comparisons and quality checks."""
+    items = questionnaire.rating_items()
+    n_levels, satisfied, bad = _scale_shape(questionnaire, items)
+    levels, dont_know = _level_matrix(questionnaire, items, answers)
+    return analysis.code_items(
+        levels,
+        dont_know=dont_know,
+        n_levels=n_levels,
+        satisfied_levels=satisfied,
+        top_levels=min(TOP_LEVELS, n_levels - 1),
+        bad_levels=bad,
+        reverse=[i.reverse for i in items],
+        mapping=analysis.LINEAR_5 if n_levels == 5 else analysis.linear_mapping(n_levels),
+    )
+
+
+def dimension_spec(questionnaire: Questionnaire) -> tuple[list[tuple[str, list[int], list[float]]], list[float]]:
+    """The dimensions and weights `build` scores with, over the columns of `coded_answers`."""
+    return _dimensions(questionnaire, questionnaire.rating_items())
+
+
 def restrict(report: Report, visible: set[int] | None) -> Report | None:
     """The report limited to the units a staff member may see (None = all); None if none are left."""
     if visible is None:

@@ -247,3 +247,40 @@ def test_invalid_unit_raises():
         score_units(coded, np.array([0, 1, 2]), 2, dimensions=dims, dimension_weights=[1])
     with pytest.raises(ValueError, match="item columns"):
         score_units(coded, np.zeros(3, int), 1, dimensions=[("a", [3], [1])], dimension_weights=[1])
+
+
+def test_respondent_composites_by_hand():
+    """The per-respondent composites of the hand table: their column means are the unit's indices."""
+    from analysis import respondent_composites
+
+    per_row = respondent_composites(_code(HAND), DIMS, [0.6, 0.4])
+    service = [100, 81.25, 75, 56.25, 50, 50, 25, 0, 100, 75]
+    place = [75] * 9 + [NAN]
+    overall = [0.6 * s + 0.4 * p for s, p in zip(service[:9], place[:9], strict=True)] + [75]
+    assert per_row.shape == (10, 3)
+    np.testing.assert_allclose(per_row[:, 0], service)
+    np.testing.assert_allclose(per_row[:, 1], place)
+    np.testing.assert_allclose(per_row[:, 2], overall)
+    s = _hand_scores()
+    assert np.nanmean(per_row[:, 2]) == pytest.approx(s.overall_score(0).index.estimate)
+    assert np.nanmean(per_row[:, 1]) == pytest.approx(s.dimension(0, "place").index.estimate)
+
+
+def test_no_responses_at_all():
+    """A campaign before its first answer: every unit has n = 0 and no estimate, and nothing fails."""
+    empty = code_items(np.empty((0, 3)))
+    s = score_units(empty, np.zeros(0, dtype=int), 2, dimensions=DIMS, dimension_weights=[0.6, 0.4])
+    assert s.overall_score(1).n == 0 and s.overall_score(1).suppressed
+    assert np.isnan(s.dimension(0, "service").index.estimate)
+
+
+def test_composite_rate_of_one_has_an_interval():
+    """49 satisfied answers of 49: 49 · (1/49) is not exactly 1 in floating point, which left a
+    tiny variance and an empty interval; the rate of 1 gets the respondents' Wilson interval."""
+    rows = [[1, 2]] * 49 + [[3, NAN]] * 1
+    s = score_units(
+        _code(rows), np.zeros(50, dtype=int), 1, dimensions=[("d", [0, 1], [1.0, 1.0])], dimension_weights=[1]
+    )
+    rate = s.dimension(0, "d").satisfaction
+    assert rate.estimate == 1.0
+    assert rate.high == 1.0 and 0.9 < rate.low < 1.0
