@@ -10,7 +10,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from survey_app import auth, counters, db, i18n, security
+from survey_app import auth, counters, db, i18n, quarantine, security
 from survey_app.auth import AuthController
 from survey_app.campaign_pages import CampaignController
 from survey_app.entry_pages import EntryController
@@ -76,7 +76,7 @@ def create_app() -> Litestar:
             exclude=CSRF_EXEMPT,
         ),
         exception_handlers={NotAuthorizedException: auth.to_login, Exception: error_page},
-        lifespan=[db.lifespan, counters.lifespan],
+        lifespan=[db.lifespan, counters.lifespan, quarantine.lifespan],
         # A 20 KB form page shrinks to about 4 KB: what matters on a weak mobile signal. PNGs are
         # compressed already.
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6, exclude=r"\.png$"),

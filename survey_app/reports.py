@@ -101,7 +101,7 @@ async def build(campaign_slug: str, channels: Collection[str] | None = None) -> 
     position = {unit_id: n for n, unit_id in enumerate(unit_ids)}
     items = questionnaire.rating_items()
     n_levels, satisfied, bad = _scale_shape(questionnaire, items)
-    levels, dont_know = _level_matrix(questionnaire, items, [r["answers"] for r in rows])
+    levels, dont_know = level_matrix(questionnaire, items, [r["answers"] for r in rows])
     coded = analysis.code_items(
         levels,
         dont_know=dont_know,
@@ -185,7 +185,7 @@ def _scale_shape(q: Questionnaire, items: list[Item]) -> tuple[int, int, int]:
     return shapes.pop() if shapes else (5, 3, 2)
 
 
-def _level_matrix(q: Questionnaire, items: list[Item], answers: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+def level_matrix(q: Questionnaire, items: list[Item], answers: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """(responses × rating items) ranks, 1 = best level, NaN = no valid answer; and the don't-know mask."""
     levels = np.full((len(answers), len(items)), np.nan)
     dont_know = np.zeros(levels.shape, dtype=bool)
