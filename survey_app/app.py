@@ -19,6 +19,7 @@ from survey_app.public import PublicController
 from survey_app.questionnaire_format import localise
 from survey_app.questionnaire_pages import QuestionnaireController
 from survey_app.report_pages import ReportController
+from survey_app.review_pages import ReviewController
 from survey_app.settings import TEMPLATES_DIR, get_settings
 from survey_app.staff import StaffController
 from survey_app.unit_pages import UnitController
@@ -60,6 +61,7 @@ def create_app() -> Litestar:
             AuthController,
             StaffController,
             ReportController,
+            ReviewController,
             CampaignController,
             EntryController,
             UnitController,

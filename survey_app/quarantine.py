@@ -55,10 +55,19 @@ LOCAL_TIME = ZoneInfo("Asia/Shanghai")  # interviews happen in the served cities
 RECENTLY_CLOSED = timedelta(days=30)
 ENTRY_LIMITS = {Channel.interviewer: analysis.INTERVIEWS_PER_HOUR, Channel.paper: analysis.SHEETS_PER_HOUR}
 
-# Plain explanations for assessors, in the order they are shown.
+# Short names and plain explanations for assessors, in the order they are shown.
+FLAG_NAMES = {
+    "burst": N_("集中提交"),
+    "speeder": N_("答题过快"),
+    "straight_line": N_("评分全部相同"),
+    "clone": N_("答案雷同"),
+    "device_units": N_("一机多单位"),
+    "night_entry": N_("夜间录入"),
+    "entry_rate": N_("录入过快"),
+}
 FLAG_TEXT = {
     "burst": N_("短时间集中提交：这个二维码在 10 分钟内收到的答卷远多于平时。"),
-    "speeder": N_("答题过快：用时不到本次评议答题时间中位数的 30%。"),
+    "speeder": N_("答题过快：用时不到本次评议答题时间中位数的三成。"),
     "straight_line": N_("所有评分题选了同一个等级（与“答题过快”同时出现才标记）。"),
     "clone": N_("答案与另一份答卷完全相同（与“答题过快”同时出现才标记）。"),
     "device_units": N_("同一台设备为本次评议中 3 个或更多单位作答。"),
