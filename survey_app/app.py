@@ -15,6 +15,7 @@ from survey_app.auth import AuthController
 from survey_app.campaign_pages import CampaignController
 from survey_app.entry_pages import EntryController
 from survey_app.pages import error_page, home, switch_language
+from survey_app.privacy import mask_text
 from survey_app.public import PublicController
 from survey_app.questionnaire_format import localise
 from survey_app.questionnaire_pages import QuestionnaireController
@@ -45,6 +46,7 @@ def template_environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["t"] = lambda text: localise(text, i18n.current_language.get())
+    env.filters["mask"] = lambda value: mask_text(str(value))  # staff see free text through privacy.py
     env.globals.update(i18n.template_callables())
     env.globals["csp_nonce"] = security.current_nonce.get
     return env

@@ -20,7 +20,6 @@ from survey_app.auth import requires
 from survey_app.quarantine import FLAG_NAMES, FLAG_TEXT, LOCAL_TIME
 from survey_app.tables import Role
 
-
 _FLAGS = {"flag_names": FLAG_NAMES, "flag_text": FLAG_TEXT, "local_time": LOCAL_TIME}
 
 

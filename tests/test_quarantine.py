@@ -14,7 +14,8 @@ from survey_app import audit, quarantine, responses
 from survey_app.questionnaire_format import Questionnaire, load_file
 from survey_app.responses import DONT_KNOW, FormToken
 from survey_app.settings import QUESTIONNAIRES_DIR
-from survey_app.tables import Channel, Response, ResponseStatus
+from survey_app.tables import Channel, Response, ResponseStatus, Role
+from tests.conftest import csrf_token
 
 START = datetime(2026, 5, 4, 0, 0, tzinfo=UTC)  # 08:00 in Lishui
 
@@ -250,3 +251,71 @@ def test_flags_command(cli, run, world, stuffed):
     assert again.stdout.rstrip().endswith(" 0 newly quarantined")
     missing = cli("flags", "nope")
     assert missing.returncode == 1 and missing.stderr == "Error: no campaign 'nope'\n"
+
+
+# --- review pages ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def flagged(run, world, stuffed):
+    run(quarantine.flag_campaign, "window-rating-test")
+    return [r for r in world.responses() if r["status"] == ResponseStatus.quarantined]
+
+
+def test_assessor_reviews_with_a_reason_and_may_decide_again(run, world, client, staff, flagged):
+    staff.as_role(Role.assessor)
+    listing = client.get("/staff/quarantine")
+    assert listing.status_code == 200 and f"/staff/quarantine/{flagged[0]['id']}" in listing.text
+    assert "集中提交" in listing.text
+    page = client.get(f"/staff/quarantine/{flagged[0]['id']}")
+    assert "这个二维码在 10 分钟内收到的答卷远多于平时" in page.text
+    assert "Burst" in client.get(f"/staff/quarantine/{flagged[0]['id']}?lang=en").text
+    token = csrf_token(page.text)
+    url = f"/staff/quarantine/{flagged[0]['id']}"
+    refused = client.post(url, data={"_csrf_token": token, "decision": "exclude", "reason": "  "})
+    assert refused.status_code == 422 and "请写明理由" in refused.text
+    assert client.post(url, data={"decision": "exclude", "reason": "x"}).status_code == 403  # no CSRF token
+    done = client.post(
+        url, data={"_csrf_token": token, "decision": "exclude", "reason": "同一时段集中刷票"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    again = client.post(
+        url,
+        data={"_csrf_token": token, "decision": "include", "reason": "经回访确认为真实居民"},
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+    row = next(r for r in world.responses() if r["id"] == flagged[0]["id"])
+    assert row["status"] == ResponseStatus.included and row["review_reason"] == "经回访确认为真实居民"
+    assert row["reviewed_by"] == "assessor-all" and row["flags"] == ["burst"]
+    decisions = [e for e in run(audit.recent, 500) if e["action"] == "response.review"]
+    assert [(e["before"]["status"], e["after"]["status"]) for e in reversed(decisions)] == [
+        ("quarantined", "excluded"),
+        ("excluded", "included"),
+    ]
+    assert decisions[0]["actor"] == "assessor-all" and decisions[0]["after"]["review_reason"] == "经回访确认为真实居民"
+    assert f"/staff/quarantine/{flagged[0]['id']}" in client.get("/staff/quarantine?show=reviewed").text
+    assert len(world.responses()) == 80
+
+
+def test_counted_and_superseded_responses_are_not_reviewable(run, world, client, staff, flagged):
+    counted = next(r for r in world.responses() if r["status"] == ResponseStatus.counted)
+    staff.as_role(Role.admin)
+    token = csrf_token(client.get("/staff/quarantine").text)
+    assert client.get(f"/staff/quarantine/{counted['id']}").status_code == 404
+    post = client.post(
+        f"/staff/quarantine/{counted['id']}", data={"_csrf_token": token, "decision": "exclude", "reason": "差评太多"}
+    )
+    assert post.status_code == 404
+    assert next(r for r in world.responses() if r["id"] == counted["id"])["status"] == ResponseStatus.counted
+
+
+def test_workers_of_the_unit_cannot_see_or_decide(run, world, client, staff, flagged):
+    staff.as_role(Role.worker, "331102-01")
+    token = csrf_token(client.get("/staff/password").text)
+    assert client.get("/staff/quarantine").status_code == 404
+    post = client.post(
+        f"/staff/quarantine/{flagged[0]['id']}", data={"_csrf_token": token, "decision": "exclude", "reason": "差评"}
+    )
+    assert post.status_code == 404
+    assert next(r for r in world.responses() if r["id"] == flagged[0]["id"])["status"] == ResponseStatus.quarantined
