@@ -267,6 +267,7 @@ def test_assessor_reviews_with_a_reason_and_may_decide_again(run, world, client,
     listing = client.get("/staff/quarantine")
     assert listing.status_code == 200 and f"/staff/quarantine/{flagged[0]['id']}" in listing.text
     assert "集中提交" in listing.text
+    assert f"/staff/quarantine/{flagged[0]['id']}" not in client.get("/staff/quarantine?campaign=other").text
     page = client.get(f"/staff/quarantine/{flagged[0]['id']}")
     assert "这个二维码在 10 分钟内收到的答卷远多于平时" in page.text
     assert "Burst" in client.get(f"/staff/quarantine/{flagged[0]['id']}?lang=en").text

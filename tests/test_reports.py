@@ -199,6 +199,7 @@ def test_every_form_of_the_report_carries_both_scores(run, world, client, staff,
     staff.as_role(Role.assessor)
     page = client.get("/reports/window-rating-test").text
     assert "含全部答卷（12 份：待审核 4，已排除 0）" in page
+    assert 'href="/staff/quarantine?campaign=window-rating-test"' in page
     assert client.get("/reports/window-rating-test/scores.json").json()["quarantined"] == 4
     english = client.get("/reports/window-rating-test?lang=en").text
     assert "All responses (12: 4 awaiting review, 0 excluded)" in english
