@@ -18,12 +18,18 @@ from .intervals import PROPORTION_METHODS, Estimate, mean_ci, proportion_ci
 from .ipa import QUADRANTS, IPAResult, ipa
 from .nps import NPSResult, nps
 from .quality import (
+    DEVICE_UNIT_LIMIT,
+    INTERVIEWS_PER_HOUR,
+    SHEETS_PER_HOUR,
     Bursts,
+    at_night,
     burst_scan,
+    entries_over_rate,
     identical_vectors,
     speeders,
     straight_lining,
     suspicious,
+    units_per_device,
 )
 from .reliability import Reliability, cronbach_alpha, mcdonald_omega, one_factor_loadings
 from .scores import Score, ScoreTable, UnitScores, respondent_composites, score_units
@@ -50,6 +56,12 @@ __all__ = [
     "speeders",
     "straight_lining",
     "suspicious",
+    "units_per_device",
+    "entries_over_rate",
+    "at_night",
+    "DEVICE_UNIT_LIMIT",
+    "INTERVIEWS_PER_HOUR",
+    "SHEETS_PER_HOUR",
     "AHPResult",
     "RankIntervals",
     "Shrinkage",

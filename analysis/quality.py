@@ -117,3 +117,66 @@ def suspicious(levels: np.ndarray, durations: np.ndarray, timestamps: np.ndarray
     fast = speeders(durations)
     pattern = straight_lining(levels) | (identical_vectors(levels) > 1)
     return burst_scan(timestamps, link).flag | (fast & pattern)
+
+
+# A resident may honestly rate two or three places (a service hall with several windows, a
+# department and their own community) but not a whole street's communities.
+DEVICE_UNIT_LIMIT = 3
+
+
+def units_per_device(device: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """Return, per row, the number of distinct units its device answered for.
+
+    Args:
+        device: device hash per response (n,), object or str; None or "" = unknown (gets 0).
+        unit: unit id per response (n,).
+    Returns:
+        int (n,). A row with `>= DEVICE_UNIT_LIMIT` comes from one device rating many units.
+    """
+    dev = np.asarray(device, dtype=object)
+    un = np.asarray(unit)
+    known = np.array([d is not None and d != "" for d in dev], dtype=bool)
+    out = np.zeros(dev.size, dtype=np.int64)
+    if not known.any():
+        return out
+    keys = dev[known].astype(str)
+    pairs = np.unique(np.stack([keys, un[known].astype(str)], axis=1), axis=0)
+    devices, per_device = np.unique(pairs[:, 0], return_counts=True)
+    out[known] = per_device[np.searchsorted(devices, keys)]
+    return out
+
+
+# An interview takes at least about five minutes with the walk to the next door; more than this
+# many in any hour by one worker cannot have been held. Keying a paper sheet takes about a minute.
+INTERVIEWS_PER_HOUR = 12
+SHEETS_PER_HOUR = 60
+# Door-to-door interviews are not held at night (local time, hours [22, 6)).
+NIGHT_HOURS = (22, 6)
+
+
+def entries_over_rate(timestamps: np.ndarray, worker: np.ndarray, limit: int, window: float = 3600.0) -> np.ndarray:
+    """Flag entries in any `window`-second span where one worker keyed more than `limit` entries.
+
+    Args:
+        timestamps: seconds (n,); worker: worker id per entry (n,); limit: entries allowed per window.
+    Returns:
+        bool (n,): every entry inside a span [t, t + window) holding more than `limit` entries
+        of the same worker.
+    """
+    t = np.asarray(timestamps, dtype=float)
+    wk = np.asarray(worker)
+    flag = np.zeros(t.size, dtype=bool)
+    for value in np.unique(wk):
+        idx = np.flatnonzero(wk == value)
+        idx = idx[np.argsort(t[idx], kind="stable")]
+        ts = t[idx]
+        ends = np.searchsorted(ts, ts + window, side="left")
+        for start in np.flatnonzero(ends - np.arange(ts.size) > limit):
+            flag[idx[start : ends[start]]] = True
+    return flag
+
+
+def at_night(local_hours: np.ndarray, night: tuple[int, int] = NIGHT_HOURS) -> np.ndarray:
+    """Flag local clock hours (0–23, int (n,)) inside [night[0], 24) ∪ [0, night[1]). Returns bool (n,)."""
+    h = np.asarray(local_hours)
+    return (h >= night[0]) | (h < night[1])

@@ -10,15 +10,17 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from survey_app import auth, counters, db, i18n, security
+from survey_app import auth, counters, db, i18n, quarantine, security
 from survey_app.auth import AuthController
 from survey_app.campaign_pages import CampaignController
 from survey_app.entry_pages import EntryController
 from survey_app.pages import error_page, home, switch_language
+from survey_app.privacy import mask_text
 from survey_app.public import PublicController
 from survey_app.questionnaire_format import localise
 from survey_app.questionnaire_pages import QuestionnaireController
 from survey_app.report_pages import ReportController
+from survey_app.review_pages import ReviewController
 from survey_app.settings import TEMPLATES_DIR, get_settings
 from survey_app.staff import StaffController
 from survey_app.unit_pages import UnitController
@@ -45,6 +47,7 @@ def template_environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["t"] = lambda text: localise(text, i18n.current_language.get())
+    env.filters["mask"] = lambda value: mask_text(str(value))  # staff see free text through privacy.py
     env.globals.update(i18n.template_callables())
     env.globals["csp_nonce"] = security.current_nonce.get
     return env
@@ -61,6 +64,7 @@ def create_app() -> Litestar:
             AuthController,
             StaffController,
             ReportController,
+            ReviewController,
             CampaignController,
             EntryController,
             UnitController,
@@ -77,7 +81,7 @@ def create_app() -> Litestar:
             exclude=CSRF_EXEMPT,
         ),
         exception_handlers={NotAuthorizedException: auth.to_login, Exception: error_page},
-        lifespan=[db.lifespan, counters.lifespan],
+        lifespan=[db.lifespan, counters.lifespan, quarantine.lifespan],
         # A 20 KB form page shrinks to about 4 KB: what matters on a weak mobile signal. PNGs are
         # compressed already.
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6, exclude=r"\.png$"),

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
-from survey_app import accounts, audit, campaigns, db, demo, questionnaires, reports
+from survey_app import accounts, audit, campaigns, db, demo, quarantine, questionnaires, reports
 from survey_app.questionnaire_format import QuestionnaireError, json_schema, load_file, load_scale_library
 from survey_app.settings import get_settings
 from survey_app.tables import Role
@@ -158,6 +158,8 @@ def report(campaign: str, fmt: str, lang: str) -> None:
 
     async def build() -> reports.Report:
         await db.migrate()
+        if await campaigns.by_slug(campaign) is not None:
+            await quarantine.flag_campaign(campaign)  # a printed report never counts what the signals flag
         return await reports.build(campaign)
 
     result = run(build())
@@ -167,6 +169,22 @@ def report(campaign: str, fmt: str, lang: str) -> None:
         click.echo(reports.to_csv(result, lang), nl=False)
     else:
         click.echo(reports.to_table(result, lang), nl=False)
+
+
+@main.command()
+@click.argument("campaign")
+def flags(campaign: str) -> None:
+    """Run the fraud-flag signals over a campaign; newly flagged responses go to quarantine (audited)."""
+
+    async def flag() -> quarantine.FlagPass:
+        await db.migrate()
+        return await quarantine.flag_campaign(campaign)
+
+    result = run(flag())
+    click.echo(
+        f"{result.campaign}: {result.checked} responses checked, {result.flagged} flagged, "
+        f"{result.quarantined} newly quarantined"
+    )
 
 
 @main.group()

@@ -21,7 +21,7 @@ import analysis
 from survey_app import campaigns, questionnaires, units
 from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
 from survey_app.responses import DONT_KNOW
-from survey_app.tables import Channel, Response
+from survey_app.tables import Channel, Response, ResponseStatus
 
 CONFIDENCE = 0.95
 MIN_N = 10  # below this no score is published: too few answers to tell a unit's level
@@ -29,6 +29,8 @@ SMALL_N = 30  # below this a score is flagged "small sample"
 TOP_LEVELS = 2
 BOOTSTRAP_SEED = 20261124  # fixed, so a report recomputed from the same data is identical
 OVERALL_LABEL = LocalText(zh="综合得分", en="Overall score")
+# The statuses a score counts (see ResponseStatus); "with all responses" adds quarantined and excluded.
+COUNTED = (ResponseStatus.counted.value, ResponseStatus.included.value)
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,17 @@ class UnitReport:
     responses: int
     lines: tuple[Line, ...]
     by_channel: tuple[tuple[str, int], ...] = ()  # responses per channel (qr, interviewer, paper, import)
+    quarantined: int = 0  # flagged, awaiting review: not in `responses`
+    excluded: int = 0  # left out on review: not in `responses`
+    overall_all: Line | None = None  # the overall score "with all responses": counted + quarantined + excluded
 
     @property
     def overall(self) -> Line:
         return self.lines[0]
+
+    @property
+    def responses_all(self) -> int:
+        return self.responses + self.quarantined + self.excluded
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,14 @@ class Report:
             total.update(dict(unit.by_channel))
         return {c.value: total[c.value] for c in Channel if total[c.value]}
 
+    @property
+    def quarantined(self) -> int:
+        return sum(u.quarantined for u in self.units)
+
+    @property
+    def excluded(self) -> int:
+        return sum(u.excluded for u in self.units)
+
 
 class ReportError(ValueError):
     """The campaign cannot be reported (unknown, or its scales cannot be combined)."""
@@ -86,22 +103,66 @@ class ReportError(ValueError):
 
 async def build(campaign_slug: str, channels: Collection[str] | None = None) -> Report:
     """Score every unit of a campaign from its stored responses, or only from those of `channels`
-    (e.g. ("qr",) to leave out interviews and paper sheets keyed by staff)."""
+    (e.g. ("qr",) to leave out interviews and paper sheets keyed by staff).
+
+    Scores count the responses in `COUNTED` (counted, and flagged but included on review). Each
+    unit also gets its overall score "with all responses" — quarantined and excluded ones too,
+    superseded revisions never — so a reader sees what the exclusions changed."""
     campaign = await campaigns.by_slug(campaign_slug)
     if campaign is None:
         raise ReportError(f"no campaign {campaign_slug!r}")
     questionnaire = await questionnaires.get(campaign.questionnaire_id)
     unit_ids = await campaigns.unit_ids(campaign.id)
-    query = Response.select(Response.unit, Response.answers, Response.channel).where(Response.campaign == campaign.id)
+    query = Response.select(Response.unit, Response.answers, Response.channel, Response.status).where(
+        (Response.campaign == campaign.id) & (Response.status != ResponseStatus.superseded)
+    )
     if channels is not None:
         channels = tuple(Channel(c).value for c in channels)
         query = query.where(Response.channel.is_in(list(channels)) if channels else Response.id.is_null())
-    rows = await query.order_by(Response.id).output(load_json=True)
-    unit_ids += sorted({r["unit"] for r in rows} - set(unit_ids))
+    every = await query.order_by(Response.id).output(load_json=True)
+    rows = [r for r in every if r["status"] in COUNTED]
+    unit_ids += sorted({r["unit"] for r in every} - set(unit_ids))
+    lines = _score(questionnaire, unit_ids, rows)
+    with_all = lines if len(rows) == len(every) else _score(questionnaire, unit_ids, every)
+    info = await units.by_ids(unit_ids)
+    per_channel = Counter((r["unit"], r["channel"]) for r in rows)
+    per_status = Counter((r["unit"], r["status"]) for r in every)
+    return Report(
+        campaign_slug=campaign.slug,
+        campaign_title=campaign.title,
+        questionnaire_slug=questionnaire.slug,
+        questionnaire_version=questionnaire.version,
+        questionnaire_hash=questionnaire.content_hash,
+        index_mapping=_mapping(_scale_shape(questionnaire, questionnaire.rating_items())[0]).name,
+        confidence=CONFIDENCE,
+        min_n=MIN_N,
+        small_n=SMALL_N,
+        responses=len(rows),
+        units=tuple(
+            UnitReport(
+                id=u,
+                code=info[u].code,
+                name=info[u].name,
+                name_en=info[u].name_en,
+                responses=sum(per_status[u, s] for s in COUNTED),
+                lines=tuple(lines[n]),
+                by_channel=tuple((c.value, per_channel[u, c.value]) for c in Channel if per_channel[u, c.value]),
+                quarantined=per_status[u, ResponseStatus.quarantined.value],
+                excluded=per_status[u, ResponseStatus.excluded.value],
+                overall_all=with_all[n][0],
+            )
+            for n, u in enumerate(unit_ids)
+        ),
+        channels=None if channels is None else tuple(channels),
+    )
+
+
+def _score(questionnaire: Questionnaire, unit_ids: list[int], rows: list[dict[str, Any]]) -> list[list[Line]]:
+    """Per unit (in `unit_ids` order): its overall, dimension and item lines from `rows`."""
     position = {unit_id: n for n, unit_id in enumerate(unit_ids)}
     items = questionnaire.rating_items()
     n_levels, satisfied, bad = _scale_shape(questionnaire, items)
-    levels, dont_know = _level_matrix(questionnaire, items, [r["answers"] for r in rows])
+    levels, dont_know = level_matrix(questionnaire, items, [r["answers"] for r in rows])
     coded = analysis.code_items(
         levels,
         dont_know=dont_know,
@@ -110,7 +171,7 @@ async def build(campaign_slug: str, channels: Collection[str] | None = None) -> 
         top_levels=min(TOP_LEVELS, n_levels - 1),
         bad_levels=bad,
         reverse=[i.reverse for i in items],
-        mapping=analysis.LINEAR_5 if n_levels == 5 else analysis.linear_mapping(n_levels),
+        mapping=_mapping(n_levels),
     )
     dimensions, weights = _dimensions(questionnaire, items)
     unit_of_row = np.fromiter((position[r["unit"]] for r in rows), dtype=np.int64, count=len(rows))
@@ -131,37 +192,10 @@ async def build(campaign_slug: str, channels: Collection[str] | None = None) -> 
         "dimension": {d.id: d.title for d in questionnaire.dimensions} | {"all": OVERALL_LABEL},
         "item": {i.id: i.text for i in items},
     }
-    lines: dict[int, list[Line]] = {n: [] for n in range(len(unit_ids))}
+    lines: list[list[Line]] = [[] for _ in unit_ids]
     for unit_n, level, name, score in scores.rows():
         lines[unit_n].append(Line(level, name, labels[level].get(name, name), score))
-    info = await units.by_ids(unit_ids)
-    counts = np.bincount(unit_of_row, minlength=len(unit_ids))
-    per_channel = Counter((r["unit"], r["channel"]) for r in rows)
-    return Report(
-        campaign_slug=campaign.slug,
-        campaign_title=campaign.title,
-        questionnaire_slug=questionnaire.slug,
-        questionnaire_version=questionnaire.version,
-        questionnaire_hash=questionnaire.content_hash,
-        index_mapping=coded.mapping.name,
-        confidence=CONFIDENCE,
-        min_n=MIN_N,
-        small_n=SMALL_N,
-        responses=len(rows),
-        units=tuple(
-            UnitReport(
-                id=u,
-                code=info[u].code,
-                name=info[u].name,
-                name_en=info[u].name_en,
-                responses=int(counts[n]),
-                lines=tuple(sorted(lines[n], key=_line_order)),
-                by_channel=tuple((c.value, per_channel[u, c.value]) for c in Channel if per_channel[u, c.value]),
-            )
-            for n, u in enumerate(unit_ids)
-        ),
-        channels=None if channels is None else tuple(channels),
-    )
+    return [sorted(unit_lines, key=_line_order) for unit_lines in lines]
 
 
 def coded_answers(questionnaire: Questionnaire, answers: list[dict[str, Any]]) -> analysis.CodedItems:
@@ -197,6 +231,10 @@ def restrict(report: Report, visible: set[int] | None) -> Report | None:
     return dataclasses.replace(report, units=shown, responses=sum(u.responses for u in shown))
 
 
+def _mapping(n_levels: int) -> analysis.IndexMapping:
+    return analysis.LINEAR_5 if n_levels == 5 else analysis.linear_mapping(n_levels)
+
+
 def _line_order(line: Line) -> int:
     return {"overall": 0, "dimension": 1, "item": 2}[line.level]
 
@@ -208,7 +246,7 @@ def _scale_shape(q: Questionnaire, items: list[Item]) -> tuple[int, int, int]:
     return shapes.pop() if shapes else (5, 3, 2)
 
 
-def _level_matrix(q: Questionnaire, items: list[Item], answers: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+def level_matrix(q: Questionnaire, items: list[Item], answers: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """(responses × rating items) ranks, 1 = best level, NaN = no valid answer; and the don't-know mask."""
     levels = np.full((len(answers), len(items)), np.nan)
     dont_know = np.zeros(levels.shape, dtype=bool)
@@ -248,8 +286,15 @@ def _estimate(e: analysis.Estimate) -> dict[str, Any]:
     }
 
 
+ALL_RESPONSES_LABEL = LocalText(zh="综合得分（含全部答卷）", en="Overall score (all responses)")
+
+
 def to_dict(report: Report, lang: str = "zh") -> dict[str, Any]:
-    """A JSON-ready form: every number with its n and interval; unpublishable numbers are null."""
+    """A JSON-ready form: every number with its n and interval; unpublishable numbers are null.
+
+    `responses` and every unit's `scores` count the statuses in `statuses_counted`; a unit's
+    `with_all_responses` is its overall score counting quarantined and excluded responses too
+    (`responses_all` of them), and `quarantined` / `excluded` say how many were left out."""
     return {
         "campaign": report.campaign_slug,
         "title": report.campaign_title,
@@ -263,6 +308,10 @@ def to_dict(report: Report, lang: str = "zh") -> dict[str, Any]:
         "min_n": report.min_n,
         "small_n": report.small_n,
         "responses": report.responses,
+        "statuses_counted": list(COUNTED),
+        "quarantined": report.quarantined,
+        "excluded": report.excluded,
+        "responses_all": report.responses + report.quarantined + report.excluded,
         "channels": None if report.channels is None else list(report.channels),
         "by_channel": report.by_channel,
         "units": [
@@ -270,25 +319,32 @@ def to_dict(report: Report, lang: str = "zh") -> dict[str, Any]:
                 "code": u.code,
                 "name": u.name_en if lang == "en" and u.name_en else u.name,
                 "responses": u.responses,
+                "quarantined": u.quarantined,
+                "excluded": u.excluded,
+                "responses_all": u.responses_all,
                 "by_channel": dict(u.by_channel),
-                "scores": [
-                    {
-                        "level": line.level,
-                        "key": line.key,
-                        "label": localise(line.label, lang),
-                        "n": line.score.n,
-                        "n_dont_know": line.score.n_dont_know,
-                        "suppressed": line.score.suppressed,
-                        "small_sample": line.score.small_sample,
-                        "index": _estimate(line.score.index),
-                        "satisfaction_rate": _estimate(line.score.satisfaction),
-                        "bad_rate": _estimate(line.score.bad),
-                    }
-                    for line in u.lines
-                ],
+                "scores": [_line_dict(line, lang) for line in u.lines],
+                "with_all_responses": None
+                if u.overall_all is None
+                else _line_dict(u.overall_all, lang) | {"label": localise(ALL_RESPONSES_LABEL, lang)},
             }
             for u in report.units
         ],
+    }
+
+
+def _line_dict(line: Line, lang: str) -> dict[str, Any]:
+    return {
+        "level": line.level,
+        "key": line.key,
+        "label": localise(line.label, lang),
+        "n": line.score.n,
+        "n_dont_know": line.score.n_dont_know,
+        "suppressed": line.score.suppressed,
+        "small_sample": line.score.small_sample,
+        "index": _estimate(line.score.index),
+        "satisfaction_rate": _estimate(line.score.satisfaction),
+        "bad_rate": _estimate(line.score.bad),
     }
 
 
@@ -309,16 +365,24 @@ CSV_COLUMNS = [
     "satisfaction_low",
     "satisfaction_high",
     "bad_rate",
+    "unit_quarantined",
+    "unit_excluded",
 ]
+# The level of the CSV row holding a unit's overall score with all responses (right after "overall").
+ALL_RESPONSES_LEVEL = "overall_all"
 
 
 def to_csv(report: Report, lang: str = "zh") -> str:
-    """One row per unit × scored line; empty cells where a number is not published."""
+    """One row per unit × scored line, plus an `overall_all` row per unit (its overall score
+    with all responses); empty cells where a number is not published."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for unit in to_dict(report, lang)["units"]:
-        for s in unit["scores"]:
+        shown = list(unit["scores"])
+        if unit["with_all_responses"] is not None:
+            shown.insert(1, unit["with_all_responses"] | {"level": ALL_RESPONSES_LEVEL})
+        for s in shown:
             index, rate = s["index"], s["satisfaction_rate"]
             writer.writerow(
                 [
@@ -334,6 +398,8 @@ def to_csv(report: Report, lang: str = "zh") -> str:
                     *(_fmt(index[k], 1) for k in ("estimate", "low", "high")),
                     *(_fmt(rate[k], 4) for k in ("estimate", "low", "high")),
                     _fmt(s["bad_rate"]["estimate"], 4),
+                    unit["quarantined"],
+                    unit["excluded"],
                 ]
             )
     return out.getvalue()
@@ -342,16 +408,25 @@ def to_csv(report: Report, lang: str = "zh") -> str:
 def to_table(report: Report, lang: str = "zh") -> str:
     """A plain-text table of each unit's overall and dimension scores, for the terminal."""
     header = f"{_pad('unit', 24)} {_pad('score', 22)} {'n':>5} {_pad('满意率', 7, right=True)} {'index':>6}  95% CI"
-    lines = [f"{report.campaign_slug}: {report.responses} responses, index {report.index_mapping}", header]
+    lines = [
+        f"{report.campaign_slug}: {report.responses} responses, index {report.index_mapping}"
+        + (
+            f" (not counted: {report.quarantined} quarantined, {report.excluded} excluded)"
+            if report.quarantined or report.excluded
+            else ""
+        ),
+        header,
+    ]
     for unit in to_dict(report, lang)["units"]:
-        for s in unit["scores"]:
-            if s["level"] == "item":
-                continue
+        shown = [s for s in unit["scores"] if s["level"] != "item"]
+        if unit["with_all_responses"] is not None and (unit["quarantined"] or unit["excluded"]):
+            shown.insert(1, unit["with_all_responses"])
+        for s in shown:
             index, rate = s["index"], s["satisfaction_rate"]
             interval = "—" if index["estimate"] is None else f"{index['low']:.1f}–{index['high']:.1f}"
             rate_text = "—" if rate["estimate"] is None else f"{100 * rate['estimate']:.1f}%"
             index_text = "—" if index["estimate"] is None else f"{index['estimate']:.1f}"
-            name = unit["name"] if s["level"] == "overall" else ""
+            name = unit["name"] if s is shown[0] else ""
             label = _pad(s["label"], 22)
             lines.append(f"{_pad(name, 24)} {label} {s['n']:>5} {rate_text:>7} {index_text:>6}  {interval}")
     return "\n".join(lines) + "\n"

@@ -36,6 +36,8 @@ class Settings:
     public_base_url: str | None
     redis_url: str | None
     debug: bool
+    #: Seconds between the fraud-flag passes each worker runs (survey_app/quarantine.py); 0 = none.
+    flag_interval_s: float = 600.0
 
     @property
     def is_postgres(self) -> bool:
@@ -63,6 +65,7 @@ def get_settings() -> Settings:
         public_base_url=base_url,
         redis_url=env.get("MINPING_REDIS_URL") or None,
         debug=env.get("MINPING_DEBUG", "").lower() in ("1", "true", "yes"),
+        flag_interval_s=float(env.get("MINPING_FLAG_INTERVAL") or 600),
     )
 
 

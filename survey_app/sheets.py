@@ -15,6 +15,7 @@ from survey_app.accounts import StaffMember
 from survey_app.db import writing
 from survey_app.entries import EntryError
 from survey_app.i18n import N_
+from survey_app.privacy import mask_text
 from survey_app.questionnaire_format import Item, LocalText, Questionnaire, Text
 from survey_app.tables import KeyingState, Response, SecondKeying
 
@@ -117,7 +118,13 @@ def _differences(q: Questionnaire, row: Mapping[str, Any]) -> tuple[Difference, 
     first, second = row["first"], row["second"]
     changed = set(entries.differing(first, second))
     return tuple(
-        Difference(item.id, n, item.text, _labels(q, item, first.get(item.id)), _labels(q, item, second.get(item.id)))
+        Difference(
+            item.id,
+            n,
+            item.text,
+            answer_labels(q, item, first.get(item.id)),
+            answer_labels(q, item, second.get(item.id)),
+        )
         for n, item in enumerate(q.items, start=1)
         if item.id in changed
     )
@@ -126,7 +133,9 @@ def _differences(q: Questionnaire, row: Mapping[str, Any]) -> tuple[Difference, 
 _YES_NO = {True: LocalText(zh="是", en="Yes"), False: LocalText(zh="否", en="No")}
 
 
-def _labels(q: Questionnaire, item: Item, value: Any) -> tuple[Text, ...]:
+def answer_labels(q: Questionnaire, item: Item, value: Any) -> tuple[Text, ...]:
+    """An answer as staff see it: labels of levels and options; typed text and numbers with phone
+    and ID-card numbers masked (survey_app/privacy.py)."""
     if value is None:
         return ()
     if item.type == "rating":
@@ -140,7 +149,7 @@ def _labels(q: Questionnaire, item: Item, value: Any) -> tuple[Text, ...]:
     if item.type in ("choice", "multi"):
         options = {o.value: o.label for o in item.options or []}
         return tuple(options.get(v, str(v)) for v in (value if isinstance(value, list) else [value]))
-    return (str(value),)
+    return (mask_text(str(value)),)
 
 
 async def resolve(user: StaffMember, keying_id: int, picks: Mapping[str, Any]) -> None:

@@ -23,6 +23,7 @@ import pytest
 DATA_DIR = tempfile.mkdtemp(prefix="minping-test-")
 os.environ["MINPING_DATA_DIR"] = DATA_DIR
 os.environ["MINPING_SECRET_KEY"] = "test-secret-key"
+os.environ["MINPING_FLAG_INTERVAL"] = "0"  # no background flag pass changing a test's responses
 for name in ("MINPING_PUBLIC_BASE_URL", "MINPING_REDIS_URL", "MINPING_DATABASE_URL"):
     os.environ.pop(name, None)
 if os.environ.get("MINPING_TEST_DATABASE_URL"):

@@ -2,7 +2,16 @@
 
 import numpy as np
 
-from analysis import burst_scan, identical_vectors, speeders, straight_lining, suspicious
+from analysis import (
+    at_night,
+    burst_scan,
+    entries_over_rate,
+    identical_vectors,
+    speeders,
+    straight_lining,
+    suspicious,
+    units_per_device,
+)
 
 NAN = np.nan
 
@@ -77,3 +86,26 @@ def test_synthetic_fraud_recall_and_false_positive_rate():
         fprs.append(flag[~truth].mean())
     assert min(recalls) >= 0.95, recalls
     assert max(fprs) <= 0.01, fprs
+
+
+def test_units_per_device_counts_distinct_units_and_ignores_unknown_devices():
+    device = np.array(["d1", "d1", "d1", "d2", "d2", None, "", "d3"], dtype=object)
+    unit = np.array([1, 2, 2, 5, 5, 1, 2, 3])
+    np.testing.assert_array_equal(units_per_device(device, unit), [2, 2, 2, 1, 1, 0, 0, 1])
+    assert units_per_device(np.array([None, None], dtype=object), np.array([1, 2])).tolist() == [0, 0]
+
+
+def test_entries_over_rate_flags_the_crowded_hour_of_one_worker_only():
+    # Worker 7: 13 interviews within 50 minutes (over 12/hour), then one two hours later.
+    # Worker 8: 12 interviews in the same hour (at the limit, not over it).
+    t7 = np.concatenate([np.arange(13) * 250.0, [10_000.0]])
+    t8 = np.arange(12) * 250.0
+    t = np.concatenate([t7, t8])
+    worker = np.array([7] * 14 + [8] * 12)
+    flag = entries_over_rate(t, worker, limit=12)
+    assert flag[:13].all() and not flag[13] and not flag[14:].any()
+
+
+def test_at_night_wraps_midnight():
+    hours = np.arange(24)
+    assert hours[at_night(hours)].tolist() == [0, 1, 2, 3, 4, 5, 22, 23]

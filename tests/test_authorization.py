@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from survey_app import accounts, campaigns, entries, responses, units
-from survey_app.tables import Role, UnitKind
+from survey_app.tables import Response, ResponseStatus, Role, UnitKind
 from tests.conftest import csrf_token
 
 VISITORS = ["anonymous", "admin", "assessor", "assessor_other", "worker_own", "worker_other"]
@@ -26,6 +26,8 @@ SCOPED = {**ANY_STAFF, "assessor_other": "404", "worker_other": "404"}
 RUNNERS = {**ANY_STAFF, "assessor": "404", "assessor_other": "404"}  # create and run campaigns
 SCOPED_RUNNERS = {**SCOPED, "assessor": "404"}
 ADMINS = {**ANY_STAFF, **dict.fromkeys(["assessor", "assessor_other", "worker_own", "worker_other"], "404")}
+REVIEWERS = {**ANY_STAFF, "worker_own": "404", "worker_other": "404"}  # a unit's staff never review its answers
+SCOPED_REVIEWERS = {**REVIEWERS, "assessor_other": "404"}
 CITY_WIDE = {**ANY_STAFF, "assessor_other": "404", "worker_own": "404", "worker_other": "404"}
 
 RULES = {
@@ -75,6 +77,9 @@ RULES = {
     ("POST", "/staff/links/{token:str}/paper"): SCOPED_RUNNERS,
     ("GET", "/staff/sheets/{sheet_id:int}"): SCOPED_RUNNERS,
     ("POST", "/staff/sheets/{sheet_id:int}"): SCOPED_RUNNERS,
+    ("GET", "/staff/quarantine"): REVIEWERS,
+    ("GET", "/staff/quarantine/{response_id:int}"): SCOPED_REVIEWERS,
+    ("POST", "/staff/quarantine/{response_id:int}"): SCOPED_REVIEWERS,
 }
 
 
@@ -113,7 +118,16 @@ def setting(run, world, client, staff):
     values = {"{token:str}": world.token_a, "{slug:str}": "window-rating-test", "{code:str}": "en"}
     values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
     values["{sheet_id:int}"] = str(sheet_keyed_twice(run, world.token_a, ids["worker_own"], ids["admin"]))
+    values["{response_id:int}"] = str(run(quarantined, receipt))
     return values, receipt
+
+
+async def quarantined(receipt: str) -> int:
+    """Put the resident's response into quarantine, as a flag pass would; its id."""
+    await Response.update({Response.status: ResponseStatus.quarantined, Response.flags: ["burst"]}).where(
+        Response.receipt == receipt
+    )
+    return (await Response.select(Response.id).where(Response.receipt == receipt).first())["id"]
 
 
 def sheet_keyed_twice(run, token: str, first_id: int, second_id: int) -> int:

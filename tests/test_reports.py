@@ -11,7 +11,7 @@ from scipy import stats
 
 from survey_app import reports, responses
 from survey_app.responses import FormToken
-from survey_app.tables import Role
+from survey_app.tables import Response, ResponseStatus, Role
 
 # Unit A: 12 answers. Index points are linear: 5→100, 4→75, 3→50, 2→25, 1→0.
 OVERALL_A = [5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 2, 1]
@@ -143,3 +143,63 @@ def test_report_command_formats(cli, scored):
     assert "window-rating-test: 15 responses" in table.stdout
     missing = cli("report", "nope")
     assert missing.returncode == 1 and missing.stderr == "Error: no campaign 'nope'\n" and missing.stdout == ""
+
+
+def set_status(run, world, overall: int, status: ResponseStatus, count: int = 1) -> None:
+    """Give `count` of unit A's responses with this overall rating the status."""
+
+    async def change() -> None:
+        rows = (
+            await Response.select(Response.id, Response.answers)
+            .where(Response.unit == world.unit_a)
+            .output(load_json=True)
+        )
+        ids = [r["id"] for r in rows if r["answers"]["overall"] == overall][:count]
+        await Response.update({Response.status: status}).where(Response.id.is_in(ids))
+
+    run(change)
+
+
+def test_quarantined_and_excluded_leave_the_score_but_not_the_all_responses_figure(run, world, scored):
+    set_status(run, world, 1, ResponseStatus.quarantined)
+    set_status(run, world, 2, ResponseStatus.excluded)
+    set_status(run, world, 5, ResponseStatus.included)  # reviewed and kept: counted
+    report = reports.to_dict(run(reports.build, "window-rating-test"))
+    overall = line(report, "331102-01-001", "item", "overall")
+    assert overall["n"] == 10
+    assert overall["index"]["estimate"] == pytest.approx((825 - 0 - 25) / 10)  # the 1 and the 2 left out
+    unit = next(u for u in report["units"] if u["code"] == "331102-01-001")
+    assert (unit["responses"], unit["quarantined"], unit["excluded"], unit["responses_all"]) == (10, 1, 1, 12)
+    everything = unit["with_all_responses"]
+    assert everything["n"] == 12 and everything["index"]["estimate"] == pytest.approx(
+        line(scored, "331102-01-001", "overall", "overall")["index"]["estimate"]
+    )
+    assert (report["responses"], report["quarantined"], report["excluded"], report["responses_all"]) == (13, 1, 1, 15)
+    assert report["statuses_counted"] == ["counted", "included"]
+
+
+def test_superseded_responses_count_nowhere(run, world, scored):
+    set_status(run, world, 4, ResponseStatus.superseded, count=4)
+    report = reports.to_dict(run(reports.build, "window-rating-test"))
+    unit = next(u for u in report["units"] if u["code"] == "331102-01-001")
+    assert unit["responses_all"] == unit["responses"] == 8 and unit["with_all_responses"]["n"] == 8
+
+
+def test_every_form_of_the_report_carries_both_scores(run, world, client, staff, cli, scored):
+    set_status(run, world, 5, ResponseStatus.quarantined, count=4)  # unit A keeps 8 counted: below MIN_N
+    report = run(reports.build, "window-rating-test")
+    rows = [r.split(",") for r in reports.to_csv(report).splitlines()]
+    assert rows[0][-2:] == ["unit_quarantined", "unit_excluded"]
+    [everything] = [r for r in rows if r[0] == "331102-01-001" and r[2] == "overall_all"]
+    assert everything[5] == "12" and everything[9] != "" and everything[-2:] == ["4", "0"]
+    [counted] = [r for r in rows if r[0] == "331102-01-001" and r[2] == "overall"]
+    assert counted[5] == "8" and counted[9] == ""  # 8 < MIN_N: no published score without them
+    table = reports.to_table(report)
+    assert "(not counted: 4 quarantined, 0 excluded)" in table and "含全部答卷" in table
+    staff.as_role(Role.assessor)
+    page = client.get("/reports/window-rating-test").text
+    assert "含全部答卷（12 份：待审核 4，已排除 0）" in page
+    assert 'href="/staff/quarantine?campaign=window-rating-test"' in page
+    assert client.get("/reports/window-rating-test/scores.json").json()["quarantined"] == 4
+    english = client.get("/reports/window-rating-test?lang=en").text
+    assert "All responses (12: 4 awaiting review, 0 excluded)" in english

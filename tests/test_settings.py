@@ -9,7 +9,13 @@ from survey_app.settings import Settings, get_settings
 
 @pytest.fixture
 def fresh(monkeypatch, tmp_path):
-    for name in ("MINPING_DATA_DIR", "MINPING_DATABASE_URL", "MINPING_SECRET_KEY", "MINPING_PUBLIC_BASE_URL"):
+    for name in (
+        "MINPING_DATA_DIR",
+        "MINPING_DATABASE_URL",
+        "MINPING_SECRET_KEY",
+        "MINPING_PUBLIC_BASE_URL",
+        "MINPING_FLAG_INTERVAL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
@@ -22,6 +28,7 @@ def test_defaults_create_a_data_folder_with_sqlite_and_a_kept_secret(fresh):
     assert settings.data_dir == fresh / "minping-data" and settings.data_dir.is_dir()
     assert settings.database_url == f"sqlite:///{fresh / 'minping-data' / 'minping.sqlite3'}"
     assert not settings.is_postgres and settings.public_base_url is None
+    assert settings.flag_interval_s == 600
     key_file = settings.data_dir / "secret_key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     get_settings.cache_clear()
@@ -34,6 +41,7 @@ def test_environment_overrides(fresh, monkeypatch):
     monkeypatch.setenv("MINPING_DATABASE_URL", "postgresql://u@db.example/minping")
     monkeypatch.setenv("MINPING_SECRET_KEY", "k")
     monkeypatch.setenv("MINPING_PUBLIC_BASE_URL", "https://pj.example/")
+    monkeypatch.setenv("MINPING_FLAG_INTERVAL", "30")
     settings = get_settings()
     assert settings == Settings(
         data_dir=fresh / "elsewhere",
@@ -42,6 +50,7 @@ def test_environment_overrides(fresh, monkeypatch):
         public_base_url="https://pj.example",
         redis_url=None,
         debug=False,
+        flag_interval_s=30.0,
     )
     assert settings.is_postgres
 
