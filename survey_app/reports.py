@@ -161,19 +161,8 @@ def _score(questionnaire: Questionnaire, unit_ids: list[int], rows: list[dict[st
     """Per unit (in `unit_ids` order): its overall, dimension and item lines from `rows`."""
     position = {unit_id: n for n, unit_id in enumerate(unit_ids)}
     items = questionnaire.rating_items()
-    n_levels, satisfied, bad = _scale_shape(questionnaire, items)
-    levels, dont_know = level_matrix(questionnaire, items, [r["answers"] for r in rows])
-    coded = analysis.code_items(
-        levels,
-        dont_know=dont_know,
-        n_levels=n_levels,
-        satisfied_levels=satisfied,
-        top_levels=min(TOP_LEVELS, n_levels - 1),
-        bad_levels=bad,
-        reverse=[i.reverse for i in items],
-        mapping=_mapping(n_levels),
-    )
-    dimensions, weights = _dimensions(questionnaire, items)
+    coded = coded_answers(questionnaire, [r["answers"] for r in rows])
+    dimensions, weights = dimension_spec(questionnaire)
     unit_of_row = np.fromiter((position[r["unit"]] for r in rows), dtype=np.int64, count=len(rows))
     scores = analysis.score_units(
         coded,
@@ -203,7 +192,7 @@ def coded_answers(questionnaire: Questionnaire, answers: list[dict[str, Any]]) -
     `questionnaire.rating_items()`; for unit pages, period comparisons and quality checks."""
     items = questionnaire.rating_items()
     n_levels, satisfied, bad = _scale_shape(questionnaire, items)
-    levels, dont_know = _level_matrix(questionnaire, items, answers)
+    levels, dont_know = level_matrix(questionnaire, items, answers)
     return analysis.code_items(
         levels,
         dont_know=dont_know,
@@ -212,7 +201,7 @@ def coded_answers(questionnaire: Questionnaire, answers: list[dict[str, Any]]) -
         top_levels=min(TOP_LEVELS, n_levels - 1),
         bad_levels=bad,
         reverse=[i.reverse for i in items],
-        mapping=analysis.LINEAR_5 if n_levels == 5 else analysis.linear_mapping(n_levels),
+        mapping=_mapping(n_levels),
     )
 
 
