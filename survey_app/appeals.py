@@ -73,7 +73,12 @@ async def decide(user: StaffMember, case_id: int, uphold: bool, reason: str) -> 
         ).where(RatingCase.id == case_id)
         await cases.add_event(case_id, user.username, outcome, reason, now)
         await audit.record(
-            user.username, "case.decide", "case", case_id, before={"appeal": "pending"}, after={"appeal": outcome, "reason": reason}
+            user.username,
+            "case.decide",
+            "case",
+            case_id,
+            before={"appeal": "pending"},
+            after={"appeal": outcome, "reason": reason},
         )
         if uphold:
             await _exclude_rating(user, case, reason, now)

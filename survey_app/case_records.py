@@ -112,14 +112,18 @@ class CaseDetail:
     next_states: tuple[str, ...]
 
 
-async def detail(user: StaffMember, case_id: int, visible: set[int] | None, now: datetime | None = None) -> CaseDetail | None:
+async def detail(
+    user: StaffMember, case_id: int, visible: set[int] | None, now: datetime | None = None
+) -> CaseDetail | None:
     """One case with its rating, timeline and (for the unit's workers) the number; None outside the scope."""
     now = now or datetime.now(UTC)
     case = await cases.get(case_id)
     if case is None or (visible is not None and case["unit"] not in visible):
         return None
     unit = await Unit.select(Unit.id, Unit.name, Unit.name_en, Unit.parent).where(Unit.id == case["unit"]).first()
-    campaign = await Campaign.select(Campaign.title, Campaign.questionnaire).where(Campaign.id == case["campaign"]).first()
+    campaign = (
+        await Campaign.select(Campaign.title, Campaign.questionnaire).where(Campaign.id == case["campaign"]).first()
+    )
     response = await (
         Response.select(Response.answers, Response.channel, Response.status, Response.receipt)
         .where(Response.id == case["response"])

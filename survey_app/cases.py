@@ -22,11 +22,12 @@ from typing import Any
 
 from survey_app import audit, questionnaires
 from survey_app.accounts import StaffMember
-from survey_app.db import writing
-from survey_app.i18n import N_, Refusal
+
 # Re-exported: the assessment scheme reads `cases.figures(unit_ids, start, end)`.
 from survey_app.case_figures import CaseFigures as CaseFigures
 from survey_app.case_figures import figures as figures
+from survey_app.db import writing
+from survey_app.i18n import N_, Refusal
 from survey_app.tables import Campaign, CaseContact, CaseEvent, CaseState, RatingCase, Response, ResponseStatus
 from survey_app.workdays import add_working_days
 
@@ -47,10 +48,10 @@ TRANSITIONS: dict[CaseState, tuple[CaseState, ...]] = {
 }
 MAX_NOTE = 2000
 # Mainland numbers after NFKC, without spaces, dashes and a +86/0086 prefix: mobile 1[3-9] + 9
-# digits; landline 0 + 2–3 digit area code + 7–8 digits (Lishui: 0578-2xxxxxx).
+# digits; landline = area code (010 and 02x for the largest cities, 0 + 3 digits elsewhere, e.g.
+# Lishui 0578) + a 7–8 digit number that does not start with 0.
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^(0\d{2,3})(\d{7,8})$")
-_TWO_DIGIT_AREAS = ("010", "020", "021", "022", "023", "024", "025", "027", "028", "029")
+_THREE_DIGIT_AREAS = ("010", "020", "021", "022", "023", "024", "025", "027", "028", "029")
 
 
 class CaseError(Refusal):
@@ -167,7 +168,12 @@ async def move(user: StaffMember, case_id: int, to: str, note: str) -> None:
         await RatingCase.update(changes).where(RatingCase.id == case_id)
         await add_event(case_id, user.username, to, note, now)
         await audit.record(
-            user.username, "case.state", "case", case_id, before={"state": state.value}, after={"state": to, "note": note}
+            user.username,
+            "case.state",
+            "case",
+            case_id,
+            before={"state": state.value},
+            after={"state": to, "note": note},
         )
 
 
@@ -181,7 +187,9 @@ async def reply(user: StaffMember, case_id: int, text: str) -> None:
         now = datetime.now(UTC)
         await RatingCase.update({RatingCase.reply: text, RatingCase.replied_at: now}).where(RatingCase.id == case_id)
         await add_event(case_id, user.username, "reply", text, now)
-        await audit.record(user.username, "case.reply", "case", case_id, before={"reply": case["reply"]}, after={"reply": text})
+        await audit.record(
+            user.username, "case.reply", "case", case_id, before={"reply": case["reply"]}, after={"reply": text}
+        )
 
 
 async def close_by_system(case_id: int, state: CaseState, actor: str, note: str) -> None:
@@ -242,12 +250,10 @@ def normalise_phone(text: str) -> str:
     digits = re.sub(r"^(\+86|0086)", "", digits)
     if _MOBILE.match(digits):
         return digits
-    landline = _LANDLINE.match(digits)
-    if landline:
-        area, number = landline.groups()
-        if len(area) == 3 and area not in _TWO_DIGIT_AREAS:  # 0578 split as 057 + 8…
-            area, number = digits[:4], digits[4:]
-        if 7 <= len(number) <= 8:
+    if digits.startswith("0") and digits.isdigit():
+        split = 3 if digits[:3] in _THREE_DIGIT_AREAS else 4
+        area, number = digits[:split], digits[split:]
+        if 7 <= len(number) <= 8 and number[0] != "0":
             return f"{area}-{number}"
     raise CaseError(N_("请填写正确的手机号码（11 位）或带区号的固定电话，例如 0578-2123456。"))
 
