@@ -265,7 +265,7 @@ async def leave_contact(campaign_id: int, receipt: str, phone_text: str) -> None
     """
     phone = normalise_phone(phone_text)
     async with writing():
-        case = await _open_case_for_receipt(campaign_id, receipt)
+        case = await open_case_for_receipt(campaign_id, receipt)
         if case is None:
             raise CaseError(N_("这条评价没有待处理的问题，无需留下电话。"))
         updated = await (
@@ -280,7 +280,7 @@ async def leave_contact(campaign_id: int, receipt: str, phone_text: str) -> None
         await add_event(case["id"], "", "contact")
 
 
-async def _open_case_for_receipt(campaign_id: int, receipt: str) -> dict[str, Any] | None:
+async def open_case_for_receipt(campaign_id: int, receipt: str) -> dict[str, Any] | None:
     row = await (
         RatingCase.select(RatingCase.all_columns())
         .where(RatingCase.response.receipt == receipt)
@@ -291,6 +291,9 @@ async def _open_case_for_receipt(campaign_id: int, receipt: str) -> dict[str, An
     return row
 
 
-async def has_open_case(campaign_id: int, receipt: str) -> bool:
-    """Whether this receipt's rating has an open case (the thank-you page offers the call-back)."""
-    return await _open_case_for_receipt(campaign_id, receipt) is not None
+async def callback_state(campaign_id: int, receipt: str) -> str | None:
+    """For the thank-you page: "offer" a call-back, say a number is already "left", or None (no open case)."""
+    case = await open_case_for_receipt(campaign_id, receipt)
+    if case is None:
+        return None
+    return "left" if case["contact_given_at"] else "offer"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from survey_app import accounts, campaigns, entries, responses, units
-from survey_app.tables import Role, UnitKind
+from survey_app.tables import RatingCase, Role, UnitKind
 from tests.conftest import csrf_token
 
 VISITORS = ["anonymous", "admin", "assessor", "assessor_other", "worker_own", "worker_other"]
@@ -27,6 +27,8 @@ RUNNERS = {**ANY_STAFF, "assessor": "404", "assessor_other": "404"}  # create an
 SCOPED_RUNNERS = {**SCOPED, "assessor": "404"}
 ADMINS = {**ANY_STAFF, **dict.fromkeys(["assessor", "assessor_other", "worker_own", "worker_other"], "404")}
 CITY_WIDE = {**ANY_STAFF, "assessor_other": "404", "worker_own": "404", "worker_other": "404"}
+READERS = {**ANY_STAFF, "worker_own": "404", "worker_other": "404"}  # assessors and admins (appeals)
+SCOPED_READERS = {**SCOPED, "worker_own": "404"}
 
 RULES = {
     ("GET", "/"): PUBLIC,
@@ -73,6 +75,15 @@ RULES = {
     ("POST", "/staff/links/{token:str}/paper"): SCOPED_RUNNERS,
     ("GET", "/staff/sheets/{sheet_id:int}"): SCOPED_RUNNERS,
     ("POST", "/staff/sheets/{sheet_id:int}"): SCOPED_RUNNERS,
+    ("GET", "/r"): PUBLIC,
+    ("POST", "/q/{token:str}/callback"): PUBLIC,
+    ("GET", "/staff/cases"): ANY_STAFF,
+    ("GET", "/staff/cases/{case_id:int}"): SCOPED,
+    ("POST", "/staff/cases/{case_id:int}/state"): SCOPED_RUNNERS,
+    ("POST", "/staff/cases/{case_id:int}/reply"): SCOPED_RUNNERS,
+    ("POST", "/staff/cases/{case_id:int}/appeal"): SCOPED_RUNNERS,
+    ("POST", "/staff/cases/{case_id:int}/decision"): SCOPED_READERS,
+    ("GET", "/staff/appeals"): READERS,
 }
 
 
@@ -105,12 +116,13 @@ def setting(run, world, client, staff):
     run(units.create, "331102-02-001", "紫金社区", UnitKind.community, parent_code="331102-02")
     ids = {visitor: staff.create(visitor, role, unit) for visitor, (role, unit) in ACCOUNTS.items()}
     form = client.get(f"/q/{world.token_a}").text
-    data = {"_form": csrf_free_token(form), "overall": "4"}
+    data = {"_form": csrf_free_token(form), "overall": "2"}  # a bad rating: it opens a case
     receipt = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False).headers["location"].split("r=")[1]
     client.cookies.clear()
     values = {"{token:str}": world.token_a, "{slug:str}": "window-rating-test", "{code:str}": "en"}
     values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
     values["{sheet_id:int}"] = str(sheet_keyed_twice(run, world.token_a, ids["worker_own"], ids["admin"]))
+    values["{case_id:int}"] = str(the_case_id(run))
     return values, receipt
 
 
@@ -123,6 +135,13 @@ def sheet_keyed_twice(run, token: str, first_id: int, second_id: int) -> int:
         form_token = responses.read_form_token(token, responses.mint_form_token(token))
         outcome = run(entries.key_paper, member, link, form_token, form)
     return outcome.keying_id
+
+
+def the_case_id(run) -> int:
+    async def fetch() -> int:
+        return (await RatingCase.select(RatingCase.id).first())["id"]
+
+    return run(fetch)
 
 
 def csrf_free_token(form_html: str) -> str:
@@ -141,7 +160,7 @@ def test_the_whole_matrix(client, staff, setting):
             url = path
             for placeholder, value in values.items():
                 url = url.replace(placeholder, value)
-            if path.endswith("/thanks"):
+            if path.endswith(("/thanks", "/callback")):
                 url += f"?r={receipt}"
             if method == "POST" and path == "/logout":
                 continue  # checked last, since it ends the session
