@@ -34,7 +34,12 @@ STATE_LABELS = {
     "excluded": N_("申诉成立，不计入"),
     "superseded": N_("居民已修改评价"),
 }
-APPEAL_LABELS = {"pending": N_("申诉待复核"), "upheld": N_("申诉成立"), "rejected": N_("申诉驳回"), "lapsed": N_("申诉失效")}
+APPEAL_LABELS = {
+    "pending": N_("申诉待复核"),
+    "upheld": N_("申诉成立"),
+    "rejected": N_("申诉驳回"),
+    "lapsed": N_("申诉失效"),
+}
 EVENT_LABELS = {
     **STATE_LABELS,
     "opened": N_("收到差评，立案"),
@@ -48,9 +53,7 @@ EVENT_LABELS = {
 FIGURES_DAYS = 365  # the case list's figures cover cases opened in the last year unless asked otherwise
 
 
-async def provide_case(
-    case_id: FromPath[int], request: Request[StaffMember, Any, Any]
-) -> CaseDetail:
+async def provide_case(case_id: FromPath[int], request: Request[StaffMember, Any, Any]) -> CaseDetail:
     found = await case_records.detail(request.user, case_id, await accounts.visible_unit_ids(request.user))
     if found is None:
         raise NotFoundException()
@@ -107,32 +110,62 @@ class CaseController(Controller):
         """A case: the rating, deadlines, timeline, the number (for the unit's workers) and the actions."""
         return _case_page(case)
 
-    @post("/cases/{case_id:int}/state", name="cases:move", guards=[requires(Role.admin, Role.worker)],
-          dependencies={"case": Provide(provide_case)})
+    @post(
+        "/cases/{case_id:int}/state",
+        name="cases:move",
+        guards=[requires(Role.admin, Role.worker)],
+        dependencies={"case": Provide(provide_case)},
+    )
     async def move_case(
-        self, request: Request[StaffMember, Any, Any], case: NamedDependency[CaseDetail], data: URLEncodedBody[dict[str, Any]]
+        self,
+        request: Request[StaffMember, Any, Any],
+        case: NamedDependency[CaseDetail],
+        data: URLEncodedBody[dict[str, Any]],
     ) -> Template | Redirect:
-        return await _act(case, cases.move(request.user, case.row.id, str(data.get("to", "")), str(data.get("note", ""))))
+        return await _act(
+            case, cases.move(request.user, case.row.id, str(data.get("to", "")), str(data.get("note", "")))
+        )
 
-    @post("/cases/{case_id:int}/reply", name="cases:reply", guards=[requires(Role.admin, Role.worker)],
-          dependencies={"case": Provide(provide_case)})
+    @post(
+        "/cases/{case_id:int}/reply",
+        name="cases:reply",
+        guards=[requires(Role.admin, Role.worker)],
+        dependencies={"case": Provide(provide_case)},
+    )
     async def reply(
-        self, request: Request[StaffMember, Any, Any], case: NamedDependency[CaseDetail], data: URLEncodedBody[dict[str, Any]]
+        self,
+        request: Request[StaffMember, Any, Any],
+        case: NamedDependency[CaseDetail],
+        data: URLEncodedBody[dict[str, Any]],
     ) -> Template | Redirect:
         return await _act(case, cases.reply(request.user, case.row.id, str(data.get("reply", ""))))
 
-    @post("/cases/{case_id:int}/appeal", name="cases:appeal", guards=[requires(Role.admin, Role.worker)],
-          dependencies={"case": Provide(provide_case)})
+    @post(
+        "/cases/{case_id:int}/appeal",
+        name="cases:appeal",
+        guards=[requires(Role.admin, Role.worker)],
+        dependencies={"case": Provide(provide_case)},
+    )
     async def appeal(
-        self, request: Request[StaffMember, Any, Any], case: NamedDependency[CaseDetail], data: URLEncodedBody[dict[str, Any]]
+        self,
+        request: Request[StaffMember, Any, Any],
+        case: NamedDependency[CaseDetail],
+        data: URLEncodedBody[dict[str, Any]],
     ) -> Template | Redirect:
         kind, reason = str(data.get("kind", "")), str(data.get("reason", ""))
         return await _act(case, appeals.file(request.user, case.row.id, kind, reason))
 
-    @post("/cases/{case_id:int}/decision", name="cases:decide", guards=[requires(Role.admin, Role.assessor)],
-          dependencies={"case": Provide(provide_case)})
+    @post(
+        "/cases/{case_id:int}/decision",
+        name="cases:decide",
+        guards=[requires(Role.admin, Role.assessor)],
+        dependencies={"case": Provide(provide_case)},
+    )
     async def decide(
-        self, request: Request[StaffMember, Any, Any], case: NamedDependency[CaseDetail], data: URLEncodedBody[dict[str, Any]]
+        self,
+        request: Request[StaffMember, Any, Any],
+        case: NamedDependency[CaseDetail],
+        data: URLEncodedBody[dict[str, Any]],
     ) -> Template | Redirect:
         uphold = str(data.get("outcome", "")) == "uphold"
         return await _act(case, appeals.decide(request.user, case.row.id, uphold, str(data.get("reason", ""))))

@@ -41,7 +41,7 @@ def test_after_a_bad_rating_the_thank_you_page_offers_a_call_back(client, world,
     assert "已收到您的电话" in client.get(saved.headers["location"]).text
     assert [c["phone"] for c in rows(run, CaseContact)] == ["13800138000"]
     english = client.post(form["action"] + "&lang=en", data={"phone": "x"}, follow_redirects=False)
-    assert "mobile number" in english.text
+    assert "valid mobile number" in english.text
 
 
 def test_a_call_back_for_a_receipt_of_another_campaign_link_is_404(client, world):
@@ -111,7 +111,10 @@ def test_the_loop_through_the_pages(client, world, run, staff):
     assert refused.status_code == 422 and "请填写说明" in refused.text
     assert post(client, f"/staff/cases/{case_id}/state", {"to": "verified", "note": "已电话回访"}).status_code == 303
     assert post(client, f"/staff/cases/{case_id}/reply", {"reply": "已增加周末窗口。"}).status_code == 303
-    assert post(client, f"/staff/cases/{case_id}/appeal", {"kind": "mistaken", "reason": "居民说点错了"}).status_code == 303
+    assert (
+        post(client, f"/staff/cases/{case_id}/appeal", {"kind": "mistaken", "reason": "居民说点错了"}).status_code
+        == 303
+    )
     assert post(client, f"/staff/cases/{case_id}/decision", {"outcome": "uphold", "reason": "x"}).status_code == 404
     listing = client.get("/staff/cases?show=verified")
     assert f"/staff/cases/{case_id}" in listing.text and "申诉待复核" in listing.text
