@@ -152,3 +152,14 @@ def test_overdue_filter_and_figures_on_the_list(client, world, run, staff):
     assert soup.select_one(f'a[href="/staff/cases/{case_id}"]') and soup.select(".late")
     figures = soup.find_all("table")[1].get_text(" ", strip=True)
     assert "大洋社区 1 1 1" in figures and "0% (0–79%, n=1)" in figures
+
+
+def test_the_case_pages_render_in_english(client, world, run, staff):
+    rate(client, world.token_a, 1)
+    case_id = staff_case_id(run)
+    client.cookies.clear()
+    staff.as_role(Role.admin)
+    listing = client.get("/staff/cases?lang=en")
+    assert listing.status_code == 200 and "Call-back rate" in listing.text
+    assert "Awaiting call-back" in client.get(f"/staff/cases/{case_id}?lang=en").text
+    assert client.get("/staff/appeals?lang=en").status_code == 200
