@@ -90,7 +90,7 @@ class CaseController(Controller):
         rows = await case_records.listing(visible, state=show, overdue=bool(overdue))
         today = datetime.now(CHINA).date()
         first, last = _day(start, today - timedelta(days=FIGURES_DAYS)), _day(end, today)
-        unit_ids = sorted({r.unit_id for r in await case_records.listing(visible)})
+        unit_ids = await case_records.units_with_cases(visible)
         period = (datetime.combine(first, time(), CHINA), datetime.combine(last + timedelta(days=1), time(), CHINA))
         figures = await cases.figures(unit_ids, *period)
         context = {

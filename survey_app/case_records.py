@@ -92,6 +92,14 @@ async def listing(
     return [_row(r, unit_by_id[r["unit"]], titles[r["campaign"]], r["id"] in with_contact, now) for r in rows]
 
 
+async def units_with_cases(visible: set[int] | None) -> list[int]:
+    """The units (of those this member may see) that have any case, for the figures table."""
+    query = RatingCase.select(RatingCase.unit).distinct()
+    if visible is not None:
+        query = query.where(RatingCase.unit.is_in(list(visible) or [-1]))
+    return sorted(r["unit"] for r in await query)
+
+
 @dataclass(frozen=True)
 class Answer:
     question: Text
