@@ -13,12 +13,14 @@ from litestar.template.config import TemplateConfig
 from survey_app import auth, counters, db, i18n, quarantine, security
 from survey_app.auth import AuthController
 from survey_app.campaign_pages import CampaignController
+from survey_app.case_pages import CaseController
 from survey_app.entry_pages import EntryController
 from survey_app.pages import error_page, home, switch_language
 from survey_app.privacy import mask_text
 from survey_app.public import PublicController
 from survey_app.questionnaire_format import localise
 from survey_app.questionnaire_pages import QuestionnaireController
+from survey_app.receipt_pages import CallbackController, receipt_status
 from survey_app.report_pages import ReportController
 from survey_app.review_pages import ReviewController
 from survey_app.settings import TEMPLATES_DIR, get_settings
@@ -69,6 +71,9 @@ def create_app() -> Litestar:
             EntryController,
             UnitController,
             QuestionnaireController,
+            CaseController,
+            CallbackController,
+            receipt_status,
         ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         middleware=[security.security_headers_middleware, i18n.language_middleware],

@@ -39,7 +39,7 @@ THROTTLE_WINDOW_S = 15 * 60
 MAX_FAILURES_PER_ACCOUNT = 10
 MAX_FAILURES_PER_ADDRESS = 50
 # Resident pages never need a session: storing one per QR scan would flood the store.
-PUBLIC_PATHS = ["^/q/", "^/lang/", "^/$"]
+PUBLIC_PATHS = ["^/q/", "^/lang/", "^/$", "^/r$"]
 _NEW_SESSION_ID = "minping.new_session_id"
 _ROTATE = "_rotate"
 

@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from survey_app import accounts, campaigns, questionnaires, units
+from survey_app import accounts, campaigns, cases, questionnaires, units
 from survey_app.db import writing
 from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
 from survey_app.responses import DONT_KNOW, RECEIPT_ALPHABET, RECEIPT_LENGTH
@@ -102,6 +102,7 @@ async def build(seed: int = DEFAULT_SEED, now: datetime | None = None) -> dict[s
             targets={u: 60 for u in unit_ids},
         )
         counts[campaign_slug] = await _responses(rng, questionnaire, campaign_id, unit_ids, now)
+    await cases.open_missing()  # the demo inserts responses in bulk: open the cases of its bad ratings
     return counts
 
 

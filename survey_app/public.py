@@ -17,7 +17,7 @@ from litestar.status_codes import (
 )
 from markupsafe import Markup
 
-from survey_app import campaigns, counters, qrcodes, questionnaires, responses
+from survey_app import campaigns, cases, counters, qrcodes, questionnaires, responses
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.i18n import N_, current_language
 from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
@@ -96,7 +96,8 @@ class PublicController(Controller):
         """Thank the resident and show their receipt code."""
         if not await responses.receipt_exists(link.campaign_id, r):
             raise NotFoundException("unknown receipt")
-        return Template("public/thanks.html", context={"link": link, "receipt": r})
+        callback = await cases.callback_state(link.campaign_id, r)  # 差评闭环: after a bad rating, offer a call-back
+        return Template("public/thanks.html", context={"link": link, "receipt": r, "callback": callback})
 
     @get("/qr.svg", name="public:qr_svg")
     async def qr_svg(self, link: NamedDependency[PublicLink], request: Request[Any, Any, Any]) -> Response[bytes]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -98,6 +99,25 @@ class Item(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     show_if: ShowIf | None = None
 
 
+class AnswerIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An item answered with one of `values` (for a multi item: any of them ticked)."""
+
+    item: str
+    values: Annotated[list[int | str | bool], msgspec.Meta(min_length=1)]
+
+
+class BadRating(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Which answers are a bad rating (差评) and open a case for the unit (the 好差评 closed loop).
+
+    `item` is a rating item whose scale's worst `bad_levels` levels are bad (不满意, 非常不满意);
+    null means no item does. `reasons` optionally lists answers that open a case whatever that item
+    says (e.g. "staff asked for favours").
+    """
+
+    item: str | None
+    reasons: AnswerIn | None = None
+
+
 class Dimension(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A weighted group of rating items (维度); weights are normalised over the questionnaire."""
 
@@ -117,6 +137,9 @@ class Questionnaire(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     privacy: Text | None = None
     dimensions: list[Dimension] = []
     scales: dict[str, Scale] = {}
+    # UNSET (absent) is left out of the canonical JSON, so definitions stored before this field
+    # existed keep their content hash; absent means the default rule of `bad_rating_rule`.
+    bad_rating: BadRating | msgspec.UnsetType = msgspec.UNSET
 
     def item(self, item_id: str) -> Item:
         return next(i for i in self.items if i.id == item_id)
@@ -132,6 +155,18 @@ class Questionnaire(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def rating_items(self) -> list[Item]:
         return [i for i in self.items if i.type == "rating"]
 
+    def bad_rating_rule(self) -> BadRatingRule:
+        """The resolved bad-rating rule: without `bad_rating`, the rating item `overall` if there is one."""
+        rule = self.bad_rating
+        if isinstance(rule, msgspec.UnsetType):
+            overall = next((i for i in self.items if i.id == DEFAULT_BAD_RATING_ITEM and i.type == "rating"), None)
+            rule = BadRating(item=overall.id if overall and not overall.reverse else None)
+        bad_values: frozenset[int] = frozenset()
+        if rule.item is not None:
+            scale = self.scales[self.item(rule.item).scale or ""]
+            bad_values = frozenset(level.value for level in scale.levels[len(scale.levels) - scale.bad_levels :])
+        return BadRatingRule(rule.item, bad_values, rule.reasons)
+
     def to_json(self) -> bytes:
         """Canonical JSON: the stored definition and the input of `content_hash`."""
         return msgspec.json.encode(self, order="sorted")
@@ -139,6 +174,34 @@ class Questionnaire(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     @property
     def content_hash(self) -> str:
         return hashlib.sha256(self.to_json()).hexdigest()
+
+
+# The item a questionnaire without `bad_rating` is judged by: the bundled ones call their overall
+# judgement "overall" (questionnaires/README.md).
+DEFAULT_BAD_RATING_ITEM = "overall"
+
+
+@dataclass(frozen=True)
+class BadRatingRule:
+    """`bad_rating` resolved against the questionnaire's scales."""
+
+    item: str | None
+    bad_values: frozenset[int]
+    reasons: AnswerIn | None
+
+    def trigger(self, answers: Mapping[str, Any]) -> str | None:
+        """Why these answers are a bad rating, as `item=value` (e.g. "overall=1"), or None."""
+        if self.item is not None and answers.get(self.item) in self.bad_values:
+            value = answers[self.item]
+            if not isinstance(value, bool):  # True == 1 in Python; a yes/no answer is never a level
+                return f"{self.item}={value}"
+        if self.reasons is not None:
+            answer = answers.get(self.reasons.item)
+            given = answer if isinstance(answer, list) else [answer]
+            for value in self.reasons.values:
+                if any(type(value) is type(a) and value == a for a in given):
+                    return f"{self.reasons.item}={str(value).lower() if isinstance(value, bool) else value}"
+        return None
 
 
 class QuestionnaireError(ValueError):
@@ -321,6 +384,29 @@ def _semantic_errors(q: Questionnaire, library: Mapping[str, Scale]) -> list[str
     for n, dimension in enumerate(q.dimensions):
         if not any(i.dimension == dimension.id for i in q.items):
             errors.append(f"dimensions.{n}: dimension {dimension.id!r} has no rating items")
+    return errors + _bad_rating_errors(q, seen)
+
+
+def _bad_rating_errors(q: Questionnaire, items: Mapping[str, Item]) -> list[str]:
+    rule = q.bad_rating
+    if isinstance(rule, msgspec.UnsetType):
+        return []
+    errors = []
+    if rule.item is not None:
+        item = items.get(rule.item)
+        if item is None or item.type != "rating":
+            errors.append(f"bad_rating.item: {rule.item!r} is not a rating item")
+        elif item.reverse:
+            errors.append("bad_rating.item: must not be a reversed item (its worst levels would be its best)")
+    if rule.reasons is not None:
+        target = items.get(rule.reasons.item)
+        if target is None or target.type not in ("choice", "multi", "yesno"):
+            errors.append(f"bad_rating.reasons.item: {rule.reasons.item!r} is not a choice, multi or yes/no item")
+        else:
+            allowed = [True, False] if target.type == "yesno" else [o.value for o in target.options or []]
+            for n, value in enumerate(rule.reasons.values):
+                if not any(type(value) is type(a) and value == a for a in allowed):
+                    errors.append(f"bad_rating.reasons.values.{n}: {value!r} is not an answer of {target.id!r}")
     return errors
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from piccolo.query.methods.objects import Objects
 
+from survey_app import cases
 from survey_app.db import writing
 from survey_app.i18n import N_
 from survey_app.questionnaire_format import TEXT_LIMITS, Item, Questionnaire
@@ -222,6 +223,7 @@ async def record(
     try:
         async with writing():
             await row.save()
+            await cases.open_for_response(row)  # 差评闭环: a bad rating opens its case with it, or neither is saved
             if on_saved is not None:
                 await on_saved(row)
         return Saved(receipt=str(row.receipt), created=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from survey_app import accounts, audit, questionnaires, sheets
+from survey_app import accounts, audit, cases, questionnaires, sheets
 from survey_app.accounts import StaffMember
 from survey_app.db import writing
 from survey_app.i18n import N_, Refusal
@@ -175,4 +175,8 @@ async def decide(user: StaffMember, response_id: int, decision: str, reason: str
         if not changed:  # another reviewer decided between our read and this write
             raise ReviewError(CONFLICT)
         await audit.record(user.username, "response.review", "response", response_id, before=before, after=after)
+        if status == ResponseStatus.excluded:
+            # An excluded rating no longer asks its unit for a fix; its case closes (a later
+            # inclusion does not reopen it: the call-back number is already deleted).
+            await cases.on_excluded(response_id, user.username, reason)
     return status

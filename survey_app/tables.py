@@ -278,3 +278,76 @@ class Invitation(Table):
         on_update=OnDelete.restrict,
         help_text="The response it admitted; set in the same transaction that saves it.",
     )
+
+
+class CaseState(StrEnum):
+    """A bad rating's case (差评闭环); see survey_app/cases.py for the transitions."""
+
+    new = "new"  # opened by the bad rating, waiting for the call-back
+    verified = "verified"  # the unit called the resident back and confirmed the problem
+    rectifying = "rectifying"  # being fixed (限期整改)
+    resolved = "resolved"  # fixed (closed)
+    explained = "explained"  # nothing to fix, explained to the resident (closed)
+    excluded = "excluded"  # appeal upheld: a mistaken or malicious rating (closed)
+    superseded = "superseded"  # the resident revised the rating; the revision's case carries on (closed)
+
+
+class RatingCase(Table, tablename="rating_case"):
+    """The case a bad rating opens for its unit; never deleted, closed by a state."""
+
+    response = ForeignKey(
+        Response,
+        null=False,
+        unique=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnDelete.restrict,
+        help_text="The bad rating; unique: a response opens at most one case.",
+    )
+    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    trigger = Varchar(length=64, help_text='What made it bad, e.g. "overall=1" or "reasons=integrity".')
+    state = Varchar(length=12, choices=CaseState, default=CaseState.new, index=True)
+    opened_at = Timestamptz()  # default: now
+    verify_due = Timestamptz(help_text="End of the working day by which the resident is to be called back.")
+    close_due = Timestamptz(help_text="End of the working day by which the case is to be resolved or explained.")
+    due_estimated = Boolean(default=False, help_text="A deadline fell in a year the holiday calendar did not know.")
+    contact_given_at = Timestamptz(null=True, default=None, help_text="When the resident left a number (kept).")
+    verified_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    reply = Text(default="", help_text="The unit's reply, shown to the resident with the receipt code.")
+    replied_at = Timestamptz(null=True, default=None)
+    appeal = Varchar(length=12, default="", help_text="'' | pending | upheld | rejected")
+    appeal_kind = Varchar(length=12, default="", help_text="mistaken | malicious")
+    appeal_reason = Text(default="")
+    appealed_by = Varchar(length=64, default="")
+    appealed_at = Timestamptz(null=True, default=None)
+    appeal_decision = Text(default="")
+    decided_by = Varchar(length=64, default="")
+    decided_at = Timestamptz(null=True, default=None)
+    successor = ForeignKey(
+        "self",
+        null=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnDelete.restrict,
+        help_text="The case of the revision that superseded this rating.",
+    )
+
+
+class CaseEvent(Table, tablename="case_event"):
+    """One step of a case's timeline, as staff see it (the audit trail holds the same, hash-chained)."""
+
+    rating_case = ForeignKey(RatingCase, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    at = Timestamptz()  # default: now
+    actor = Varchar(length=64, default="", help_text="Staff username; empty for the resident or the system.")
+    kind = Varchar(length=16, help_text="opened, contact, a state, reply, appeal, upheld, rejected.")
+    note = Text(default="")
+
+
+class CaseContact(Table, tablename="case_contact"):
+    """A phone number the resident left for the call-back: apart from the answers, deleted when the case closes."""
+
+    rating_case = ForeignKey(
+        RatingCase, null=False, unique=True, on_delete=OnDelete.restrict, on_update=OnDelete.restrict
+    )
+    phone = Varchar(length=20, secret=True)
+    created_at = Timestamptz()  # default: now

@@ -40,9 +40,12 @@ from survey_app.tables import (  # noqa: E402
     Campaign,
     CampaignStatus,
     CampaignUnit,
+    CaseContact,
+    CaseEvent,
     Invitation,
     Link,
     QuestionnaireVersion,
+    RatingCase,
     Response,
     Role,
     StaffUser,
@@ -54,6 +57,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Children before parents, so deleting never trips a RESTRICT foreign key.
 TABLES_IN_DELETE_ORDER = [
     AuditEntry,
+    CaseContact,
+    CaseEvent,
+    RatingCase,
     Invitation,
     Response,
     Link,
@@ -109,6 +115,7 @@ def app_client(portal: BlockingPortal) -> Iterator[TestClient]:
 async def delete_all() -> None:
     await Unit.update({Unit.parent: None}, force=True)  # the tree references itself
     await Response.update({Response.replaces: None}, force=True)  # so do revisions
+    await RatingCase.update({RatingCase.successor: None}, force=True)  # and the cases revisions carry on
     for table in TABLES_IN_DELETE_ORDER:
         await table.delete(force=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from survey_app import accounts, campaigns, entries, responses, units
-from survey_app.tables import Response, ResponseStatus, Role, UnitKind
+from survey_app.tables import RatingCase, Response, ResponseStatus, Role, UnitKind
 from tests.conftest import csrf_token
 
 VISITORS = ["anonymous", "admin", "assessor", "assessor_other", "worker_own", "worker_other"]
@@ -80,6 +80,15 @@ RULES = {
     ("GET", "/staff/quarantine"): REVIEWERS,
     ("GET", "/staff/quarantine/{response_id:int}"): SCOPED_REVIEWERS,
     ("POST", "/staff/quarantine/{response_id:int}"): SCOPED_REVIEWERS,
+    ("GET", "/r"): PUBLIC,
+    ("POST", "/q/{token:str}/callback"): PUBLIC,
+    ("GET", "/staff/cases"): ANY_STAFF,
+    ("GET", "/staff/cases/{case_id:int}"): SCOPED,
+    ("POST", "/staff/cases/{case_id:int}/state"): SCOPED_RUNNERS,
+    ("POST", "/staff/cases/{case_id:int}/reply"): SCOPED_RUNNERS,
+    ("POST", "/staff/cases/{case_id:int}/appeal"): SCOPED_RUNNERS,
+    ("POST", "/staff/cases/{case_id:int}/decision"): SCOPED_REVIEWERS,
+    ("GET", "/staff/appeals"): REVIEWERS,
 }
 
 
@@ -112,13 +121,14 @@ def setting(run, world, client, staff):
     run(units.create, "331102-02-001", "紫金社区", UnitKind.community, parent_code="331102-02")
     ids = {visitor: staff.create(visitor, role, unit) for visitor, (role, unit) in ACCOUNTS.items()}
     form = client.get(f"/q/{world.token_a}").text
-    data = {"_form": csrf_free_token(form), "overall": "4"}
+    data = {"_form": csrf_free_token(form), "overall": "2"}  # a bad rating: it opens a case
     receipt = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False).headers["location"].split("r=")[1]
     client.cookies.clear()
     values = {"{token:str}": world.token_a, "{slug:str}": "window-rating-test", "{code:str}": "en"}
     values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
     values["{sheet_id:int}"] = str(sheet_keyed_twice(run, world.token_a, ids["worker_own"], ids["admin"]))
     values["{response_id:int}"] = str(run(quarantined, receipt))
+    values["{case_id:int}"] = str(the_case_id(run))
     return values, receipt
 
 
@@ -141,6 +151,13 @@ def sheet_keyed_twice(run, token: str, first_id: int, second_id: int) -> int:
     return outcome.keying_id
 
 
+def the_case_id(run) -> int:
+    async def fetch() -> int:
+        return (await RatingCase.select(RatingCase.id).first())["id"]
+
+    return run(fetch)
+
+
 def csrf_free_token(form_html: str) -> str:
     return form_html.split('name="_form" value="')[1].split('"')[0]
 
@@ -157,7 +174,7 @@ def test_the_whole_matrix(client, staff, setting):
             url = path
             for placeholder, value in values.items():
                 url = url.replace(placeholder, value)
-            if path.endswith("/thanks"):
+            if path.endswith(("/thanks", "/callback")):
                 url += f"?r={receipt}"
             if method == "POST" and path == "/logout":
                 continue  # checked last, since it ends the session

@@ -1,0 +1,299 @@
+"""The bad-rating loop (差评闭环): a bad rating opens a case for its unit, which calls back, fixes or
+explains, against working-day deadlines; the resident follows it with the receipt code.
+
+States and who moves them (workers of the unit's subtree, or an admin), each with a note:
+
+    new ──> verified (called back) ──> rectifying ──> resolved | explained
+     └──────────┴── may skip ahead ──────┴──────────> resolved | explained
+
+Closing (resolved, explained, excluded by an upheld appeal, superseded by a revision) deletes the
+phone number the resident left. A response opens at most one case (unique index on
+`rating_case.response`); `open_for_response` runs in the transaction that saves the response, and
+`open_missing` is the idempotent pass that catches any bad rating without a case (e.g. saved
+before this feature). Appeals are in `survey_app/appeals.py`; the figures in `case_figures.py`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+from typing import Any
+
+from survey_app import audit, questionnaires
+from survey_app.accounts import StaffMember
+
+# Re-exported: the assessment scheme reads `cases.figures(unit_ids, start, end)`.
+from survey_app.case_figures import CaseFigures as CaseFigures
+from survey_app.case_figures import figures as figures
+from survey_app.db import writing
+from survey_app.i18n import N_, Refusal
+from survey_app.tables import Campaign, CaseContact, CaseEvent, CaseState, RatingCase, Response, ResponseStatus
+from survey_app.workdays import add_working_days
+
+# Deadlines, in working days after the day the rating came in (official calendar, survey_app/workdays.py).
+# 好差评 practice: call the resident back at once; fix or explain within 5 working days (Dezhou's
+# rule; Sichuan allows 15). Changing them changes the deadlines of cases opened from then on only.
+VERIFY_WORKING_DAYS = 1
+CLOSE_WORKING_DAYS = 5
+
+OPEN_STATES = (CaseState.new, CaseState.verified, CaseState.rectifying)
+CLOSED_STATES = (CaseState.resolved, CaseState.explained, CaseState.excluded, CaseState.superseded)
+# What staff may move a case to, by its state. excluded and superseded are reached only through
+# an upheld appeal or a revision.
+TRANSITIONS: dict[CaseState, tuple[CaseState, ...]] = {
+    CaseState.new: (CaseState.verified, CaseState.rectifying, CaseState.resolved, CaseState.explained),
+    CaseState.verified: (CaseState.rectifying, CaseState.resolved, CaseState.explained),
+    CaseState.rectifying: (CaseState.resolved, CaseState.explained),
+}
+MAX_NOTE = 2000
+# Mainland numbers after NFKC, without spaces, dashes and a +86/0086 prefix: mobile 1[3-9] + 9
+# digits; landline = area code (010 and 02x for the largest cities, 0 + 3 digits elsewhere, e.g.
+# Lishui 0578) + a 7–8 digit number that does not start with 0.
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_THREE_DIGIT_AREAS = ("010", "020", "021", "022", "023", "024", "025", "027", "028", "029")
+
+
+class CaseError(Refusal):
+    """A case action was refused."""
+
+
+async def open_for_response(row: Response) -> int | None:
+    """Open a case when a just-saved response is a bad rating; call inside the transaction that saved it."""
+    campaign = await _campaign_questionnaire(int(_id(row.campaign)))
+    questionnaire = await questionnaires.get(campaign)
+    trigger = questionnaire.bad_rating_rule().trigger(row.answers)
+    if trigger is None:
+        return None
+    return await _open(int(row.id), int(_id(row.campaign)), int(_id(row.unit)), trigger, row.submitted_at)
+
+
+async def open_missing() -> int:
+    """Open the case of every bad rating that has none (superseded and excluded responses aside); return how many."""
+    have = {r["response"] for r in await RatingCase.select(RatingCase.response)}
+    rows = await (
+        Response.select(Response.id, Response.campaign, Response.unit, Response.answers, Response.submitted_at)
+        .where(Response.status.not_in([ResponseStatus.superseded, ResponseStatus.excluded]))
+        .order_by(Response.id)
+        .output(load_json=True)
+    )
+    opened = 0
+    rules: dict[int, Any] = {}
+    for row in rows:
+        if row["id"] in have:
+            continue
+        if row["campaign"] not in rules:
+            questionnaire = await questionnaires.get(await _campaign_questionnaire(row["campaign"]))
+            rules[row["campaign"]] = questionnaire.bad_rating_rule()
+        trigger = rules[row["campaign"]].trigger(row["answers"])
+        if trigger is None:
+            continue
+        try:
+            await _open(row["id"], row["campaign"], row["unit"], trigger, row["submitted_at"])
+            opened += 1
+        except Exception:  # the engines raise different unique-violation types
+            # Opened meanwhile by another process: the unique index decided, nothing is lost.
+            if not await RatingCase.exists().where(RatingCase.response == row["id"]):
+                raise
+    return opened
+
+
+async def _open(response_id: int, campaign_id: int, unit_id: int, trigger: str, at: datetime) -> int:
+    verify, close = add_working_days(at, VERIFY_WORKING_DAYS), add_working_days(at, CLOSE_WORKING_DAYS)
+    case = RatingCase(
+        response=response_id,
+        campaign=campaign_id,
+        unit=unit_id,
+        trigger=trigger,
+        opened_at=at,
+        verify_due=verify.at,
+        close_due=close.at,
+        due_estimated=verify.estimated or close.estimated,
+    )
+    async with writing():
+        await case.save()
+        await add_event(int(case.id), "", "opened", trigger, at)
+    return int(case.id)
+
+
+async def _campaign_questionnaire(campaign_id: int) -> int:
+    row = await Campaign.select(Campaign.questionnaire).where(Campaign.id == campaign_id).first()
+    return int(row["questionnaire"])
+
+
+def _id(value: Any) -> Any:
+    return getattr(value, "id", value)
+
+
+async def add_event(case_id: int, actor: str, kind: str, note: str = "", at: datetime | None = None) -> None:
+    await CaseEvent.insert(
+        CaseEvent(rating_case=case_id, at=at or datetime.now(UTC), actor=actor, kind=kind, note=note)
+    )
+
+
+async def case_of_response(response_id: int) -> dict[str, Any] | None:
+    return await RatingCase.select().where(RatingCase.response == response_id).first()
+
+
+async def get(case_id: int) -> dict[str, Any] | None:
+    return await RatingCase.select().where(RatingCase.id == case_id).first()
+
+
+def check_note(note: str) -> str:
+    note = note.strip()
+    if not note:
+        raise CaseError(N_("请填写说明。"))
+    if len(note) > MAX_NOTE:
+        raise CaseError(N_("说明最多 %(limit)s 个字。"), limit=MAX_NOTE)
+    return note
+
+
+async def move(user: StaffMember, case_id: int, to: str, note: str) -> None:
+    """Move a case on (call-back done, rectifying, resolved or explained), with a note; audited."""
+    note = check_note(note)
+    async with writing():
+        case = await get(case_id)
+        if case is None:
+            raise CaseError(N_("没有这个案件。"))
+        state = CaseState(case["state"])
+        if to not in [s.value for s in TRANSITIONS.get(state, ())]:
+            raise CaseError(N_("案件当前状态下不能进行这一步。"))
+        now = datetime.now(UTC)
+        changes: dict[Any, Any] = {RatingCase.state: to}
+        if to == CaseState.verified:
+            changes[RatingCase.verified_at] = now
+        if to in CLOSED_STATES:
+            changes[RatingCase.closed_at] = now
+            await _forget_contact(case_id)
+        await RatingCase.update(changes).where(RatingCase.id == case_id)
+        await add_event(case_id, user.username, to, note, now)
+        await audit.record(
+            user.username,
+            "case.state",
+            "case",
+            case_id,
+            before={"state": state.value},
+            after={"state": to, "note": note},
+        )
+
+
+async def reply(user: StaffMember, case_id: int, text: str) -> None:
+    """Set the unit's reply to the resident (shown with the receipt code); audited."""
+    text = check_note(text)
+    async with writing():
+        case = await get(case_id)
+        if case is None:
+            raise CaseError(N_("没有这个案件。"))
+        now = datetime.now(UTC)
+        await RatingCase.update({RatingCase.reply: text, RatingCase.replied_at: now}).where(RatingCase.id == case_id)
+        await add_event(case_id, user.username, "reply", text, now)
+        await audit.record(
+            user.username, "case.reply", "case", case_id, before={"reply": case["reply"]}, after={"reply": text}
+        )
+
+
+async def close_by_system(case_id: int, state: CaseState, actor: str, note: str) -> None:
+    """Close an open case as excluded or superseded (inside the caller's transaction)."""
+    now = datetime.now(UTC)
+    await RatingCase.update({RatingCase.state: state, RatingCase.closed_at: now}).where(RatingCase.id == case_id)
+    await _forget_contact(case_id)
+    await add_event(case_id, actor, state.value, note, now)
+
+
+async def _forget_contact(case_id: int) -> None:
+    # The number served the call-back only; a closed case has no use for it (PIPL: keep the minimum).
+    await CaseContact.delete().where(CaseContact.rating_case == case_id)
+
+
+async def on_superseded(old_response_id: int, new_response_id: int, actor: str = "") -> None:
+    """The resident revised a rating: its open case must not stay open.
+
+    When the revision is a bad rating too, its case (opened when it was saved) carries on from the
+    old one: same opening time and deadlines (a revision does not buy time), state, call-back,
+    reply and the number left for the call-back. Otherwise the old case closes as superseded. A
+    pending appeal about the old rating lapses.
+    """
+    async with writing():
+        old = await case_of_response(old_response_id)
+        if old is None or old["state"] not in OPEN_STATES:
+            return
+        new = await case_of_response(new_response_id)
+        if old["appeal"] == "pending":
+            await RatingCase.update({RatingCase.appeal: "lapsed"}).where(RatingCase.id == old["id"])
+        if new is not None:
+            carried = ("state", "opened_at", "verify_due", "close_due", "due_estimated", "contact_given_at")
+            changes = {RatingCase._meta.get_column_by_name(c): old[c] for c in carried}
+            changes |= {RatingCase.verified_at: old["verified_at"]}
+            if old["reply"] and not new["reply"]:
+                changes |= {RatingCase.reply: old["reply"], RatingCase.replied_at: old["replied_at"]}
+            await RatingCase.update(changes).where(RatingCase.id == new["id"])
+            if not await CaseContact.exists().where(CaseContact.rating_case == new["id"]):
+                await CaseContact.update({CaseContact.rating_case: new["id"]}).where(
+                    CaseContact.rating_case == old["id"]
+                )
+            await RatingCase.update({RatingCase.successor: new["id"]}).where(RatingCase.id == old["id"])
+            await add_event(new["id"], actor, "continues", f"#{old['id']}")
+        await close_by_system(old["id"], CaseState.superseded, actor, f"#{new['id']}" if new else "")
+
+
+async def on_excluded(response_id: int, actor: str, reason: str) -> None:
+    """A response was excluded (e.g. by quarantine review): its open case closes as excluded."""
+    async with writing():
+        case = await case_of_response(response_id)
+        if case is not None and case["state"] in OPEN_STATES:
+            await close_by_system(case["id"], CaseState.excluded, actor, reason)
+
+
+def normalise_phone(text: str) -> str:
+    """A mainland mobile or landline number as stored (landline as 0578-2123456); raises CaseError."""
+    digits = re.sub(r"[\s\-()（）]", "", unicodedata.normalize("NFKC", text))
+    digits = re.sub(r"^(\+86|0086)", "", digits)
+    if _MOBILE.match(digits):
+        return digits
+    if digits.startswith("0") and digits.isdigit():
+        split = 3 if digits[:3] in _THREE_DIGIT_AREAS else 4
+        area, number = digits[:split], digits[split:]
+        if 7 <= len(number) <= 8 and number[0] != "0":
+            return f"{area}-{number}"
+    raise CaseError(N_("请填写正确的手机号码（11 位）或带区号的固定电话，例如 0578-2123456。"))
+
+
+async def leave_contact(campaign_id: int, receipt: str, phone_text: str) -> None:
+    """Store the number a resident left for the call-back, apart from the answers; raises CaseError.
+
+    Allowed while the case is open; a second number replaces the first (a typo can be corrected).
+    """
+    phone = normalise_phone(phone_text)
+    async with writing():
+        case = await open_case_for_receipt(campaign_id, receipt)
+        if case is None:
+            raise CaseError(N_("这条评价没有待处理的问题，无需留下电话。"))
+        updated = await (
+            CaseContact.update({CaseContact.phone: phone})
+            .where(CaseContact.rating_case == case["id"])
+            .returning(CaseContact.id)
+        )
+        if not updated:
+            await CaseContact.insert(CaseContact(rating_case=case["id"], phone=phone))
+        if case["contact_given_at"] is None:
+            await RatingCase.update({RatingCase.contact_given_at: datetime.now(UTC)}).where(RatingCase.id == case["id"])
+        await add_event(case["id"], "", "contact")
+
+
+async def open_case_for_receipt(campaign_id: int, receipt: str) -> dict[str, Any] | None:
+    row = await (
+        RatingCase.select(RatingCase.all_columns())
+        .where(RatingCase.response.receipt == receipt)
+        .where(RatingCase.campaign == campaign_id)
+        .where(RatingCase.state.is_in(list(OPEN_STATES)))
+        .first()
+    )
+    return row
+
+
+async def callback_state(campaign_id: int, receipt: str) -> str | None:
+    """For the thank-you page: "offer" a call-back, say a number is already "left", or None (no open case)."""
+    case = await open_case_for_receipt(campaign_id, receipt)
+    if case is None:
+        return None
+    return "left" if case["contact_given_at"] else "offer"

@@ -1,0 +1,56 @@
+"""The resident's side of the bad-rating loop: leaving a number for the call-back, and following a
+case with the receipt code.
+
+The receipt code is the only key: 8 characters of a 31-symbol alphabet (31⁸ ≈ 8.5 × 10¹¹ codes).
+With a million receipts issued, a guess hits one with probability ≈ 1.2 × 10⁻⁶, and a hit shows a
+unit's name, a case state and the unit's reply (phone and ID numbers masked): never the answers,
+the time of the rating or anything the resident left.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
+
+from survey_app import case_records, cases, responses
+from survey_app.campaigns import PublicLink
+from survey_app.case_pages import STATE_LABELS
+from survey_app.cases import CaseError
+from survey_app.public import provide_link
+
+
+class CallbackController(Controller):
+    path = "/q/{token:str}/callback"
+    include_in_schema = False
+    dependencies = {"link": Provide(provide_link)}
+
+    @post("/", name="public:callback")
+    async def leave_number(
+        self, link: NamedDependency[PublicLink], data: URLEncodedBody[dict[str, Any]], r: FromQuery[str] = ""
+    ) -> Template | Redirect:
+        """Keep the number the resident left for the call-back, or show the thank-you page with what to fix."""
+        if not await responses.receipt_exists(link.campaign_id, r):
+            raise NotFoundException("unknown receipt")
+        phone = str(data.get("phone", ""))
+        try:
+            await cases.leave_contact(link.campaign_id, r, phone)
+        except CaseError as exc:
+            callback = await cases.callback_state(link.campaign_id, r)
+            context = {"link": link, "receipt": r, "callback": callback, "phone_error": exc, "phone": phone}
+            return Template("public/thanks.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+        return Redirect(path=f"/q/{link.token}/thanks?r={r}", status_code=303)
+
+
+@get("/r", name="public:receipt", include_in_schema=False)
+async def receipt_status(code: FromQuery[str] = "") -> Template:
+    """Type a receipt code, see the case's state and the unit's reply."""
+    status = await case_records.receipt_status(code) if code.strip() else None
+    unknown = bool(code.strip()) and status is None
+    context = {"code": code.strip()[:20], "status": status, "unknown": unknown, "state_labels": STATE_LABELS}
+    return Template("public/receipt.html", context=context, status_code=HTTP_404_NOT_FOUND if unknown else 200)

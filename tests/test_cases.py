@@ -1,0 +1,384 @@
+"""The bad-rating loop in the domain: opening, call-back numbers, states, appeals, revisions and figures."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+
+import pytest
+
+import analysis
+from survey_app import accounts, appeals, audit, campaigns, case_records, cases, responses, reviews
+from survey_app.cases import CaseError
+from survey_app.questionnaire_format import QuestionnaireError, load_scale_library, parse
+from survey_app.settings import QUESTIONNAIRES_DIR
+from survey_app.tables import AuditEntry, CaseContact, CaseEvent, RatingCase, Response, ResponseStatus, Role
+from survey_app.workdays import CHINA
+
+
+def submit(run, world, answers, token=None, now=None):
+    link_token = token or world.token_a
+    form_token = responses.read_form_token(link_token, responses.mint_form_token(link_token))
+    link = run(campaigns.find_link, link_token)
+    return run(
+        responses.record,
+        campaign_id=link.campaign_id,
+        unit_id=link.unit_id,
+        link_id=link.link_id,
+        token=form_token,
+        answers=answers,
+        now=now,
+    )
+
+
+def select(run, table, *where):
+    async def fetch():
+        query = table.select()
+        for condition in where:
+            query = query.where(condition)
+        return await query.order_by(table.id)
+
+    return run(fetch)
+
+
+def response_id(run, receipt):
+    return select(run, Response, Response.receipt == receipt)[0]["id"]
+
+
+def member(run, staff, name, role, unit=None):
+    return run(accounts.get, staff.create(name, role, unit))
+
+
+def test_a_bad_overall_rating_opens_one_case_with_working_day_deadlines(run, world):
+    opened = datetime(2026, 2, 13, 10, 0, tzinfo=CHINA)
+    saved = submit(run, world, {"overall": 1, "comment": "等了两小时"}, now=opened)
+    submit(run, world, {"overall": 3})  # 基本满意 is not a bad rating
+    [case] = select(run, RatingCase)
+    assert case["response"] == response_id(run, saved.receipt)
+    assert case["unit"] == world.unit_a and case["state"] == "new" and case["trigger"] == "overall=1"
+    # Spring Festival 2026: call back by Sat 14 Feb (a swapped working day); close by Fri 27 Feb.
+    assert case["verify_due"] == datetime(2026, 2, 15, tzinfo=CHINA)
+    assert case["close_due"] == datetime(2026, 2, 28, tzinfo=CHINA)
+    assert not case["due_estimated"]
+    assert [e["kind"] for e in select(run, CaseEvent)] == ["opened"]
+
+
+def test_a_resent_submission_and_the_sweep_open_no_second_case(run, world):
+    link_token = world.token_a
+    form_token = responses.read_form_token(link_token, responses.mint_form_token(link_token))
+    link = run(campaigns.find_link, link_token)
+    kwargs = dict(campaign_id=link.campaign_id, unit_id=link.unit_id, link_id=link.link_id, token=form_token)
+    first = run(responses.record, answers={"overall": 2}, **kwargs)
+    again = run(responses.record, answers={"overall": 2}, **kwargs)
+    assert again.receipt == first.receipt and not again.created
+    assert run(cases.open_missing) == 0
+    assert len(select(run, RatingCase)) == 1
+
+
+def test_the_database_refuses_a_second_case_for_one_response(run, world):
+    submit(run, world, {"overall": 1})
+    [case] = select(run, RatingCase)
+
+    async def second():
+        await RatingCase(
+            response=case["response"],
+            campaign=case["campaign"],
+            unit=case["unit"],
+            trigger="overall=1",
+            verify_due=case["verify_due"],
+            close_due=case["close_due"],
+        ).save()
+
+    with pytest.raises(Exception, match="(?i)unique"):
+        run(second)
+
+
+def test_the_sweep_opens_cases_for_bad_ratings_saved_without_one(run, world):
+    async def saved_behind_the_loop():  # as a response saved before cases existed
+        for n, overall in enumerate((1, 5, 2)):
+            await Response(
+                submission_id=f"old{n}",
+                receipt=f"OLD2345{n + 2}",
+                campaign=world.campaign_id,
+                unit=world.unit_b,
+                answers={"overall": overall},
+            ).save()
+
+    run(saved_behind_the_loop)
+    assert run(cases.open_missing) == 2
+    assert run(cases.open_missing) == 0  # idempotent
+    assert sorted(c["trigger"] for c in select(run, RatingCase)) == ["overall=1", "overall=2"]
+
+
+BASE = """
+slug: mini
+version: 1
+title: 测试
+items:
+  - {id: overall, type: rating, scale: satisfaction, text: 总体}
+  - id: why
+    type: multi
+    text: 原因
+    options: [{value: slow, label: 慢}, {value: favours, label: 索要好处}]
+"""
+
+
+def parse_mini(extra: str):
+    return parse(BASE + extra, name="mini.yaml", library=load_scale_library(QUESTIONNAIRES_DIR / "_scales.yaml"))
+
+
+def test_bad_rating_rule_from_the_file_or_the_default_overall_item():
+    default = parse_mini("").bad_rating_rule()
+    assert (default.item, default.bad_values) == ("overall", frozenset({1, 2}))
+    rule = parse_mini("bad_rating: {item: overall, reasons: {item: why, values: [favours]}}").bad_rating_rule()
+    assert rule.trigger({"overall": 4, "why": ["slow", "favours"]}) == "why=favours"
+    assert rule.trigger({"overall": 2}) == "overall=2"
+    assert rule.trigger({"overall": 3, "why": ["slow"]}) is None
+    off = parse_mini("bad_rating: {item: null}").bad_rating_rule()
+    assert off.trigger({"overall": 1}) is None
+    # Absent, the field is left out of the canonical JSON: stored definitions keep their hash.
+    assert b"bad_rating" not in parse_mini("").to_json()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("bad_rating: {item: why}", "mini.yaml: bad_rating.item: 'why' is not a rating item"),
+        ("bad_rating: {item: nope}", "mini.yaml: bad_rating.item: 'nope' is not a rating item"),
+        (
+            "bad_rating: {item: overall, reasons: {item: why, values: [rude]}}",
+            "mini.yaml: bad_rating.reasons.values.0: 'rude' is not an answer of 'why'",
+        ),
+        (
+            "bad_rating: {item: overall, reasons: {item: overall, values: [1]}}",
+            "mini.yaml: bad_rating.reasons.item: 'overall' is not a choice, multi or yes/no item",
+        ),
+        ("bad_rating: {levels: [1]}", "mini.yaml: bad_rating: object contains unknown field levels"),
+    ],
+)
+def test_bad_rating_mistakes_are_named(extra, message):
+    with pytest.raises(QuestionnaireError) as error:
+        parse_mini(extra)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("138 0013 8000", "13800138000"),
+        ("+86 13800138000", "13800138000"),
+        ("１３８００１３８０００", "13800138000"),
+        ("0578-2123456", "0578-2123456"),
+        ("05782123456", "0578-2123456"),
+        ("010-12345678", "010-12345678"),
+    ],
+)
+def test_phone_numbers_are_normalised(typed, stored):
+    assert cases.normalise_phone(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["", "12345", "12800138000", "1380013800", "2123456", "0578-21234", "电话"])
+def test_other_phone_numbers_are_refused(typed):
+    with pytest.raises(CaseError):
+        cases.normalise_phone(typed)
+
+
+def test_the_number_is_kept_apart_and_deleted_when_the_case_closes(run, world, staff):
+    saved = submit(run, world, {"overall": 1})
+    run(cases.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+    run(cases.leave_contact, world.campaign_id, saved.receipt, "13900139000")  # a corrected typo replaces it
+    [contact] = select(run, CaseContact)
+    assert contact["phone"] == "13900139000"
+    assert "139" not in json.dumps(select(run, Response)[0]["answers"])
+    worker = member(run, staff, "worker1", Role.worker, "331102-01")
+    run(cases.move, worker, contact["rating_case"], "verified", "已回访，确认等候过久")
+    assert select(run, CaseContact)  # still open: kept
+    run(cases.move, worker, contact["rating_case"], "resolved", "增开窗口")
+    assert select(run, CaseContact) == []
+    [case] = select(run, RatingCase)
+    assert case["contact_given_at"] is not None and case["verified_at"] is not None and case["closed_at"]
+    with pytest.raises(CaseError):  # closed: no number is taken any more
+        run(cases.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+
+
+def test_no_number_for_a_good_rating_or_another_campaign(run, world):
+    good = submit(run, world, {"overall": 5})
+    bad = submit(run, world, {"overall": 1})
+    with pytest.raises(CaseError):
+        run(cases.leave_contact, world.campaign_id, good.receipt, "13800138000")
+    with pytest.raises(CaseError):
+        run(cases.leave_contact, world.campaign_id + 1, bad.receipt, "13800138000")
+    assert select(run, CaseContact) == []
+
+
+def test_moves_follow_the_state_machine_with_a_note_and_are_audited(run, world, staff):
+    submit(run, world, {"overall": 2})
+    [case] = select(run, RatingCase)
+    worker = member(run, staff, "worker1", Role.worker, "331102-01")
+    with pytest.raises(CaseError):
+        run(cases.move, worker, case["id"], "verified", "  ")
+    with pytest.raises(CaseError):
+        run(cases.move, worker, case["id"], "excluded", "想直接排除")  # only an upheld appeal excludes
+    run(cases.move, worker, case["id"], "rectifying", "居民未留电话，直接整改")
+    with pytest.raises(CaseError):
+        run(cases.move, worker, case["id"], "verified", "回不去了")
+    run(cases.reply, worker, case["id"], "已调整窗口排班。")
+    run(cases.move, worker, case["id"], "explained", "属于政策规定，已解释")
+    entries = select(run, AuditEntry)
+    assert [e["action"] for e in entries][-3:] == ["case.state", "case.reply", "case.state"]
+    assert json.loads(entries[-3]["payload"])["after"] == {"state": "rectifying", "note": "居民未留电话，直接整改"}
+    assert run(audit.verify).ok
+    assert [e["kind"] for e in select(run, CaseEvent)] == ["opened", "rectifying", "reply", "explained"]
+
+
+def test_an_upheld_appeal_excludes_the_rating_and_closes_the_case(run, world, staff):
+    saved = submit(run, world, {"overall": 1})
+    run(cases.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+    [case] = select(run, RatingCase)
+    worker = member(run, staff, "worker1", Role.worker, "331102-01")
+    assessor = member(run, staff, "assessor1", Role.assessor)
+    with pytest.raises(CaseError):
+        run(appeals.file, worker, case["id"], "spite", "理由")
+    run(appeals.file, worker, case["id"], "malicious", "同一时段连续差评，现场无此办件")
+    with pytest.raises(CaseError):
+        run(appeals.file, worker, case["id"], "mistaken", "再申诉一次")
+    with pytest.raises(CaseError):
+        run(appeals.decide, worker, case["id"], True, "自己说了算")  # workers never decide
+    run(appeals.decide, assessor, case["id"], True, "核实无此办件记录")
+    [response] = select(run, Response)
+    assert response["status"] == "excluded"
+    assert response["review_reason"] == "申诉成立: 核实无此办件记录" and response["reviewed_by"] == "assessor1"
+    [case] = select(run, RatingCase)
+    assert (case["state"], case["appeal"], case["decided_by"]) == ("excluded", "upheld", "assessor1")
+    assert select(run, CaseContact) == []
+    actions = [e["action"] for e in select(run, AuditEntry)]
+    assert actions[-3:] == ["case.appeal", "case.decide", "response.exclude"]
+    assert run(audit.verify).ok
+
+
+def test_a_rejected_appeal_leaves_the_case_running_and_nobody_decides_their_own(run, world, staff):
+    submit(run, world, {"overall": 2})
+    [case] = select(run, RatingCase)
+    admin = member(run, staff, "boss", Role.admin)
+    assessor = member(run, staff, "assessor1", Role.assessor)
+    run(appeals.file, admin, case["id"], "mistaken", "居民点错了")
+    with pytest.raises(CaseError):
+        run(appeals.decide, admin, case["id"], True, "同意")
+    assert [p.case_id for p in run(appeals.pending, None)] == [case["id"]]
+    run(appeals.decide, assessor, case["id"], False, "无证据")
+    [case] = select(run, RatingCase)
+    assert (case["state"], case["appeal"]) == ("new", "rejected")
+    assert select(run, Response)[0]["status"] == "counted"
+    assert run(appeals.pending, None) == []
+
+
+def test_a_revision_that_is_no_longer_bad_closes_the_old_case(run, world):
+    old = submit(run, world, {"overall": 1})
+    run(cases.leave_contact, world.campaign_id, old.receipt, "13800138000")
+    new = submit(run, world, {"overall": 4})
+    run(cases.on_superseded, response_id(run, old.receipt), response_id(run, new.receipt))
+    [case] = select(run, RatingCase)
+    assert case["state"] == "superseded" and case["closed_at"] is not None
+    assert select(run, CaseContact) == []
+    assert run(case_records.receipt_status, old.receipt).state == "superseded"
+
+
+def test_a_revision_that_is_still_bad_carries_the_case_on(run, world, staff):
+    opened = datetime(2026, 2, 13, 10, 0, tzinfo=CHINA)
+    old = submit(run, world, {"overall": 2}, now=opened)
+    run(cases.leave_contact, world.campaign_id, old.receipt, "13800138000")
+    worker = member(run, staff, "worker1", Role.worker, "331102-01")
+    old_case = select(run, RatingCase)[0]
+    run(cases.move, worker, old_case["id"], "verified", "已回访")
+    run(appeals.file, worker, old_case["id"], "mistaken", "点错")
+    new = submit(run, world, {"overall": 1}, now=opened + timedelta(minutes=20))
+    run(cases.on_superseded, response_id(run, old.receipt), response_id(run, new.receipt))
+    run(cases.on_superseded, response_id(run, old.receipt), response_id(run, new.receipt))  # twice: no harm
+    old_case, new_case = select(run, RatingCase)
+    assert (old_case["state"], old_case["successor"], old_case["appeal"]) == ("superseded", new_case["id"], "lapsed")
+    assert new_case["state"] == "verified" and new_case["opened_at"] == opened  # no time bought by revising
+    assert new_case["close_due"] == datetime(2026, 2, 28, tzinfo=CHINA)
+    [contact] = select(run, CaseContact)
+    assert contact["rating_case"] == new_case["id"]
+    assert run(case_records.receipt_status, old.receipt).state == "verified"  # the old code follows the case
+
+
+def test_an_excluded_response_closes_its_case(run, world):
+    saved = submit(run, world, {"overall": 1})
+    run(cases.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+    run(cases.on_excluded, response_id(run, saved.receipt), "a", "隔离复核：刷票")
+    assert select(run, RatingCase)[0]["state"] == "excluded"
+    assert select(run, CaseContact) == []
+
+
+def test_excluding_a_flagged_rating_on_review_closes_its_case(run, world, staff):
+    saved = submit(run, world, {"overall": 1})
+    run(cases.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+    rid = response_id(run, saved.receipt)
+    run(Response.update({Response.status: ResponseStatus.quarantined}).where(Response.id == rid).run)
+    assessor = member(run, staff, "assessor1", Role.assessor)
+    run(reviews.decide, assessor, rid, "include", "核实为真实居民")
+    assert select(run, RatingCase)[0]["state"] == "new"  # kept in the score: the unit still owes a fix
+    run(reviews.decide, assessor, rid, "exclude", "同一设备连续提交")
+    assert select(run, RatingCase)[0]["state"] == "excluded"
+    assert select(run, CaseContact) == []
+
+
+def test_receipt_status_shows_state_and_reply_but_nothing_of_the_resident(run, world, staff):
+    bad = submit(run, world, {"overall": 1, "comment": "我的电话13800138000"})
+    good = submit(run, world, {"overall": 5})
+    run(cases.leave_contact, world.campaign_id, bad.receipt, "13800138000")
+    worker = member(run, staff, "worker1", Role.worker, "331102-01")
+    [case] = select(run, RatingCase)
+    run(cases.reply, worker, case["id"], "已整改，如有问题请拨打 13900139000 联系")
+    status = run(case_records.receipt_status, bad.receipt.lower())
+    assert status.state == "new" and status.unit_name == "大洋社区"
+    assert "13900139000" not in status.reply and "＊＊＊" in status.reply
+    assert "13800138000" not in repr(status)
+    assert run(case_records.receipt_status, good.receipt).state is None
+    assert run(case_records.receipt_status, "ZZZZZZZZ") is None
+    assert run(case_records.receipt_status, "not a code") is None
+
+
+def test_figures_count_call_backs_deadlines_and_closes_with_wilson_intervals(run, world, staff):
+    worker = member(run, staff, "worker1", Role.worker, "331102-01")
+    start = datetime(2026, 3, 2, tzinfo=CHINA)  # Monday; 5 working days → due end of Monday 9 March
+    receipts = [submit(run, world, {"overall": 1}, now=start + timedelta(hours=h)).receipt for h in range(5)]
+    submit(run, world, {"overall": 1}, token=world.token_b, now=start)
+    ids = [c["id"] for c in select(run, RatingCase, RatingCase.unit == world.unit_a)]
+    for receipt in receipts[:3]:
+        run(cases.leave_contact, world.campaign_id, receipt, "13800138000")
+    run(cases.move, worker, ids[0], "verified", "已回访")
+    run(cases.move, worker, ids[0], "resolved", "已整改")  # closed now (after its deadline in 2026-03)
+    run(cases.move, worker, ids[1], "explained", "已解释")
+    assessor = member(run, staff, "assessor1", Role.assessor)
+    run(appeals.file, worker, ids[4], "malicious", "恶意")
+    run(appeals.decide, assessor, ids[4], True, "成立")  # excluded: not counted
+
+    async def closed_on_time():  # the first case closed within its deadline
+        await RatingCase.update({RatingCase.closed_at: start + timedelta(days=1)}).where(RatingCase.id == ids[0])
+
+    run(closed_on_time)
+    end = start + timedelta(days=1)
+    as_of = datetime(2026, 3, 20, tzinfo=CHINA)
+    figures = run(cases.figures, [world.unit_a, world.unit_b, 999999], start, end, as_of=as_of)
+    a = figures[world.unit_a]
+    assert (a.n, a.open, a.overdue) == (4, 2, 2)
+    assert (a.called_back.estimate, a.called_back.n) == (pytest.approx(1 / 3), 3)
+    assert (a.on_time.estimate, a.on_time.n) == (pytest.approx(1 / 4), 4)  # 2 closed (1 late) + 2 overdue
+    assert (a.rectified.estimate, a.rectified.n) == (pytest.approx(2 / 4), 4)
+    expected = analysis.proportion_ci(1, 4)
+    assert (a.on_time.low, a.on_time.high, a.on_time.method) == (expected.low, expected.high, "wilson")
+    assert figures[world.unit_b].n == 1 and figures[999999].n == 0
+    assert figures[999999].rectified.n == 0
+    # Judged before any deadline passed, open cases are not due yet.
+    early = run(cases.figures, [world.unit_a], start, end, as_of=start + timedelta(days=2))[world.unit_a]
+    assert (early.overdue, early.on_time.n) == (0, 2)
+    assert run(cases.figures, [world.unit_a], end, end + timedelta(days=1), as_of=as_of)[world.unit_a].n == 0
+
+
+def test_a_case_opened_where_the_calendar_ends_is_marked_estimated(run, world):
+    last_known = date(2026, 12, 30)
+    submit(run, world, {"overall": 1}, now=datetime(2026, 12, 30, 10, tzinfo=CHINA))
+    [case] = select(run, RatingCase)
+    assert case["due_estimated"] and case["close_due"].astimezone(CHINA).date() > last_known
