@@ -91,7 +91,7 @@ def block_sums(
     cell = np.dtype((np.void, _CELL * table.itemsize))
     cells = table.reshape(-1).view(cell).take(key).view(np.float64).reshape(rows, u * _CELL)
     start = rows * len(SUMS) * d1  # `out` below comes first
-    per_row = work[start : start + rows * combine.shape[1]].reshape(rows, -1)
+    per_row = work[start : start + rows * combine.shape[1]].reshape(rows, combine.shape[1])  # rows may be 0
     np.matmul(cells, combine, out=per_row)
     num, den = per_row[:, :d], per_row[:, d : 2 * d]
     valid_c, t = per_row[:, 2 * d : 2 * d + d1], per_row[:, 2 * d + d1 : 2 * d + 2 * d1]
@@ -133,7 +133,7 @@ def block_sums(
     segments = sparse.csr_matrix(
         (np.ones(rows), np.arange(rows), np.concatenate(([0], np.cumsum(sizes)))), shape=(nb, rows)
     )
-    return np.asarray(segments @ out.reshape(lu.size, -1)).reshape(nb, len(SUMS), d1)
+    return np.asarray(segments @ out.reshape(lu.size, len(SUMS) * d1)).reshape(nb, len(SUMS), d1)
 
 
 def workspace_size(rows: int, spec: CompositeSpec) -> int:

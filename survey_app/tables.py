@@ -158,7 +158,7 @@ class Response(Table):
         help_text="Number written on a paper sheet, e.g. A-0137; unique per campaign, so a sheet counts once.",
     )
     status = Varchar(length=12, choices=ResponseStatus, default=ResponseStatus.counted, index=True)
-    flags = JSONB(default=[], help_text="Fraud-signal codes that sent it to quarantine, e.g. [\"burst\", \"clone\"].")
+    flags = JSONB(default=[], help_text='Fraud-signal codes that sent it to quarantine, e.g. ["burst", "clone"].')
     device_hash = Varchar(
         length=32,
         null=True,
