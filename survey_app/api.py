@@ -114,10 +114,27 @@ class ResponsePage(msgspec.Struct, frozen=True):
 
 
 ERRORS = {
-    400: ResponseSpec(data_container=ApiError, description="A parameter is invalid."),
-    401: ResponseSpec(data_container=ApiError, description="Not signed in."),
-    404: ResponseSpec(data_container=ApiError, description="No such object in the member's units."),
+    400: ResponseSpec(ApiError, generate_examples=False, description="A parameter is invalid."),
+    401: ResponseSpec(ApiError, generate_examples=False, description="Not signed in."),
+    404: ResponseSpec(ApiError, generate_examples=False, description="No such object in the member's units."),
 }
+
+
+CHANNEL_LIST = "(qr|interviewer|paper|import)"
+Channels = Annotated[
+    str,
+    Parameter(
+        pattern=f"^({CHANNEL_LIST}(,{CHANNEL_LIST})*)?$",
+        description="Score only responses of these channels, comma-separated (default: all).",
+    ),
+]
+
+
+async def provide_scored_report(
+    slug: FromPath[str], request: Request[StaffMember, Any, Any], channel: Channels = ""
+) -> reports.Report:
+    """The report page's report (same scope and channel rules), with `channel` described in the schema."""
+    return await provide_report(slug, request, channel)
 
 
 def _next(request: Request[Any, Any, Any], total: int, limit: int, offset: int) -> str | None:
@@ -163,7 +180,7 @@ async def list_units(
     "/campaigns/{slug:str}/scores",
     name="api:scores",
     responses=ERRORS,
-    dependencies={"report": Provide(provide_report)},
+    dependencies={"report": Provide(provide_scored_report)},
 )
 async def campaign_scores(
     request: Request[StaffMember, Any, Any],

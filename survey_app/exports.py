@@ -46,7 +46,8 @@ class Answer(msgspec.Struct, frozen=True):
     """One answered item: the stored code and its label in the chosen language."""
 
     item: str
-    value: int | float | str | bool | list[str]
+    # A number, not "integer or number": JSON Schema's oneOf would match a whole number twice.
+    value: float | str | bool | list[str]
     label: str
 
 
