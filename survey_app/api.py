@@ -27,6 +27,7 @@ from survey_app.accounts import StaffMember
 from survey_app.auth import requires
 from survey_app.exports import ResponseRecord, UnitScores
 from survey_app.i18n import current_language
+from survey_app.pages import client_went_away, error_page
 from survey_app.report_pages import provide_report
 from survey_app.tables import Role
 
@@ -231,6 +232,8 @@ async def campaign_responses(
 
 def api_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ApiError]:
     """Any error of the API as a JSON body; unexpected ones are logged and answered 500 without details."""
+    if client_went_away(exc):
+        return error_page(request, exc)  # type: ignore[return-value]
     if isinstance(exc, NotAuthorizedException):
         status, message = HTTP_401_UNAUTHORIZED, auth.NOT_SIGNED_IN
     elif isinstance(exc, HTTPException):

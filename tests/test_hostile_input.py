@@ -168,3 +168,41 @@ def test_a_valid_form_in_multipart_is_refused_too(client, world):
     token = form_token(client, world.token_a)
     response = client.post(f"/q/{world.token_a}/", files={"overall": (None, "4"), "_form": (None, token)})
     assert response.status_code == 415 and saved(world) == []
+
+
+def test_a_client_hanging_up_mid_body_is_no_server_error(client, world, portal, caplog):
+    """The resident's phone loses signal while sending: Litestar raises a 500 for it; we log it as
+    information and answer 499 (nobody is listening), and nothing is saved."""
+    body = f"_form={form_token(client, world.token_a)}&overall=4".encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/q/{world.token_a}/",
+        "raw_path": f"/q/{world.token_a}/".encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver.local"), (b"content-type", FORM.encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver.local", 80),
+        "state": {},
+    }
+    events = [
+        {"type": "http.request", "body": body[:20], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return events.pop(0) if events else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    caplog.clear()
+    portal.call(client.app, scope, receive, send)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 499
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert saved(world) == []
