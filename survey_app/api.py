@@ -236,12 +236,12 @@ def api_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ApiEr
         return error_page(request, exc)  # type: ignore[return-value]
     if isinstance(exc, NotAuthorizedException):
         status, message = HTTP_401_UNAUTHORIZED, auth.NOT_SIGNED_IN
-    elif isinstance(exc, HTTPException):
+    elif isinstance(exc, HTTPException) and exc.status_code < HTTP_500_INTERNAL_SERVER_ERROR:
         status, message = exc.status_code, exc.detail
         if isinstance(exc.extra, list):  # validation: which parameter, and what is wrong with it
             message += ": " + "; ".join(f"{e.get('key', '')}: {e.get('message', '')}" for e in exc.extra)
     else:
-        status, message = HTTP_500_INTERNAL_SERVER_ERROR, "internal error"
+        status, message = getattr(exc, "status_code", HTTP_500_INTERNAL_SERVER_ERROR), "internal error"
         request.logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
     return Response(ApiError(status, message), status_code=status)
 

@@ -81,7 +81,7 @@ def create_app() -> Litestar:
             api.router(),
         ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
-        middleware=[security.security_headers_middleware, i18n.language_middleware],
+        middleware=[security.security_headers_middleware, i18n.language_middleware, security.refuse_nul_middleware],
         on_app_init=[auth.session_auth().on_app_init],
         stores={"sessions": auth.make_store("sessions"), "throttle": auth.make_store("throttle")},
         csrf_config=CSRFConfig(

@@ -206,3 +206,31 @@ def test_a_client_hanging_up_mid_body_is_no_server_error(client, world, portal, 
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 499
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
     assert saved(world) == []
+
+
+STAFF_ADDRESSES = [
+    "/reports/a%00b",
+    "/reports/a%00b/units.csv",
+    "/staff/campaigns/a%00b",
+    "/staff/campaigns/a%00b/responses.csv",
+    "/staff/units/a%00b/edit",
+    "/staff/questionnaires/a%00b/1",
+    "/staff/links/a%00bcdefghijklmnopqrstuvw/interview",
+    "/api/v1/campaigns/a%00b/scores",
+    "/api/v1/campaigns/a%00b/responses",
+    "/api/v1/units?lang=%00",
+]
+
+
+def test_nul_in_staff_addresses_and_login_is_a_client_error(client, world, staff):
+    """PostgreSQL cannot hold NUL in text: a lookup with one must be refused before it, not fail."""
+    from survey_app.tables import Role
+    from tests.conftest import csrf_token
+
+    data = {"_csrf_token": csrf_token(client.get("/login").text), "username": "ad\x00min", "password": "x" * 12}
+    assert client.post("/login", data=data).status_code == 401
+    staff.as_role(Role.admin)
+    for url in STAFF_ADDRESSES:
+        response = client.get(url)
+        assert response.status_code == 400, (url, response.status_code)
+    assert client.get("/api/v1/campaigns/a%00b/scores").json()["status"] == 400
