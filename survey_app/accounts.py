@@ -87,6 +87,9 @@ async def create(
 
 async def authenticate(username: str, password: str) -> StaffMember | None:
     """The active account with this name and password, or None."""
+    if not USERNAME.match(username):  # no such account can exist; and PostgreSQL refuses NUL in text
+        _verify(_DUMMY_HASH, password)
+        return None
     row = await StaffUser.select().where(StaffUser.username == username).first()
     if row is None or not row["active"]:
         _verify(_DUMMY_HASH, password)

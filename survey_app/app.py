@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import NotAuthorizedException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from survey_app import auth, counters, db, i18n, quarantine, security
+from survey_app import api, auth, counters, db, i18n, quarantine, security
 from survey_app.auth import AuthController
 from survey_app.campaign_pages import CampaignController
 from survey_app.case_pages import CaseController
 from survey_app.entry_pages import EntryController
+from survey_app.export_pages import ResponseExportController, ScoreExportController
 from survey_app.pages import error_page, home, switch_language
 from survey_app.privacy import mask_text
 from survey_app.public import PublicController
@@ -55,6 +60,13 @@ def template_environment() -> Environment:
     return env
 
 
+def any_error(request: Request[Any, Any, Any], exc: Exception) -> Any:
+    """Errors outside a route (unknown path, wrong method): JSON under /api/, a page elsewhere."""
+    if request.url.path.startswith(api.PREFIX + "/"):
+        return api.api_error(request, exc)
+    return error_page(request, exc)
+
+
 def create_app() -> Litestar:
     """Build the application from the settings."""
     settings = get_settings()
@@ -74,9 +86,12 @@ def create_app() -> Litestar:
             CaseController,
             CallbackController,
             receipt_status,
+            ResponseExportController,
+            ScoreExportController,
+            api.router(),
         ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
-        middleware=[security.security_headers_middleware, i18n.language_middleware],
+        middleware=[security.security_headers_middleware, i18n.language_middleware, security.refuse_nul_middleware],
         on_app_init=[auth.session_auth().on_app_init],
         stores={"sessions": auth.make_store("sessions"), "throttle": auth.make_store("throttle")},
         csrf_config=CSRFConfig(
@@ -85,12 +100,19 @@ def create_app() -> Litestar:
             cookie_secure=(settings.public_base_url or "").startswith("https://"),
             exclude=CSRF_EXEMPT,
         ),
-        exception_handlers={NotAuthorizedException: auth.to_login, Exception: error_page},
+        exception_handlers={NotAuthorizedException: auth.to_login, Exception: any_error},
         lifespan=[db.lifespan, counters.lifespan, quarantine.lifespan],
         # A 20 KB form page shrinks to about 4 KB: what matters on a weak mobile signal. PNGs are
         # compressed already.
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6, exclude=r"\.png$"),
-        openapi_config=None,
+        # Only the JSON API is in the schema (every page sets include_in_schema=False); it is served
+        # as JSON alone: a browsable UI would need scripts, which the CSP forbids.
+        openapi_config=OpenAPIConfig(
+            title="Minping API",
+            version="1",
+            path=api.SCHEMA_PATH,
+            render_plugins=[JsonRenderPlugin()],
+        ),
         request_max_body_size=MAX_BODY_BYTES,
         debug=settings.debug,
     )

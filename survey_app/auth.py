@@ -17,7 +17,7 @@ from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.params import FromQuery, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 from litestar.security.session_auth import SessionAuth
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_429_TOO_MANY_REQUESTS
 from litestar.stores.base import Store
@@ -39,7 +39,10 @@ THROTTLE_WINDOW_S = 15 * 60
 MAX_FAILURES_PER_ACCOUNT = 10
 MAX_FAILURES_PER_ADDRESS = 50
 # Resident pages never need a session: storing one per QR scan would flood the store.
-PUBLIC_PATHS = ["^/q/", "^/lang/", "^/$", "^/r$"]
+# The API's OpenAPI schema describes shapes, never data; /r is the resident's receipt lookup.
+PUBLIC_PATHS = ["^/q/", "^/lang/", "^/$", "^/r$", "^/api/v1/schema"]
+API_PATH = "/api/"
+NOT_SIGNED_IN = "sign in first (staff session)"
 _NEW_SESSION_ID = "minping.new_session_id"
 _ROTATE = "_rotate"
 
@@ -186,6 +189,9 @@ def _login_page(target: str, error: str, status: int) -> Template:
     return Template("staff/login.html", context=context, status_code=status)
 
 
-def to_login(request: Request[Any, Any, Any], _: Exception) -> Redirect:
-    """A page that needs a signed-in member sends the visitor to the login page, then back."""
+def to_login(request: Request[Any, Any, Any], _: Exception) -> Redirect | Response[dict[str, Any]]:
+    """A page that needs a signed-in member sends the visitor to the login page, then back; the JSON
+    API answers 401 with a JSON body instead (the shape of `api.ApiError`)."""
+    if request.url.path.startswith(API_PATH):
+        return Response({"status": 401, "error": NOT_SIGNED_IN}, status_code=HTTP_401_UNAUTHORIZED)
     return Redirect(path=f"/login?next={request.url.path}", status_code=303)

@@ -346,3 +346,22 @@ async def previous_for_unit(campaign_id: int, unit_id: int) -> CampaignInfo | No
         return None
     row = max(earlier, key=when)
     return _info({k: row[k] for k in ("id", "slug", "title", "status", "questionnaire", "opens_at", "closes_at")})
+
+
+async def in_scope(visible: set[int] | None) -> list[CampaignInfo]:
+    """Campaigns covering at least one of the `visible` units (None = all), oldest first."""
+    if visible is None:
+        return await all_campaigns()
+    rows = await CampaignUnit.select(CampaignUnit.campaign).where(
+        CampaignUnit.unit.is_in(sorted(visible)) if visible else CampaignUnit.id.is_null()
+    )
+    covering = {r["campaign"] for r in rows}
+    return [c for c in await all_campaigns() if c.id in covering]
+
+
+async def visible_by_slug(slug: str, visible: set[int] | None) -> CampaignInfo | None:
+    """The campaign when it covers at least one of the `visible` units (None = all); else None (shown as 404)."""
+    campaign = await by_slug(slug)
+    if campaign is None or visible is None:
+        return campaign
+    return campaign if set(await unit_ids(campaign.id)) & visible else None

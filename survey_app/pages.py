@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, InternalServerException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from survey_app.i18n import LANG_COOKIE, LANGUAGES
@@ -32,8 +32,21 @@ async def switch_language(code: FromPath[str], next: FromQuery[str] = "/") -> Re
     return response
 
 
-def error_page(request: Request[Any, Any, Any], exc: Exception) -> Template:
+# Litestar raises this 500 when the client hangs up while its body is read (a resident losing signal
+# mid-upload). Nothing failed on our side, so it is not logged or counted as a server error.
+CLIENT_GONE = "client disconnected prematurely"
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for it; the client never sees the answer anyway
+
+
+def client_went_away(exc: Exception) -> bool:
+    return isinstance(exc, InternalServerException) and exc.detail == CLIENT_GONE
+
+
+def error_page(request: Request[Any, Any, Any], exc: Exception) -> Template | Response[str]:
     """Render any error as a friendly page in the visitor's language, with the right status."""
+    if client_went_away(exc):
+        request.logger.info("client went away on %s %s", request.method, request.url.path)
+        return Response("", status_code=CLIENT_CLOSED_REQUEST)
     status = exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
     if status >= 500:
         request.logger.exception("unhandled error on %s", request.url.path, exc_info=exc)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
     HTTP_403_FORBIDDEN,
     HTTP_409_CONFLICT,
     HTTP_410_GONE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 from markupsafe import Markup
@@ -46,6 +50,17 @@ def base_url(request: Request[Any, Any, Any]) -> str:
     return get_settings().public_base_url or str(request.base_url).rstrip("/")
 
 
+async def browser_form_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Browsers post the form urlencoded and percent-encode every byte above 0x7F. JSON, multipart or
+    text bodies are not from the form (415); raw non-ASCII bytes come from a client whose charset is
+    unknown, and Litestar would read them as Latin-1 and store mojibake, so they are refused (400)."""
+    media_type = connection.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        raise ClientException(status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE)
+    if not (await cast(Request[Any, Any, Any], connection).body()).isascii():  # the body is read once, kept
+        raise ClientException(status_code=HTTP_400_BAD_REQUEST)
+
+
 class PublicController(Controller):
     path = "/q/{token:str}"
     include_in_schema = False
@@ -60,7 +75,7 @@ class PublicController(Controller):
         questionnaire = await questionnaires.get(link.questionnaire_id)
         return _form_page(link, questionnaire, posted={}, errors={})
 
-    @post("/", name="public:submit")
+    @post("/", name="public:submit", guards=[browser_form_only])
     async def submit(
         self, link: NamedDependency[PublicLink], data: URLEncodedBody[dict[str, Any]]
     ) -> Template | Redirect:

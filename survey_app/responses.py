@@ -110,6 +110,9 @@ def parse_answers(
             if item.required:
                 errors[item.id] = FieldError(N_("请回答此题。"))
             continue
+        if len(values) > 1 and item.type != "multi":  # the form sends one; which would be meant?
+            errors[item.id] = FieldError(N_("此题只能有一个答案。"))
+            continue
         value, error = _parse_one(item, questionnaire, values)
         if error is not None:
             errors[item.id] = error

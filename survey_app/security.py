@@ -7,6 +7,8 @@ import secrets
 from contextvars import ContextVar
 
 from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import ClientException
+from litestar.status_codes import HTTP_400_BAD_REQUEST
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from survey_app.settings import get_settings
@@ -46,5 +48,17 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_with_headers)
         finally:
             current_nonce.reset(token)
+
+    return middleware
+
+
+def refuse_nul_middleware(app: ASGIApp) -> ASGIApp:
+    """400 for a NUL character in the path or query: it means nothing in any of our addresses, and
+    PostgreSQL cannot hold it in text, so a lookup with it would fail as a server error."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]):
+            raise ClientException(status_code=HTTP_400_BAD_REQUEST, detail="NUL in the address")
+        await app(scope, receive, send)
 
     return middleware

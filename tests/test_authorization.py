@@ -29,6 +29,9 @@ ADMINS = {**ANY_STAFF, **dict.fromkeys(["assessor", "assessor_other", "worker_ow
 REVIEWERS = {**ANY_STAFF, "worker_own": "404", "worker_other": "404"}  # a unit's staff never review its answers
 SCOPED_REVIEWERS = {**REVIEWERS, "assessor_other": "404"}
 CITY_WIDE = {**ANY_STAFF, "assessor_other": "404", "worker_own": "404", "worker_other": "404"}
+API = {**ANY_STAFF, "anonymous": "401"}  # the JSON API: no login page, a 401 body
+SCOPED_API = {**SCOPED, "anonymous": "401"}
+NOWHERE = dict.fromkeys(VISITORS, "404")
 
 RULES = {
     ("GET", "/"): PUBLIC,
@@ -89,6 +92,18 @@ RULES = {
     ("POST", "/staff/cases/{case_id:int}/appeal"): SCOPED_RUNNERS,
     ("POST", "/staff/cases/{case_id:int}/decision"): SCOPED_REVIEWERS,
     ("GET", "/staff/appeals"): REVIEWERS,
+    ("GET", "/staff/campaigns/{slug:str}/responses.csv"): SCOPED,
+    ("GET", "/staff/campaigns/{slug:str}/responses.xlsx"): SCOPED,
+    ("GET", "/reports/{slug:str}/units.csv"): SCOPED,
+    ("GET", "/reports/{slug:str}/units.xlsx"): SCOPED,
+    ("GET", "/reports/{slug:str}/units.json"): SCOPED,
+    ("GET", "/api/v1/campaigns"): API,
+    ("GET", "/api/v1/units"): API,
+    ("GET", "/api/v1/campaigns/{slug:str}/scores"): SCOPED_API,
+    ("GET", "/api/v1/campaigns/{slug:str}/responses"): SCOPED_API,
+    ("GET", "/api/v1/schema"): PUBLIC,
+    ("GET", "/api/v1/schema/openapi.json"): PUBLIC,
+    ("GET", "/api/v1/schema/{path:str}"): NOWHERE,  # Litestar's answer for other schema files: none here
 }
 
 
@@ -107,9 +122,11 @@ def test_every_route_has_a_rule(app_client):
 
 
 def outcome(response) -> str:
-    """ "login" (sent to sign in), "404" (hidden), "403"/"error", or "served" (the route answered this visitor)."""
+    """ "login" (sent to sign in), "401" (API, not signed in), "404" (hidden), "403"/"error", or "served"."""
     if response.status_code == 303 and response.headers.get("location", "").startswith("/login?next="):
         return "login"
+    if response.status_code == 401 and response.headers["content-type"].startswith("application/json"):
+        return "401"
     if response.status_code in (403, 404):
         return str(response.status_code)
     return "error" if response.status_code >= 500 else "served"
@@ -125,6 +142,7 @@ def setting(run, world, client, staff):
     receipt = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False).headers["location"].split("r=")[1]
     client.cookies.clear()
     values = {"{token:str}": world.token_a, "{slug:str}": "window-rating-test", "{code:str}": "en"}
+    values["{path:str}"] = "openapi.yaml"
     values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
     values["{sheet_id:int}"] = str(sheet_keyed_twice(run, world.token_a, ids["worker_own"], ids["admin"]))
     values["{response_id:int}"] = str(run(quarantined, receipt))
