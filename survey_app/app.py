@@ -10,10 +10,11 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from survey_app import auth, counters, db, i18n, security
+from survey_app import auth, counters, db, i18n, ratelimits, security
 from survey_app.auth import AuthController
 from survey_app.campaign_pages import CampaignController
 from survey_app.entry_pages import EntryController
+from survey_app.invitation_pages import InvitationController
 from survey_app.pages import error_page, home, switch_language
 from survey_app.public import PublicController
 from survey_app.questionnaire_format import localise
@@ -62,14 +63,23 @@ def create_app() -> Litestar:
             StaffController,
             ReportController,
             CampaignController,
+            InvitationController,
             EntryController,
             UnitController,
             QuestionnaireController,
         ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
-        middleware=[security.security_headers_middleware, i18n.language_middleware],
+        middleware=[
+            security.security_headers_middleware,
+            i18n.language_middleware,
+            ratelimits.resident_flood_guard(ratelimits.RESIDENT_POSTS_PER_MINUTE).middleware,
+        ],
         on_app_init=[auth.session_auth().on_app_init],
-        stores={"sessions": auth.make_store("sessions"), "throttle": auth.make_store("throttle")},
+        stores={
+            "sessions": auth.make_store("sessions"),
+            "throttle": auth.make_store("throttle"),
+            "rate_limit": auth.make_store("rate_limit"),
+        },
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="minping_csrf",

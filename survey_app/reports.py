@@ -21,7 +21,7 @@ import analysis
 from survey_app import campaigns, questionnaires, units
 from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
 from survey_app.responses import DONT_KNOW
-from survey_app.tables import Channel, Response
+from survey_app.tables import Channel, Response, ResponseStatus
 
 CONFIDENCE = 0.95
 MIN_N = 10  # below this no score is published: too few answers to tell a unit's level
@@ -93,6 +93,7 @@ async def build(campaign_slug: str, channels: Collection[str] | None = None) -> 
     questionnaire = await questionnaires.get(campaign.questionnaire_id)
     unit_ids = await campaigns.unit_ids(campaign.id)
     query = Response.select(Response.unit, Response.answers, Response.channel).where(Response.campaign == campaign.id)
+    query = query.where(Response.status != ResponseStatus.superseded)  # a device's revision replaced it
     if channels is not None:
         channels = tuple(Channel(c).value for c in channels)
         query = query.where(Response.channel.is_in(list(channels)) if channels else Response.id.is_null())

@@ -120,6 +120,9 @@ class Link(Table):
     revoked_at = Timestamptz(null=True, default=None)
     scans = Integer(default=0, help_text="Times the form was opened (approximate: flushed every few seconds).")
     starts = Integer(default=0, help_text="Times answers were sent, valid or not (approximate, as scans).")
+    limited = Integer(
+        default=0, help_text="Answers turned away by the campaign's hourly limits (approximate, as scans)."
+    )
 
 
 class ResponseStatus(StrEnum):
@@ -158,7 +161,7 @@ class Response(Table):
         help_text="Number written on a paper sheet, e.g. A-0137; unique per campaign, so a sheet counts once.",
     )
     status = Varchar(length=12, choices=ResponseStatus, default=ResponseStatus.counted, index=True)
-    flags = JSONB(default=[], help_text="Fraud-signal codes that sent it to quarantine, e.g. [\"burst\", \"clone\"].")
+    flags = JSONB(default=[], help_text='Fraud-signal codes that sent it to quarantine, e.g. ["burst", "clone"].')
     device_hash = Varchar(
         length=32,
         null=True,
