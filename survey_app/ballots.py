@@ -6,7 +6,7 @@ The layers a campaign can switch on, and how each holds under races:
   response keeps only `HMAC(campaign flag key, device id)`, never the cookie, an address or a user
   agent. The unique index `response_one_per_device` admits one live (not superseded) response per
   device hash, so a second answer from a device is refused by the database, even when two arrive
-  at once. Within `revision_minutes` the device may revise: in ONE transaction the old row becomes
+  at once. Within `revision_minutes` the device may revise once: in ONE transaction the old row becomes
   `superseded` and the new one, pointing at it through `replaces`, is inserted. Nothing is deleted.
   The flag key is replaced when the campaign closes (campaigns.set_status), after which the hashes
   cannot be matched to any device.
@@ -76,9 +76,10 @@ class PriorAnswer:
     status: str
     flags: list[str]
     revisable_until: datetime
+    revised: bool  # it is itself a revision: one revision per answer keeps the window bounded
 
     def revisable(self, now: datetime | None = None) -> bool:
-        return self.status in REVISABLE and (now or datetime.now(UTC)) < self.revisable_until
+        return not self.revised and self.status in REVISABLE and (now or datetime.now(UTC)) < self.revisable_until
 
     def minutes_left(self, now: datetime | None = None) -> int:
         left = self.revisable_until - (now or datetime.now(UTC))
@@ -168,6 +169,7 @@ async def _live_answer(link: PublicLink, hashed: str) -> PriorAnswer | None:
             Response.status,
             Response.flags,
             Response.submitted_at,
+            Response.replaces,
         )
         .where(live)
         .first()
@@ -186,6 +188,7 @@ async def _live_answer(link: PublicLink, hashed: str) -> PriorAnswer | None:
         status=row["status"],
         flags=list(row["flags"] or []),
         revisable_until=row["submitted_at"] + timedelta(minutes=link.revision_minutes),
+        revised=row["replaces"] is not None,
     )
 
 

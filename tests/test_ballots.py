@@ -244,3 +244,12 @@ def test_settings_are_checked_audited_and_frozen_once_closed(run, world):
             BallotSettings(**{**SETTINGS.__dict__, "device_check": False}),
             "t",
         )
+
+
+def test_an_answer_is_revised_at_most_once(client, run, world):
+    device_check_on(run, world)
+    answer(client, world.token_a, overall="1")
+    form = client.get(f"/q/{world.token_a}?revise=1").text
+    client.post(f"/q/{world.token_a}", data=valid_answers(form, overall="5"))
+    page = client.get(f"/q/{world.token_a}?revise=1")
+    assert "已经修改过一次" in page.text and 'name="_form"' not in page.text
