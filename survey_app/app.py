@@ -87,7 +87,7 @@ def create_app() -> Litestar:
             exclude=CSRF_EXEMPT,
         ),
         exception_handlers={NotAuthorizedException: auth.to_login, Exception: error_page},
-        lifespan=[db.lifespan, counters.lifespan],
+        lifespan=[db.lifespan, counters.lifespan, ratelimits.lifespan],
         # A 20 KB form page shrinks to about 4 KB: what matters on a weak mobile signal. PNGs are
         # compressed already.
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6, exclude=r"\.png$"),

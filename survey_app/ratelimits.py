@@ -12,10 +12,14 @@ resident shares the proxy's address.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.stores.memory import MemoryStore
 
 # A person answers a questionnaire in one to two minutes; 300 posts a minute from one address is
 # 150 residents submitting at once behind one NAT, with a resend each.
@@ -33,3 +37,28 @@ def resident_flood_guard(posts_per_minute: int = RESIDENT_POSTS_PER_MINUTE) -> R
         check_throttle_handler=_is_resident_post,
         store="rate_limit",
     )
+
+
+# MemoryStore drops an expired entry only when it is read again (Litestar #5085): without a sweep,
+# every address that ever posted would stay in memory for the life of the worker.
+SWEEP_EVERY_S = 600.0
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Sweep expired entries out of an in-memory rate-limit store while the worker runs (Redis expires its own)."""
+    store = app.stores.get("rate_limit")
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            await store.delete_expired()
+
+    task = asyncio.create_task(sweep()) if isinstance(store, MemoryStore) else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

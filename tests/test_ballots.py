@@ -253,3 +253,40 @@ def test_an_answer_is_revised_at_most_once(client, run, world):
     client.post(f"/q/{world.token_a}", data=valid_answers(form, overall="5"))
     page = client.get(f"/q/{world.token_a}?revise=1")
     assert "已经修改过一次" in page.text and 'name="_form"' not in page.text
+
+
+def test_the_campaign_page_form_switches_the_layers_audited_until_the_campaign_closes(client, staff, run, world):
+    from survey_app.tables import AuditEntry, Role
+    from tests.conftest import csrf_token
+
+    staff.as_role(Role.worker, "331102-01")  # a worker whose scope covers the whole campaign
+    page = client.get("/staff/campaigns/window-rating-test")
+    assert 'action="/staff/campaigns/window-rating-test/ballots"' in page.text
+    fields = {"_csrf_token": csrf_token(page.text), "device_check": "on", "revision_minutes": "10"}
+    r = client.post("/staff/campaigns/window-rating-test/ballots", data={**fields, "link_hourly_limit": "50"})
+    assert r.status_code == 200  # followed the redirect back to the campaign page
+    assert run(ballots.settings_of, world.campaign_id) == BallotSettings(True, 10, False, 50, None)
+
+    async def last_action() -> str:
+        return (await AuditEntry.select(AuditEntry.action).order_by(AuditEntry.id, ascending=False).first())["action"]
+
+    assert run(last_action) == "campaign.ballots"
+    bad = client.post("/staff/campaigns/window-rating-test/ballots", data={**fields, "link_hourly_limit": "many"})
+    assert bad.status_code == 422 and "请填写整数" in bad.text
+    run(campaigns.set_status, world.campaign_id, CampaignStatus.closed, "test")
+    closed = client.post("/staff/campaigns/window-rating-test/ballots", data=fields)
+    assert closed.status_code == 422 and "评议已结束" in closed.text
+    assert (
+        'action="/staff/campaigns/window-rating-test/ballots"'
+        not in client.get("/staff/campaigns/window-rating-test").text
+    )
+
+
+def test_assessors_see_the_settings_but_no_form(client, staff, run, world):
+    from survey_app.tables import Role
+
+    run(ballots.change_settings, world.campaign_id, SETTINGS, "test")
+    staff.as_role(Role.assessor)
+    page = client.get("/staff/campaigns/window-rating-test").text
+    assert "每部手机只能评价一次：是" in page
+    assert "/ballots" not in page and "/invitations" not in page
