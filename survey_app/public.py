@@ -73,13 +73,7 @@ class PublicController(Controller):
             page = _answered_page(link, prior)
         else:
             questionnaire = await questionnaires.get(link.questionnaire_id)
-            posted = (
-                responses.form_fields(questionnaire, prior.answers)
-                if prior
-                else {INVITATION_FIELD: code}
-                if code
-                else {}
-            )
+            posted = responses.form_fields(questionnaire, prior.answers) if prior else {INVITATION_FIELD: code}
             page = _form_page(link, questionnaire, posted, errors={}, revising=revising)
         return _with_device_cookie(page, request, link, device)
 
