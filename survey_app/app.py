@@ -14,12 +14,13 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from survey_app import api, auth, counters, db, i18n, quarantine, security
+from survey_app import api, auth, counters, db, i18n, quarantine, ratelimits, security
 from survey_app.auth import AuthController
 from survey_app.campaign_pages import CampaignController
 from survey_app.case_pages import CaseController
 from survey_app.entry_pages import EntryController
 from survey_app.export_pages import ResponseExportController, ScoreExportController
+from survey_app.invitation_pages import InvitationController
 from survey_app.pages import error_page, home, switch_language
 from survey_app.privacy import mask_text
 from survey_app.public import PublicController
@@ -80,6 +81,7 @@ def create_app() -> Litestar:
             ReportController,
             ReviewController,
             CampaignController,
+            InvitationController,
             EntryController,
             UnitController,
             QuestionnaireController,
@@ -91,9 +93,18 @@ def create_app() -> Litestar:
             api.router(),
         ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
-        middleware=[security.security_headers_middleware, i18n.language_middleware, security.refuse_nul_middleware],
+        middleware=[
+            security.security_headers_middleware,
+            i18n.language_middleware,
+            security.refuse_nul_middleware,
+            ratelimits.resident_flood_guard(ratelimits.RESIDENT_POSTS_PER_MINUTE).middleware,
+        ],
         on_app_init=[auth.session_auth().on_app_init],
-        stores={"sessions": auth.make_store("sessions"), "throttle": auth.make_store("throttle")},
+        stores={
+            "sessions": auth.make_store("sessions"),
+            "throttle": auth.make_store("throttle"),
+            "rate_limit": auth.make_store("rate_limit"),
+        },
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="minping_csrf",
@@ -101,7 +112,7 @@ def create_app() -> Litestar:
             exclude=CSRF_EXEMPT,
         ),
         exception_handlers={NotAuthorizedException: auth.to_login, Exception: any_error},
-        lifespan=[db.lifespan, counters.lifespan, quarantine.lifespan],
+        lifespan=[db.lifespan, counters.lifespan, quarantine.lifespan, ratelimits.lifespan],
         # A 20 KB form page shrinks to about 4 KB: what matters on a weak mobile signal. PNGs are
         # compressed already.
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6, exclude=r"\.png$"),

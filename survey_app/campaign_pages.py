@@ -19,11 +19,11 @@ from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from analysis.sampling import sample_size_for_proportion
-from survey_app import accounts, campaigns, links, qrcodes, units
+from survey_app import accounts, ballots, campaigns, invitations, links, qrcodes, units
 from survey_app.accounts import StaffMember
 from survey_app.auth import requires
 from survey_app.campaigns import CampaignError, CampaignInfo
-from survey_app.i18n import N_
+from survey_app.i18n import N_, Refusal
 from survey_app.public import base_url
 from survey_app.tables import CampaignStatus, Role, UnitKind
 
@@ -80,18 +80,23 @@ class CampaignController(Controller):
         self, request: Request[StaffMember, Any, Any], campaign_scope: NamedDependency[CampaignScope]
     ) -> Template:
         """Status, period, and every link of the member's units with scans, starts and completed answers."""
-        rows = await links.for_campaign(campaign_scope.campaign.id, campaign_scope.visible)
-        context = {
-            "c": campaign_scope.campaign,
-            "may_run": campaign_scope.may_run,
-            "links": rows,
-            "may_edit": request.user.role in STAFF,
-            "link_units": sorted({(r.unit_id, r.unit_name, r.unit_code) for r in rows}, key=lambda u: u[2]),
-            "poster_roots": await units.listing(campaign_scope.visible),
-            "local_time": LOCAL_TIME,
-            "one_day": timedelta(days=1),
-        }
-        return Template("staff/campaign.html", context=context)
+        return await _campaign_page(request.user, campaign_scope)
+
+    @post("/{slug:str}/ballots", name="campaigns:ballots", guards=[requires(*STAFF)])
+    async def change_ballots(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Template | Redirect:
+        """Switch the device check and invitation codes, set the revision window and hourly limits (audited)."""
+        if not campaign_scope.may_run:
+            raise NotFoundException()
+        try:
+            await ballots.change_settings(campaign_scope.campaign.id, _ballot_settings(data), request.user.username)
+        except Refusal as exc:
+            return await _campaign_page(request.user, campaign_scope, error=exc)
+        return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
 
     @post("/{slug:str}/status", name="campaigns:status", guards=[requires(*STAFF)])
     async def set_status(
@@ -177,6 +182,42 @@ class CampaignController(Controller):
                 archive.writestr(f"{name}.png", qrcodes.png(url))
         headers = {"Content-Disposition": f'attachment; filename="{campaign_scope.campaign.slug}-qr.zip"'}
         return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
+
+
+async def _campaign_page(user: StaffMember, scope: CampaignScope, error: Refusal | None = None) -> Template:
+    rows = await links.for_campaign(scope.campaign.id, scope.visible)
+    context = {
+        "c": scope.campaign,
+        "may_run": scope.may_run,
+        "links": rows,
+        "may_edit": user.role in STAFF,
+        "link_units": sorted({(r.unit_id, r.unit_name, r.unit_code) for r in rows}, key=lambda u: u[2]),
+        "poster_roots": await units.listing(scope.visible),
+        "local_time": LOCAL_TIME,
+        "one_day": timedelta(days=1),
+        "ballots": await ballots.settings_of(scope.campaign.id),
+        "batches": await invitations.batches(scope.campaign.id, scope.visible) if user.role in STAFF else [],
+        "max_batch": invitations.MAX_BATCH,
+        "error": error,
+    }
+    return Template("staff/campaign.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY if error else 200)
+
+
+def _ballot_settings(data: dict[str, Any]) -> ballots.BallotSettings:
+    """The settings form as settings; a number that is not one is refused with a message."""
+    values: dict[str, int | None] = {}
+    for name in ("revision_minutes", "link_hourly_limit", "campaign_hourly_limit"):
+        text = str(data.get(name, "")).strip()
+        values[name] = _int(text) if text else None
+        if text and values[name] is None:
+            raise Refusal(N_("请填写整数。"))
+    return ballots.BallotSettings(
+        device_check=data.get("device_check") == "on",
+        revision_minutes=values["revision_minutes"] or 0,
+        invitation_only=data.get("invitation_only") == "on",
+        link_hourly_limit=values["link_hourly_limit"],
+        campaign_hourly_limit=values["campaign_hourly_limit"],
+    )
 
 
 async def _active_links(campaign_scope: CampaignScope, unit_code: str) -> list[links.LinkRow]:

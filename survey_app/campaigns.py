@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -12,10 +12,20 @@ from piccolo.query.functions.aggregate import Count
 from survey_app import audit
 from survey_app.db import writing
 from survey_app.i18n import N_, Refusal
-from survey_app.tables import Campaign, CampaignStatus, CampaignUnit, Link, QuestionnaireVersion, Response
+from survey_app.tables import (
+    Campaign,
+    CampaignStatus,
+    CampaignUnit,
+    Link,
+    QuestionnaireVersion,
+    Response,
+    ResponseStatus,
+)
 
 # 18 random bytes = 144 bits, 24 URL-safe characters: unguessable, and short enough for a small QR code.
 TOKEN_BYTES = 18
+# 32 random bytes: the key of the campaign's device hashes (survey_app/ballots.py).
+FLAG_KEY_BYTES = 32
 # Mirrors the report's minimum n: a unit below it cannot be scored, so workers are warned.
 MIN_SCORED_RESPONSES = 10
 
@@ -45,6 +55,13 @@ class PublicLink:
     unit_name: str
     unit_name_en: str
     state: LinkState
+    # One resident, one vote (survey_app/ballots.py); defaults so other callers can build a PublicLink.
+    device_check: bool = False
+    revision_minutes: int = 0
+    invitation_only: bool = False
+    link_hourly_limit: int | None = None
+    campaign_hourly_limit: int | None = None
+    flag_key: str = field(default="", repr=False)
 
     def campaign_title(self, lang: str) -> str:
         return (self.title_en if lang == "en" else "") or self.title
@@ -104,6 +121,7 @@ async def create(
             status=status,
             opens_at=opens_at,
             closes_at=closes_at,
+            flag_key=new_flag_key(),
         )
         await campaign.save()
         targets = targets or {}
@@ -124,13 +142,27 @@ async def create(
     return int(campaign.id)
 
 
+def new_flag_key() -> str:
+    """A fresh secret key for a campaign's device hashes."""
+    return secrets.token_hex(FLAG_KEY_BYTES)
+
+
 async def set_status(campaign_id: int, status: CampaignStatus, actor: str) -> None:
-    """Open, close or reopen a campaign (audited)."""
+    """Open, close or reopen a campaign (audited).
+
+    Closing replaces the campaign's flag key, and the old one is gone for good: the device hashes
+    kept with its responses can then no longer be matched to any device, not even by the server,
+    which would otherwise be able to recompute them from a cookie. Opening sets a key if there is
+    none. A reopened campaign therefore does not recognise devices that answered before it closed.
+    """
     async with writing():
-        row = await Campaign.select(Campaign.status).where(Campaign.id == campaign_id).first()
+        row = await Campaign.select(Campaign.status, Campaign.flag_key).where(Campaign.id == campaign_id).first()
         if row is None:
             raise LookupError(campaign_id)
-        await Campaign.update({Campaign.status: status}).where(Campaign.id == campaign_id)
+        changes: dict = {Campaign.status: status}
+        if status == CampaignStatus.closed or not row["flag_key"]:
+            changes[Campaign.flag_key] = new_flag_key()
+        await Campaign.update(changes).where(Campaign.id == campaign_id)
         before, after = {"status": row["status"]}, {"status": str(status)}
         await audit.record(actor, "campaign.status", "campaign", campaign_id, before=before, after=after)
 
@@ -147,6 +179,8 @@ SELECT link.id AS link_id, link.token, link.site, link.revoked_at,
        campaign.id AS campaign_id, campaign.slug AS campaign_slug, campaign.title, campaign.title_en,
        campaign.purpose, campaign.purpose_en, campaign.status, campaign.opens_at, campaign.closes_at,
        campaign.questionnaire AS questionnaire_id,
+       campaign.device_check, campaign.revision_minutes, campaign.invitation_only,
+       campaign.link_hourly_limit, campaign.campaign_hourly_limit, campaign.flag_key,
        unit.id AS unit_id, unit.name AS unit_name, unit.name_en AS unit_name_en
 FROM link JOIN campaign ON campaign.id = link.campaign JOIN unit ON unit.id = link.unit
 WHERE link.token = {}
@@ -164,6 +198,7 @@ async def find_link(token: str, now: datetime | None = None) -> PublicLink | Non
     state = _state(row, now or datetime.now(UTC))
     for key in ("revoked_at", "status", "opens_at", "closes_at"):
         del row[key]
+    row["device_check"], row["invitation_only"] = bool(row["device_check"]), bool(row["invitation_only"])
     return PublicLink(state=state, **row)
 
 
@@ -267,9 +302,9 @@ async def progress(visible: set[int] | None) -> list[CampaignProgress]:
     """Every campaign with units in `visible` (None = all): completed responses per unit against target."""
     counts = {
         (r["campaign"], r["unit"]): r["count"]
-        for r in await Response.select(Response.campaign, Response.unit, Count(Response.id).as_alias("count")).group_by(
-            Response.campaign, Response.unit
-        )
+        for r in await Response.select(Response.campaign, Response.unit, Count(Response.id).as_alias("count"))
+        .where(Response.status != ResponseStatus.superseded)  # a revision replaces, it does not add
+        .group_by(Response.campaign, Response.unit)
     }
     rows = await CampaignUnit.select(
         CampaignUnit.campaign,

@@ -1,4 +1,4 @@
-"""Scan and start counts per link, for workers' progress pages.
+"""Scan, start and limited counts per link, for workers' progress pages.
 
 A database write on every form view would put the busiest public page behind the write lock, so
 each worker process counts in memory and adds its counts to the links every few seconds. The
@@ -19,6 +19,7 @@ FLUSH_EVERY_S = 5.0
 
 _scans: Counter[int] = Counter()
 _starts: Counter[int] = Counter()
+_limited: Counter[int] = Counter()
 
 
 def count_scan(link_id: int) -> None:
@@ -29,17 +30,27 @@ def count_start(link_id: int) -> None:
     _starts[link_id] += 1
 
 
+def count_limited(link_id: int) -> None:
+    """An answer turned away by an hourly limit (survey_app/ballots.py), so the link's owners see it happened."""
+    _limited[link_id] += 1
+
+
 async def flush() -> None:
     """Add the counts gathered so far to the links (additive, so every worker can flush)."""
-    scans, starts = dict(_scans), dict(_starts)
+    scans, starts, limited = dict(_scans), dict(_starts), dict(_limited)
     _scans.clear()
     _starts.clear()
-    if not scans and not starts:
+    _limited.clear()
+    if not scans and not starts and not limited:
         return
     async with writing():
-        for link_id in scans.keys() | starts.keys():
+        for link_id in scans.keys() | starts.keys() | limited.keys():
             await Link.update(
-                {Link.scans: Link.scans + scans.get(link_id, 0), Link.starts: Link.starts + starts.get(link_id, 0)}
+                {
+                    Link.scans: Link.scans + scans.get(link_id, 0),
+                    Link.starts: Link.starts + starts.get(link_id, 0),
+                    Link.limited: Link.limited + limited.get(link_id, 0),
+                }
             ).where(Link.id == link_id)
 
 

@@ -11,7 +11,7 @@ from survey_app import audit
 from survey_app.campaigns import CampaignError, new_link
 from survey_app.db import writing
 from survey_app.i18n import N_
-from survey_app.tables import CampaignUnit, Link, Response
+from survey_app.tables import CampaignUnit, Link, Response, ResponseStatus
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class LinkRow:
     scans: int
     starts: int
     completed: int
+    limited: int = 0  # answers turned away by an hourly limit (survey_app/ballots.py)
 
 
 async def for_campaign(campaign_id: int, visible: set[int] | None) -> list[LinkRow]:
@@ -33,7 +34,7 @@ async def for_campaign(campaign_id: int, visible: set[int] | None) -> list[LinkR
     completed = {
         r["link"]: r["n"]
         for r in await Response.select(Response.link, Count(Response.id).as_alias("n"))
-        .where(Response.campaign == campaign_id)
+        .where((Response.campaign == campaign_id) & (Response.status != ResponseStatus.superseded))
         .group_by(Response.link)
     }
     rows = await (
@@ -44,6 +45,7 @@ async def for_campaign(campaign_id: int, visible: set[int] | None) -> list[LinkR
             Link.revoked_at,
             Link.scans,
             Link.starts,
+            Link.limited,
             Link.unit.id.as_alias("unit_id"),
             Link.unit.code.as_alias("unit_code"),
             Link.unit.name.as_alias("unit_name"),
@@ -64,6 +66,7 @@ async def for_campaign(campaign_id: int, visible: set[int] | None) -> list[LinkR
             scans=r["scans"],
             starts=r["starts"],
             completed=completed.get(r["id"], 0),
+            limited=r["limited"],
         )
         for r in rows
         if visible is None or r["unit_id"] in visible

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
@@ -21,7 +21,7 @@ from litestar.status_codes import (
 )
 from markupsafe import Markup
 
-from survey_app import campaigns, cases, counters, qrcodes, questionnaires, responses
+from survey_app import ballots, campaigns, cases, counters, invitations, qrcodes, questionnaires, responses
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.i18n import N_, current_language
 from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
@@ -29,6 +29,9 @@ from survey_app.responses import FieldError
 from survey_app.settings import get_settings
 
 FORM_TOKEN_FIELD = "_form"
+# Underscored like the form token: questionnaire item ids cannot start with "_".
+INVITATION_FIELD = "_invite"
+REVISE_FIELD = "_revise"
 STATE_STATUS = {
     LinkState.closed: HTTP_410_GONE,
     LinkState.revoked: HTTP_410_GONE,
@@ -67,17 +70,31 @@ class PublicController(Controller):
     dependencies = {"link": Provide(provide_link)}
 
     @get("/", name="public:form")
-    async def show_form(self, link: NamedDependency[PublicLink]) -> Template:
-        """Show the questionnaire, or why it cannot be answered now."""
+    async def show_form(
+        self,
+        request: Request[Any, Any, Any],
+        link: NamedDependency[PublicLink],
+        code: FromQuery[str] = "",
+        revise: FromQuery[str] = "",
+    ) -> Template:
+        """Show the questionnaire, or why it cannot be answered now, or the device's earlier answer."""
         if link.state != LinkState.open:
             return _state_page(link)
         counters.count_scan(link.link_id)
-        questionnaire = await questionnaires.get(link.questionnaire_id)
-        return _form_page(link, questionnaire, posted={}, errors={})
+        device = ballots.device_of(link.campaign_id, request.cookies)
+        prior = await ballots.prior_answer(link, device)
+        revising = prior is not None and bool(revise) and prior.link_id == link.link_id and prior.revisable()
+        if prior is not None and not revising:
+            page = _answered_page(link, prior)
+        else:
+            questionnaire = await questionnaires.get(link.questionnaire_id)
+            posted = responses.form_fields(questionnaire, prior.answers) if prior else {INVITATION_FIELD: code}
+            page = _form_page(link, questionnaire, posted, errors={}, revising=revising)
+        return _with_device_cookie(page, request, link, device)
 
     @post("/", name="public:submit", guards=[browser_form_only])
     async def submit(
-        self, link: NamedDependency[PublicLink], data: URLEncodedBody[dict[str, Any]]
+        self, request: Request[Any, Any, Any], link: NamedDependency[PublicLink], data: URLEncodedBody[dict[str, Any]]
     ) -> Template | Redirect:
         """Save the answers and show the receipt, or show the form again with messages and the answers kept."""
         if link.state != LinkState.open:
@@ -86,25 +103,36 @@ class PublicController(Controller):
         questionnaire = await questionnaires.get(link.questionnaire_id)
         answers, errors = responses.parse_answers(questionnaire, data)
         token = responses.read_form_token(link.token, str(data.get(FORM_TOKEN_FIELD, "")))
+        revising = data.get(REVISE_FIELD) == "1"
         if token is None:
             notice = FieldError(N_("页面已过期，您的答案已保留，请检查后再次提交。"))
-            return _form_page(link, questionnaire, data, errors, notice=notice)
+            return _form_page(link, questionnaire, data, errors, notice=notice, revising=revising)
         if errors:
-            return _form_page(link, questionnaire, data, errors, form_token=data[FORM_TOKEN_FIELD])
+            return _form_page(link, questionnaire, data, errors, form_token=data[FORM_TOKEN_FIELD], revising=revising)
+        device = ballots.device_of(link.campaign_id, request.cookies)
         try:
-            saved = await responses.record(
-                campaign_id=link.campaign_id,
-                unit_id=link.unit_id,
-                link_id=link.link_id,
-                token=token,
-                answers=answers,
+            saved = await ballots.cast(
+                link,
+                token,
+                answers,
+                device=device,
+                revise=revising,
+                invitation_code=str(data.get(INVITATION_FIELD, "")),
                 lang=current_language.get(),
             )
         except responses.SubmissionConflict:
-            return Template(
-                "public/status.html", context={"link": link, "state": "conflict"}, status_code=HTTP_409_CONFLICT
-            )
-        return Redirect(path=f"/q/{link.token}/thanks?r={saved.receipt}", status_code=303)
+            context = {"link": link, "state": "conflict"}
+            return Template("public/status.html", context=context, status_code=HTTP_409_CONFLICT)
+        except ballots.AlreadyAnswered as exc:
+            return _answered_page(link, exc.prior, status_code=exc.status_code)
+        except (ballots.BallotRefused, invitations.InvitationRefused) as exc:
+            notice = FieldError(exc.message, exc.params)
+            form_token = data[FORM_TOKEN_FIELD]
+            page = _form_page(link, questionnaire, data, {}, form_token=form_token, notice=notice, revising=revising)
+            page.status_code = exc.status_code
+            return page
+        redirect = Redirect(path=f"/q/{link.token}/thanks?r={saved.receipt}", status_code=303)
+        return _with_device_cookie(redirect, request, link, device)
 
     @get("/thanks", name="public:thanks")
     async def thanks(self, link: NamedDependency[PublicLink], r: FromQuery[str] = "") -> Template:
@@ -141,8 +169,10 @@ def _form_page(
     *,
     form_token: str | None = None,
     notice: FieldError | None = None,
+    revising: bool = False,
 ) -> Template:
     context = form_context(link, questionnaire, posted, errors, form_token=form_token, notice=notice)
+    context["revising"] = revising
     status = HTTP_422_UNPROCESSABLE_ENTITY if errors or notice else 200
     return Template("public/form.html", context=context, status_code=status)
 
@@ -167,6 +197,11 @@ def form_context(
         "notice": notice,
         "form_token": form_token or responses.mint_form_token(link.token),
         "form_token_field": FORM_TOKEN_FIELD,
+        # The invitation code field, when the campaign asks for one (kept as typed, or from ?code=).
+        "invitation": str(posted.get(INVITATION_FIELD, "")) if link.invitation_only else None,
+        "invitation_field": INVITATION_FIELD,
+        "revising": False,
+        "revise_field": REVISE_FIELD,
     }
 
 
@@ -214,6 +249,22 @@ def _form_value(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+def _answered_page(link: PublicLink, prior: ballots.PriorAnswer | None, status_code: int = 200) -> Template:
+    """ "You have already answered": the receipt, and whether (and where) the answer may still be revised."""
+    return Template("public/answered.html", context={"link": link, "prior": prior}, status_code=status_code)
+
+
+_T = TypeVar("_T", Template, Redirect)
+
+
+def _with_device_cookie(response: _T, request: Request[Any, Any, Any], link: PublicLink, device: ballots.Device) -> _T:
+    """Give the device its signed cookie when the campaign checks devices and it has none yet."""
+    if link.device_check and device.new:
+        secure = request.url.scheme == "https"
+        response.cookies.append(ballots.device_cookie(link.campaign_id, device, secure=secure))
+    return response
 
 
 def _state_page(link: PublicLink) -> Template:

@@ -24,7 +24,7 @@ from survey_app.db import writing
 from survey_app.i18n import N_
 from survey_app.questionnaire_format import TEXT_LIMITS, Item, Questionnaire
 from survey_app.settings import get_settings
-from survey_app.tables import Channel, Response
+from survey_app.tables import Channel, Response, ResponseStatus
 
 DONT_KNOW = "dk"
 # Receipts avoid 0/O and 1/I/L so a resident can read one out over the phone.
@@ -56,6 +56,10 @@ class Saved:
 
 class SubmissionConflict(ValueError):
     """The submission id was already used with different answers."""
+
+
+class DeviceTaken(ValueError):
+    """The campaign already holds a live response from this device (see survey_app/ballots.py)."""
 
 
 class SheetTaken(ValueError):
@@ -194,16 +198,22 @@ async def record(
     now: datetime | None = None,
     entered_by: int | None = None,
     sheet: str | None = None,
+    device_hash: str | None = None,
+    prepare: Callable[[Response], Awaitable[None]] | None = None,
     on_saved: Callable[[Response], Awaitable[None]] | None = None,
 ) -> Saved:
     """Save a response once; a resend of the same submission gets the same receipt.
 
     The unique (campaign, submission_id) constraint decides, not a prior check, so two racing
-    copies of one submission cannot both be saved; likewise (campaign, sheet) for paper sheets.
-    `on_saved` runs in the same transaction as a new row (staff entries audit there).
+    copies of one submission cannot both be saved; likewise (campaign, sheet) for paper sheets and
+    (campaign, device_hash) among live responses for devices. `prepare` runs in the transaction
+    before the row is inserted (a revision supersedes its predecessor there, hourly limits count
+    there) and `on_saved` after it (staff entries audit there, an invitation is spent there); an
+    exception from either rolls the whole transaction back.
 
     :raise SubmissionConflict: when the submission id was used with different answers.
     :raise SheetTaken: when another response already holds this paper sheet.
+    :raise DeviceTaken: when this device already has a live response in the campaign.
     """
     now = now or datetime.now(UTC)
     duration = now.timestamp() - token.issued_at
@@ -222,9 +232,12 @@ async def record(
         duration_s=round(duration, 1) if plausible else None,
         entered_by=entered_by,
         sheet=sheet,
+        device_hash=device_hash,
     )
     try:
         async with writing():
+            if prepare is not None:
+                await prepare(row)
             await row.save()
             await cases.open_for_response(row)  # 差评闭环: a bad rating opens its case with it, or neither is saved
             if on_saved is not None:
@@ -235,6 +248,8 @@ async def record(
         if existing is None:
             if sheet is not None and (holder := await _sheet_holder(campaign_id, sheet)) is not None:
                 raise SheetTaken(sheet, holder) from exc
+            if device_hash is not None and await _device_has_live_response(campaign_id, device_hash):
+                raise DeviceTaken(device_hash) from exc
             raise exc
     if existing.answers != answers:
         raise SubmissionConflict(token.submission_id)
@@ -253,6 +268,31 @@ async def _sheet_holder(campaign_id: int, sheet: str) -> int | None:
     taken = (Response.campaign == campaign_id) & (Response.sheet == sheet)
     row = await Response.select(Response.id).where(taken).first()
     return None if row is None else int(row["id"])
+
+
+async def _device_has_live_response(campaign_id: int, device_hash: str) -> bool:
+    live = (
+        (Response.campaign == campaign_id)
+        & (Response.device_hash == device_hash)
+        & (Response.status != ResponseStatus.superseded)
+    )
+    return bool(await Response.exists().where(live))
+
+
+def form_fields(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dict[str, str | list[str]]:
+    """Stored answers as the form fields that would post them: the inverse of `parse_answers`."""
+    fields: dict[str, str | list[str]] = {}
+    for item in questionnaire.items:
+        if item.id not in answers:
+            continue
+        value = answers[item.id]
+        if isinstance(value, list):
+            fields[item.id] = [str(v) for v in value]
+        elif isinstance(value, bool):
+            fields[item.id] = "yes" if value else "no"
+        else:
+            fields[item.id] = str(value)
+    return fields
 
 
 def _new_receipt() -> str:

@@ -131,6 +131,9 @@ class Link(Table):
     revoked_at = Timestamptz(null=True, default=None)
     scans = Integer(default=0, help_text="Times the form was opened (approximate: flushed every few seconds).")
     starts = Integer(default=0, help_text="Times answers were sent, valid or not (approximate, as scans).")
+    limited = Integer(
+        default=0, help_text="Answers turned away by the campaign's hourly limits (approximate, as scans)."
+    )
 
 
 class ResponseStatus(StrEnum):

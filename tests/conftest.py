@@ -132,7 +132,7 @@ def run(portal: BlockingPortal) -> Callable[..., Any]:
 @pytest.fixture
 def client(app_client: TestClient, portal: BlockingPortal, run: Callable[..., Any]) -> TestClient:
     app_client.cookies.clear()
-    for store in ("sessions", "throttle"):  # sign-ins and failures of earlier tests are forgotten
+    for store in ("sessions", "throttle", "rate_limit"):  # sign-ins and failures of earlier tests are forgotten
         portal.call(app_client.app.stores.get(store).delete_all)
     return app_client
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from survey_app import accounts, campaigns, entries, responses, units
+from survey_app import accounts, campaigns, entries, invitations, responses, units
 from survey_app.tables import RatingCase, Response, ResponseStatus, Role, UnitKind
 from tests.conftest import csrf_token
 
@@ -62,6 +62,9 @@ RULES = {
     ("POST", "/staff/campaigns/{slug:str}/links/{token:str}/revoke"): SCOPED_RUNNERS,
     ("GET", "/staff/campaigns/{slug:str}/posters"): SCOPED,
     ("GET", "/staff/campaigns/{slug:str}/qr.zip"): SCOPED,
+    ("POST", "/staff/campaigns/{slug:str}/ballots"): SCOPED_RUNNERS,
+    ("POST", "/staff/campaigns/{slug:str}/invitations"): SCOPED_RUNNERS,
+    ("GET", "/staff/campaigns/{slug:str}/invitations/{batch:str}"): SCOPED_RUNNERS,
     ("GET", "/staff/units"): ANY_STAFF,
     ("GET", "/staff/units/new"): RUNNERS,
     ("POST", "/staff/units/new"): RUNNERS,
@@ -144,6 +147,7 @@ def setting(run, world, client, staff):
     values = {"{token:str}": world.token_a, "{slug:str}": "window-rating-test", "{code:str}": "en"}
     values["{path:str}"] = "openapi.yaml"
     values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
+    values["{batch:str}"] = run(invitations.create_batch, world.campaign_id, world.unit_a, 2, "test")
     values["{sheet_id:int}"] = str(sheet_keyed_twice(run, world.token_a, ids["worker_own"], ids["admin"]))
     values["{response_id:int}"] = str(run(quarantined, receipt))
     values["{case_id:int}"] = str(the_case_id(run))

@@ -131,7 +131,7 @@ def test_scans_and_starts_are_counted_per_link(client, staff, world, run):
     staff.as_role(Role.admin)
     soup = BeautifulSoup(client.get("/staff/campaigns/window-rating-test").text, "html.parser")
     row = next(tr for tr in soup.select("tbody tr") if "大洋社区" in tr.text)
-    assert [td.text for td in row.select("td.num")] == ["3", "1", "0"]
+    assert [td.text for td in row.select("td.num")] == ["3", "1", "0", "0"]  # scans, starts, done, limited
 
 
 def test_members_outside_the_campaign_see_nothing_and_assessors_cannot_change_it(client, staff, world, run):

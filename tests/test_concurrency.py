@@ -22,9 +22,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from survey_app import db
+from survey_app import ballots, db, invitations
+from survey_app.ballots import BallotSettings
 from survey_app.settings import get_settings
-from survey_app.tables import Response
+from survey_app.tables import Invitation, Response, ResponseStatus
 
 from .conftest import MINPING
 
@@ -101,12 +102,14 @@ def answers_for(html: str, rng: random.Random) -> dict[str, str]:
     return {"_form": match.group(1), **{name: rng.choice(values) for name, values in groups.items()}}
 
 
-def fire(url: str, posts: list[tuple[str, dict[str, str]]]) -> list[httpx.Response]:
-    """POST every (path, fields) at once, each on its own connection."""
+def fire(
+    url: str, posts: list[tuple[str, dict[str, str]]], cookies: httpx.Cookies | None = None
+) -> list[httpx.Response]:
+    """POST every (path, fields) at once, each on its own connection (all with `cookies`: one device)."""
 
     async def go() -> list[httpx.Response]:
         limits = httpx.Limits(max_connections=len(posts), max_keepalive_connections=0)
-        async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits, cookies=cookies) as client:
             return await asyncio.gather(*(client.post(path, data=fields) for path, fields in posts))
 
     return asyncio.run(go())
@@ -208,3 +211,70 @@ def test_many_different_submissions_at_once_are_all_saved(world, server):
     assert {row["receipt"] for row in world.responses()} == receipts
     log = server.log_text()
     assert "database is locked" not in log and "Traceback" not in log
+
+
+def switch_on(run, world, *, device_check: bool = False, invitation_only: bool = False) -> None:
+    settings = BallotSettings(device_check, 30, invitation_only, None, None)
+    run(ballots.change_settings, world.campaign_id, settings, "test")
+
+
+def test_twenty_simultaneous_uses_of_one_invitation_code_admit_exactly_one(run, world, server):
+    """Twenty residents, each with their own form, send the same code at once: one answer counts."""
+    switch_on(run, world, invitation_only=True)
+    batch = run(invitations.create_batch, world.campaign_id, world.unit_a, 2, "test")
+
+    async def the_code() -> dict:
+        return await Invitation.select().where(Invitation.batch == batch).order_by(Invitation.id).first()
+
+    code = run(the_code)["code"]
+    path = f"/q/{world.token_a}"
+    posts = [
+        (path, {**answers_for(httpx.get(server.url + path).text, random.Random(n)), "_invite": code}) for n in range(20)
+    ]
+
+    replies = fire(server.url, posts)
+
+    assert sorted(r.status_code for r in replies) == [303] + [409] * 19
+    assert all("已经使用过" in r.text for r in replies if r.status_code == 409)
+    [row] = world.responses()
+    spent = run(the_code)
+    assert spent["response"] == row["id"] and spent["used_at"] is not None
+    assert "Traceback" not in server.log_text()
+
+
+def test_simultaneous_answers_from_one_device_make_one_counted_row(run, world, server):
+    """One phone sends twenty different forms at once (double taps, several tabs): one answer counts."""
+    switch_on(run, world, device_check=True)
+    path = f"/q/{world.token_a}"
+    first = httpx.get(server.url + path)
+    device = httpx.Cookies(
+        {ballots.cookie_name(world.campaign_id): first.cookies[ballots.cookie_name(world.campaign_id)]}
+    )
+    forms = [httpx.get(server.url + path, cookies=device).text for _ in range(20)]
+    posts = [(path, answers_for(form, random.Random(n))) for n, form in enumerate(forms)]
+
+    replies = fire(server.url, posts, cookies=device)
+
+    assert sorted(r.status_code for r in replies) == [303] + [409] * 19
+    [row] = world.responses()
+    assert row["status"] == ResponseStatus.counted and row["device_hash"]
+    assert "Traceback" not in server.log_text()
+
+
+def test_simultaneous_revisions_from_one_device_replace_the_answer_once(run, world, server):
+    switch_on(run, world, device_check=True)
+    path = f"/q/{world.token_a}"
+    page = httpx.get(server.url + path)
+    device = httpx.Cookies(
+        {ballots.cookie_name(world.campaign_id): page.cookies[ballots.cookie_name(world.campaign_id)]}
+    )
+    fire(server.url, [(path, answers_for(page.text, random.Random(0)))], cookies=device)
+    forms = [httpx.get(server.url + path + "?revise=1", cookies=device).text for _ in range(10)]
+    posts = [(path, {**answers_for(form, random.Random(n)), "_revise": "1"}) for n, form in enumerate(forms)]
+
+    replies = fire(server.url, posts, cookies=device)
+
+    assert sorted(r.status_code for r in replies) == [303] + [409] * 9
+    rows = world.responses()
+    assert [r["status"] for r in rows] == [ResponseStatus.superseded, ResponseStatus.counted]
+    assert rows[1]["replaces"] == rows[0]["id"]
