@@ -28,7 +28,7 @@ from survey_app.case_figures import CaseFigures as CaseFigures
 from survey_app.case_figures import figures as figures
 from survey_app.db import writing
 from survey_app.i18n import N_, Refusal
-from survey_app.tables import Campaign, CaseContact, CaseEvent, CaseState, RatingCase, Response, ResponseStatus
+from survey_app.tables import CaseContact, CaseEvent, CaseState, RatingCase, Response, ResponseStatus
 from survey_app.workdays import add_working_days
 
 # Deadlines, in working days after the day the rating came in (official calendar, survey_app/workdays.py).
@@ -60,8 +60,7 @@ class CaseError(Refusal):
 
 async def open_for_response(row: Response) -> int | None:
     """Open a case when a just-saved response is a bad rating; call inside the transaction that saved it."""
-    campaign = await _campaign_questionnaire(int(_id(row.campaign)))
-    questionnaire = await questionnaires.get(campaign)
+    questionnaire = await questionnaires.of_campaign(int(_id(row.campaign)))
     trigger = questionnaire.bad_rating_rule().trigger(row.answers)
     if trigger is None:
         return None
@@ -83,8 +82,7 @@ async def open_missing() -> int:
         if row["id"] in have:
             continue
         if row["campaign"] not in rules:
-            questionnaire = await questionnaires.get(await _campaign_questionnaire(row["campaign"]))
-            rules[row["campaign"]] = questionnaire.bad_rating_rule()
+            rules[row["campaign"]] = (await questionnaires.of_campaign(row["campaign"])).bad_rating_rule()
         trigger = rules[row["campaign"]].trigger(row["answers"])
         if trigger is None:
             continue
@@ -114,11 +112,6 @@ async def _open(response_id: int, campaign_id: int, unit_id: int, trigger: str, 
         await case.save()
         await add_event(int(case.id), "", "opened", trigger, at)
     return int(case.id)
-
-
-async def _campaign_questionnaire(campaign_id: int) -> int:
-    row = await Campaign.select(Campaign.questionnaire).where(Campaign.id == campaign_id).first()
-    return int(row["questionnaire"])
 
 
 def _id(value: Any) -> Any:

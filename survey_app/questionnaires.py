@@ -99,9 +99,24 @@ async def get(questionnaire_id: int) -> Questionnaire:
     return _by_id[questionnaire_id]
 
 
+# A campaign's questionnaire is fixed when the campaign is created, so this is remembered too.
+_version_of_campaign: dict[int, int] = {}
+
+
+async def of_campaign(campaign_id: int) -> Questionnaire:
+    """Return the questionnaire version a campaign runs."""
+    if campaign_id not in _version_of_campaign:
+        row = await Campaign.select(Campaign.questionnaire).where(Campaign.id == campaign_id).first()
+        if row is None:
+            raise LookupError(f"no campaign with id {campaign_id}")
+        _version_of_campaign[campaign_id] = int(row["questionnaire"])
+    return await get(_version_of_campaign[campaign_id])
+
+
 def forget_cached() -> None:
-    """Drop what `get` remembers; only for tests, which delete rows that production never deletes."""
+    """Drop what `get` and `of_campaign` remember; only for tests, which delete rows that production never deletes."""
     _by_id.clear()
+    _version_of_campaign.clear()
 
 
 @lru_cache(maxsize=64)
