@@ -29,6 +29,7 @@ from survey_app.questionnaire_format import load_directory as load_questionnaire
 from survey_app.tables import UnitKind
 
 UNIT_KINDS = tuple(k.value for k in UnitKind)
+POINT_METHODS = ("linear", "thresholds", "rank")
 # Both margins below are the cut-offs analysis.md A.5 recommends; a scheme may ask for more, never less.
 LOWEST_MIN_N = 10
 Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
@@ -148,7 +149,10 @@ def parse(source: bytes | str, *, name: str, questionnaires: Mapping[str, Questi
     try:
         scheme = msgspec.convert(raw, Scheme)
     except msgspec.ValidationError as exc:
-        raise SchemeError(f"{name}: {_msgspec_message(exc, _ENUMS)}") from None
+        message = _msgspec_message(exc, _ENUMS)
+        if message.startswith("points.method: invalid value"):
+            message += f" (allowed: {', '.join(POINT_METHODS)})"
+        raise SchemeError(f"{name}: {message}") from None
     if questionnaires is None:
         questionnaires = bundled_questionnaires()
     errors = _semantic_errors(scheme, questionnaires)
