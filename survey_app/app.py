@@ -11,6 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from survey_app import auth, counters, db, i18n, security
+from survey_app.assessment_pages import AssessmentController
 from survey_app.auth import AuthController
 from survey_app.campaign_pages import CampaignController
 from survey_app.entry_pages import EntryController
@@ -64,6 +65,7 @@ def create_app() -> Litestar:
             EntryController,
             UnitController,
             QuestionnaireController,
+            AssessmentController,
         ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         middleware=[security.security_headers_middleware, i18n.language_middleware],

@@ -399,6 +399,22 @@ async def league(period: Period) -> tuple[dict[str, Any], Snapshot | None]:
     return json.loads((await compute(period)).result), None
 
 
-async def unit_ids_by_code(codes: list[str]) -> dict[str, int]:
-    rows = await Unit.select(Unit.id, Unit.code).where(Unit.code.is_in(codes)) if codes else []
-    return {r["code"]: r["id"] for r in rows}
+async def unit_codes(ids: set[int] | None) -> set[str] | None:
+    """Codes of the units with these ids (None = every unit)."""
+    if ids is None:
+        return None
+    rows = await Unit.select(Unit.code).where(Unit.id.is_in(list(ids))) if ids else []
+    return {r["code"] for r in rows}
+
+
+def restrict(result: dict[str, Any], visible_codes: set[str] | None) -> dict[str, Any] | None:
+    """The league tables limited to the rows a staff member may see (ranks stay those among all units);
+    None when no row is left."""
+    if visible_codes is None:
+        return result
+    groups = []
+    for group in result["groups"]:
+        rows = [u for u in group["units"] if u["code"] in visible_codes]
+        if rows:
+            groups.append({**group, "units": rows})
+    return {**result, "groups": groups} if groups else None

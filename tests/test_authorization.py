@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from survey_app import accounts, campaigns, entries, responses, units
+from survey_app import accounts, assessments, campaigns, entries, responses, scheme_format, units
 from survey_app.tables import Role, UnitKind
 from tests.conftest import csrf_token
 
@@ -26,6 +26,8 @@ SCOPED = {**ANY_STAFF, "assessor_other": "404", "worker_other": "404"}
 RUNNERS = {**ANY_STAFF, "assessor": "404", "assessor_other": "404"}  # create and run campaigns
 SCOPED_RUNNERS = {**SCOPED, "assessor": "404"}
 ADMINS = {**ANY_STAFF, **dict.fromkeys(["assessor", "assessor_other", "worker_own", "worker_other"], "404")}
+ASSESSORS = {**ANY_STAFF, "worker_own": "404", "worker_other": "404"}  # assessment periods
+SCOPED_ASSESSORS = {**ASSESSORS, "assessor_other": "404"}
 CITY_WIDE = {**ANY_STAFF, "assessor_other": "404", "worker_own": "404", "worker_other": "404"}
 
 RULES = {
@@ -73,6 +75,10 @@ RULES = {
     ("POST", "/staff/links/{token:str}/paper"): SCOPED_RUNNERS,
     ("GET", "/staff/sheets/{sheet_id:int}"): SCOPED_RUNNERS,
     ("POST", "/staff/sheets/{sheet_id:int}"): SCOPED_RUNNERS,
+    ("GET", "/assessments"): ASSESSORS,
+    ("GET", "/assessments/{period:str}"): SCOPED_ASSESSORS,
+    ("POST", "/assessments/{period:str}/close"): ADMINS,
+    ("POST", "/assessments/{period:str}/correct"): ADMINS,
 }
 
 
@@ -110,8 +116,20 @@ def setting(run, world, client, staff):
     client.cookies.clear()
     values = {"{token:str}": world.token_a, "{slug:str}": "window-rating-test", "{code:str}": "en"}
     values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
+    values["{period:str}"] = assessment_period(run)
     values["{sheet_id:int}"] = str(sheet_keyed_twice(run, world.token_a, ids["worker_own"], ids["admin"]))
     return values, receipt
+
+
+def assessment_period(run) -> str:
+    """An open period scoring the world's window-rating campaign for its communities."""
+    text = (
+        "slug: window-test\nversion: 1\ntitle: 窗口考核\nmin_n: 10\nsmall_n: 10\n"
+        "groups: [{kind: community, title: 社区, sources: [{questionnaire: window-rating}]}]\n"
+        "points: {method: linear}\ngrades: [{label: 合格, min: 60}, {label: 不合格, min: 0}]\n"
+    )
+    run(assessments.create, "p2026", scheme_format.parse(text, name="t"), "考核", actor="test", campaigns_by_slug=None)
+    return "p2026"
 
 
 def sheet_keyed_twice(run, token: str, first_id: int, second_id: int) -> int:
