@@ -94,7 +94,10 @@ def test_admin_closes_then_corrects_with_a_reason(client, staff, run, demo_perio
     assert empty.status_code == 422 and "更正必须写明原因" in empty.text
 
     async def exclude_one() -> None:
-        first = await Response.select(Response.id).where(Response.unit.code == "3311-D06").first()
+        scored = Response.select(Response.id).where(
+            Response.unit.code == "3311-D06", Response.campaign.slug.like("department-conduct-%")
+        )
+        first = await scored.order_by(Response.id).first()
         await Response.update({Response.status: ResponseStatus.excluded}).where(Response.id == first["id"])
 
     run(exclude_one)
@@ -103,6 +106,7 @@ def test_admin_closes_then_corrects_with_a_reason(client, staff, run, demo_perio
     )
     assert fixed.status_code == 303
     page = client.get("/assessments/y2026")
+    assert run(assessments.latest_snapshot, demo_period).result_hash[:16] in page.text
     assert "已封存：第 2 号快照" in page.text and "更正原因：申诉复核" in page.text
 
     async def actions() -> list[str]:
