@@ -346,6 +346,7 @@ async def latest_snapshot(period: Period) -> Snapshot | None:
 class Verification:
     snapshot: int
     differences: list[str]  # empty when everything matches
+    note: str = ""  # e.g. a newer code version that reproduced the same bytes
 
     @property
     def ok(self) -> bool:
@@ -374,11 +375,19 @@ async def verify(period: Period) -> Verification:
     if now.result != snapshot.result:
         changed = _changed_units(json.loads(snapshot.result), json.loads(now.result))
         differences.append(f"result differs ({changed})")
-    if stored["code"] != fresh["code"] and differences:
-        differences.append(f"code version differs (sealed {stored['code']}, now {fresh['code']})")
+    note = ""
+    if stored["code"] != fresh["code"]:
+        # Not a difference by itself: newer code reproducing the same bytes is what verification is for.
+        note = f"code version differs (sealed {_versions(stored['code'])}, now {_versions(fresh['code'])})"
+        if differences:
+            differences.append(note)
     elif not differences and now.manifest != snapshot.manifest:
-        differences.append(f"manifest differs (code sealed {stored['code']}, now {fresh['code']})")
-    return Verification(snapshot.number, differences)
+        differences.append("manifest differs")
+    return Verification(snapshot.number, differences, note)
+
+
+def _versions(code: dict[str, str]) -> str:
+    return " ".join(f"{k} {v}" for k, v in sorted(code.items()))
 
 
 def _changed_units(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -360,7 +360,8 @@ def verify_period(period: str) -> None:
         raise click.ClickException(
             f"{period} snapshot {result.snapshot} does not verify: {'; '.join(result.differences)}"
         )
-    click.echo(f"ok {period} snapshot {result.snapshot}: recomputed result identical byte for byte")
+    note = f" ({result.note})" if result.note else ""
+    click.echo(f"ok {period} snapshot {result.snapshot}: recomputed result identical byte for byte{note}")
 
 
 @assessment.command("list")

@@ -120,6 +120,9 @@ def _source_scores(scheme: Scheme, data: SourceData, position: dict[str, int]) -
     q = data.questionnaire
     keep = [i for i, code in enumerate(data.unit_codes) if code in position]
     answers = [data.answers[i] for i in keep]
+    if not answers:  # nothing to score (and analysis.score_units cannot take zero rows)
+        nothing = np.full(len(position), np.nan)
+        return {"estimate": nothing, "low": nothing, "high": nothing, "n": np.zeros(len(position)), "se": nothing}
     unit_of_row = np.array([position[data.unit_codes[i]] for i in keep], dtype=np.int64)
     items = q.rating_items()
     n_levels, satisfied, bad = _scale_shape(q, items)

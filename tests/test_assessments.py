@@ -236,3 +236,31 @@ def test_canonical_json_is_fixed():
 
 def test_grades_type():
     assert isinstance(GRADES[0], Band)
+
+
+def test_newer_code_reproducing_the_same_bytes_verifies_with_a_note(run, world):
+    from survey_app import scheme_format
+
+    text = (
+        "slug: window-test\nversion: 1\ntitle: 窗口考核\nmin_n: 10\nsmall_n: 10\n"
+        "groups: [{kind: community, title: 社区, sources: [{questionnaire: window-rating}]}]\n"
+        "points: {method: linear}\ngrades: [{label: 合格, min: 60}, {label: 不合格, min: 0}]\n"
+    )
+    p = run(assessments.create, "p", scheme_format.parse(text, name="t"), "考核", actor="t", campaigns_by_slug=None)
+    sealed = run(assessments.close, p, "t")
+    manifest = json.loads(sealed.manifest)
+    manifest["code"]["numpy"] = "1.0.0"  # as if sealed by an older numpy
+    older = canonical_json(manifest).decode()
+
+    async def rewrite() -> None:
+        from survey_app.tables import AssessmentSnapshot
+
+        digest = hashlib.sha256(older.encode()).hexdigest()
+        await AssessmentSnapshot.update(
+            {AssessmentSnapshot.manifest: older, AssessmentSnapshot.manifest_hash: digest}, force=True
+        )
+
+    run(rewrite)
+    check = run(assessments.verify, p)
+    assert check.ok and check.note.startswith("code version differs (sealed minping ")
+    assert "numpy 1.0.0" in check.note
