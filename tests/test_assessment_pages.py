@@ -13,6 +13,7 @@ from survey_app.scheme_format import load_file
 from survey_app.settings import SCHEMES_DIR
 from survey_app.tables import AuditEntry, Response, ResponseStatus, Role
 from tests.conftest import csrf_token
+from tests.test_assessments import departments_independently
 
 SCHEME = load_file(SCHEMES_DIR / "civilized-city-2026.yaml")
 
@@ -45,6 +46,7 @@ def test_league_table_shows_the_computed_numbers(client, staff, run, demo_period
     result = json.loads(run(assessments.compute, demo_period).result)
     departments = next(g for g in result["groups"] if g["kind"] == "department")["units"]
     shown = rows(page.text, "市直部门")
+    expected = departments_independently(run)
     assert len(shown) == len(departments) == 15
     for row, unit in zip(shown, departments, strict=True):
         assert unit["code"] in row[1]
@@ -52,6 +54,8 @@ def test_league_table_shows_the_computed_numbers(client, staff, run, demo_period
             assert row[0] == "—" and "样本不足" in row[3]
             continue
         s = unit["score"]
+        independent = expected[unit["code"]].index  # analysis.score_units on the raw answers, in the test
+        assert row[3] == f"{independent.estimate:.1f}" and row[4] == f"{independent.low:.1f}–{independent.high:.1f}"
         assert row[0] == str(unit["rank"])
         assert row[3] == f"{s['estimate']:.1f}" and row[4] == f"{s['low']:.1f}–{s['high']:.1f}"
         assert row[6] == f"{unit['shrunken']:.1f}" and row[7] == f"{unit['rank_low']}–{unit['rank_high']}"
