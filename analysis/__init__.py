@@ -2,6 +2,7 @@
 
 from .ahp import AHPResult, ahp_group, ahp_weights
 from .coding import LINEAR_5, POINTS_100_20, CodedItems, IndexMapping, code_items, linear_mapping
+from .combination import COMBINED_METHOD, combine_independent, t_standard_errors
 from .comparisons import (
     ChiSquareResult,
     KruskalDunn,
@@ -45,6 +46,9 @@ from .suppression import Suppressed, suppress_cells
 from .weighting import RakeReport, RakeWarning, TrimReport, post_stratify, rake, trim_weights
 
 __all__ = [
+    "COMBINED_METHOD",
+    "combine_independent",
+    "t_standard_errors",
     "IPAResult",
     "QUADRANTS",
     "ipa",

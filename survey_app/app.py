@@ -15,6 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from survey_app import api, auth, counters, db, i18n, quarantine, ratelimits, security
+from survey_app.assessment_pages import AssessmentController
 from survey_app.auth import AuthController
 from survey_app.campaign_pages import CampaignController
 from survey_app.case_pages import CaseController
@@ -91,6 +92,7 @@ def create_app() -> Litestar:
             ResponseExportController,
             ScoreExportController,
             api.router(),
+            AssessmentController,
         ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         middleware=[

@@ -1,4 +1,4 @@
-"""The `minping` command: serve, migrate, demo, links, report, questionnaire check."""
+"""The `minping` command: serve, migrate, demo, links, report, questionnaire and scheme check, assessment."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
-from survey_app import accounts, audit, campaigns, db, demo, quarantine, questionnaires, reports
+from survey_app import accounts, assessments, audit, campaigns, db, demo, quarantine, questionnaires, reports
 from survey_app.questionnaire_format import QuestionnaireError, json_schema, load_file, load_scale_library
-from survey_app.settings import get_settings
+from survey_app.scheme_format import Scheme, SchemeError
+from survey_app.scheme_format import load_file as load_scheme
+from survey_app.settings import SCHEMES_DIR, get_settings
 from survey_app.tables import Role
 
 T = TypeVar("T")
@@ -261,3 +263,132 @@ def check(files: tuple[Path, ...]) -> None:
 def schema() -> None:
     """Print the JSON Schema of questionnaire files (for editors)."""
     click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+
+
+@main.group()
+def scheme() -> None:
+    """Assessment scheme files: check them."""
+
+
+@scheme.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def check_scheme(files: tuple[Path, ...]) -> None:
+    """Validate scheme files against the bundled questionnaires; exit 1 if any is invalid."""
+    failed = False
+    for path in files:
+        try:
+            s = load_scheme(path)
+            kinds = ", ".join(g.kind for g in s.groups)
+            click.echo(f"{path.name}: ok ({s.slug} v{s.version}, {kinds}; min n {s.min_n})")
+        except (SchemeError, QuestionnaireError) as exc:
+            failed = True
+            click.echo(str(exc), err=True)
+    sys.exit(1 if failed else 0)
+
+
+@main.group()
+def assessment() -> None:
+    """Assessment periods: create, close (seal), correct, verify, list."""
+
+
+def _scheme_from(name: str) -> Scheme:
+    """A scheme file path, or the slug of a bundled scheme."""
+    path = Path(name)
+    if not path.exists():
+        path = SCHEMES_DIR / f"{name}.yaml"
+        if not path.exists():
+            raise click.ClickException(f"no scheme file {name!r} (nor a bundled scheme of that slug)")
+    try:
+        return load_scheme(path)
+    except SchemeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+async def _period(slug: str) -> assessments.Period:
+    await db.migrate()
+    period = await assessments.get(slug)
+    if period is None:
+        raise click.ClickException(f"no assessment period {slug!r}")
+    return period
+
+
+@assessment.command("create")
+@click.argument("period")
+@click.option("--scheme", "scheme_name", required=True, help="Scheme file, or the slug of a bundled scheme.")
+@click.option("--title", required=True, help="Title in Chinese, e.g. 2026 年度考核.")
+@click.option("--title-en", default="", help="Title in English.")
+@click.option(
+    "--campaign",
+    "chosen",
+    multiple=True,
+    metavar="QUESTIONNAIRE=CAMPAIGN",
+    help="The campaign scored for a questionnaire (needed when several campaigns use it).",
+)
+def create_period(period: str, scheme_name: str, title: str, title_en: str, chosen: tuple[str, ...]) -> None:
+    """Open an assessment period under a scheme."""
+    s = _scheme_from(scheme_name)
+    pairs = dict(c.split("=", 1) for c in chosen if "=" in c)
+    if len(pairs) != len(chosen):
+        raise click.ClickException("--campaign takes QUESTIONNAIRE=CAMPAIGN")
+
+    async def create() -> assessments.Period:
+        await db.migrate()
+        return await assessments.create(period, s, title, title_en=title_en, actor="cli", campaigns_by_slug=pairs)
+
+    made = run(create())
+    sources = ", ".join(f"{q}={c}" for q, c in made.sources.items())
+    click.echo(f"created period {made.slug} ({s.slug} v{s.version}; {sources})")
+
+
+@assessment.command("close")
+@click.argument("period")
+def close_period(period: str) -> None:
+    """Seal a period: snapshot 1 of its scheme, data and result."""
+
+    async def close() -> assessments.Snapshot:
+        return await assessments.close(await _period(period), "cli")
+
+    snapshot = run(close())
+    click.echo(f"closed {period}: snapshot {snapshot.number}, result {snapshot.result_hash[:16]}")
+
+
+@assessment.command("correct")
+@click.argument("period")
+@click.option("--reason", required=True, help="Why the sealed result is corrected (kept in the audit trail).")
+def correct_period(period: str, reason: str) -> None:
+    """Add a correcting snapshot to a closed period, recomputed from the responses stored now."""
+
+    async def correct() -> assessments.Snapshot:
+        return await assessments.correct(await _period(period), "cli", reason)
+
+    snapshot = run(correct())
+    click.echo(f"corrected {period}: snapshot {snapshot.number}, result {snapshot.result_hash[:16]}")
+
+
+@assessment.command("verify")
+@click.argument("period")
+def verify_period(period: str) -> None:
+    """Recompute the latest snapshot from the stored responses; exit 1 naming what differs."""
+
+    async def check() -> assessments.Verification:
+        return await assessments.verify(await _period(period))
+
+    result = run(check())
+    if not result.ok:
+        raise click.ClickException(
+            f"{period} snapshot {result.snapshot} does not verify: {'; '.join(result.differences)}"
+        )
+    note = f" ({result.note})" if result.note else ""
+    click.echo(f"ok {period} snapshot {result.snapshot}: recomputed result identical byte for byte{note}")
+
+
+@assessment.command("list")
+def list_periods() -> None:
+    """One line per period: slug, status, snapshots, scheme, title."""
+
+    async def fetch() -> list[tuple[assessments.Period, int]]:
+        await db.migrate()
+        return await assessments.listing()
+
+    for p, snapshots in run(fetch()):
+        click.echo(f"{p.slug}\t{p.status}\t{snapshots} snapshots\t{p.scheme.slug} v{p.scheme.version}\t{p.title}")

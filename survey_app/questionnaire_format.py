@@ -273,20 +273,26 @@ def load_directory(directory: Path) -> list[Questionnaire]:
     return [load_file(p, library) for p in paths]
 
 
-def _read_yaml(source: bytes | str, name: str) -> Any:
+def _read_yaml(
+    source: bytes | str,
+    name: str,
+    error: type[ValueError] = QuestionnaireError,
+    fields: str = "slug, version, title, items…",
+) -> Any:
+    """Parse YAML (or JSON) holding a mapping; `error` is raised as `name: message` (shared with schemes)."""
     try:
         raw = yaml.safe_load(source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise QuestionnaireError(f"{name}: {where}{problem}") from None
+        raise error(f"{name}: {where}{problem}") from None
     if not isinstance(raw, dict):
-        raise QuestionnaireError(f"{name}: the file must hold a mapping (slug, version, title, items…)")
+        raise error(f"{name}: the file must hold a mapping ({fields})")
     return raw
 
 
-def _msgspec_message(exc: msgspec.ValidationError) -> str:
+def _msgspec_message(exc: msgspec.ValidationError, enums: Mapping[str, tuple[str, ...]] | None = None) -> str:
     """Turn "Expected `int`, got `str` - at `$.items[2].weight`" into "items.2.weight: expected int, got str"."""
     text = str(exc)
     match = re.match(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", text, re.S)
@@ -294,7 +300,7 @@ def _msgspec_message(exc: msgspec.ValidationError) -> str:
     path = re.sub(r"\[(\d+)\]", r".\1", match["path"] or "").lstrip(".")
     message = match["msg"].replace("`", "")
     message = message[0].lower() + message[1:] if message else message
-    allowed = _ENUM_FIELDS.get(path.rsplit(".", 1)[-1])
+    allowed = (_ENUM_FIELDS if enums is None else enums).get(path.rsplit(".", 1)[-1])
     if message.startswith("invalid enum value") and allowed:
         message += f" (allowed: {', '.join(allowed)})"
     return f"{path}: {message}" if path else message

@@ -13,12 +13,13 @@ from functools import lru_cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# An installed wheel carries templates/ and questionnaires/ inside the package (see pyproject's
+# An installed wheel carries templates/, questionnaires/ and schemes/ inside the package (see pyproject's
 # force-include); a source checkout keeps them at the repository root.
 _BUNDLED = PACKAGE_DIR / "_bundled"
 _ROOT = _BUNDLED if _BUNDLED.is_dir() else PACKAGE_DIR.parent
 TEMPLATES_DIR = _ROOT / "templates"
 QUESTIONNAIRES_DIR = _ROOT / "questionnaires"
+SCHEMES_DIR = _ROOT / "schemes"
 LOCALES_DIR = PACKAGE_DIR / "locales"
 
 DEFAULT_DATA_DIR = "minping-data"

@@ -354,3 +354,43 @@ class CaseContact(Table, tablename="case_contact"):
     )
     phone = Varchar(length=20, secret=True)
     created_at = Timestamptz()  # default: now
+
+
+class PeriodStatus(StrEnum):
+    open = "open"  # its league table is live: recomputed from the responses on every view
+    closed = "closed"  # sealed: the league table is its latest snapshot, nothing changes it
+
+
+class AssessmentPeriod(Table, tablename="assessment_period"):
+    """One annual assessment (考核期) under one scheme, fixed when the period is created."""
+
+    slug = Varchar(length=63, unique=True, index=True)
+    title = Varchar(length=200)
+    title_en = Varchar(length=200, default="")
+    scheme = Text(help_text="Canonical JSON of the validated scheme (schemes/README.md).")
+    scheme_hash = Varchar(length=64, help_text="sha256 of `scheme`.")
+    sources = Text(help_text="Canonical JSON {questionnaire slug: campaign slug}: the campaigns scored.")
+    status = Varchar(length=8, choices=PeriodStatus, default=PeriodStatus.open)
+    created_by = Varchar(length=64)
+    created_at = Timestamptz()  # default: now
+    closed_by = Varchar(length=64, default="")
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class AssessmentSnapshot(Table, tablename="assessment_snapshot"):
+    """A sealed result of a period: number 1 at closing, each later one a correction with its reason.
+
+    Manifest and result are Text, not JSONB: PostgreSQL's JSONB rewrites key order and spacing,
+    and `minping assessment verify` compares them byte for byte.
+    """
+
+    period = ForeignKey(AssessmentPeriod, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    number = Integer(help_text="1 when the period closed; unique per period.")
+    manifest = Text(help_text="Canonical JSON: scheme, data, questionnaire and code versions, seeds.")
+    result = Text(help_text="Canonical JSON of the league tables.")
+    manifest_hash = Varchar(length=64)
+    result_hash = Varchar(length=64)
+    data_hash = Varchar(length=64, help_text="sha256 over the exact responses used, in canonical order.")
+    created_by = Varchar(length=64)
+    created_at = Timestamptz()  # default: now
+    reason = Text(default="", help_text="Why a correction was made; empty for the closing snapshot.")

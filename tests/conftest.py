@@ -36,6 +36,8 @@ from survey_app import accounts, campaigns, counters, db, questionnaires, units 
 from survey_app.app import create_app  # noqa: E402
 from survey_app.settings import get_settings  # noqa: E402
 from survey_app.tables import (  # noqa: E402
+    AssessmentPeriod,
+    AssessmentSnapshot,
     AuditEntry,
     Campaign,
     CampaignStatus,
@@ -56,6 +58,8 @@ from survey_app.tables import (  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 # Children before parents, so deleting never trips a RESTRICT foreign key.
 TABLES_IN_DELETE_ORDER = [
+    AssessmentSnapshot,
+    AssessmentPeriod,
     AuditEntry,
     CaseContact,
     CaseEvent,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from survey_app import accounts, campaigns, entries, invitations, responses, units
+from survey_app import accounts, assessments, campaigns, entries, invitations, responses, scheme_format, units
 from survey_app.tables import RatingCase, Response, ResponseStatus, Role, UnitKind
 from tests.conftest import csrf_token
 
@@ -107,6 +107,10 @@ RULES = {
     ("GET", "/api/v1/schema"): PUBLIC,
     ("GET", "/api/v1/schema/openapi.json"): PUBLIC,
     ("GET", "/api/v1/schema/{path:str}"): NOWHERE,  # Litestar's answer for other schema files: none here
+    ("GET", "/assessments"): REVIEWERS,
+    ("GET", "/assessments/{period:str}"): SCOPED_REVIEWERS,
+    ("POST", "/assessments/{period:str}/close"): ADMINS,
+    ("POST", "/assessments/{period:str}/correct"): ADMINS,
 }
 
 
@@ -148,6 +152,7 @@ def setting(run, world, client, staff):
     values["{path:str}"] = "openapi.yaml"
     values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
     values["{batch:str}"] = run(invitations.create_batch, world.campaign_id, world.unit_a, 2, "test")
+    values["{period:str}"] = assessment_period(run)
     values["{sheet_id:int}"] = str(sheet_keyed_twice(run, world.token_a, ids["worker_own"], ids["admin"]))
     values["{response_id:int}"] = str(run(quarantined, receipt))
     values["{case_id:int}"] = str(the_case_id(run))
@@ -160,6 +165,17 @@ async def quarantined(receipt: str) -> int:
         Response.receipt == receipt
     )
     return (await Response.select(Response.id).where(Response.receipt == receipt).first())["id"]
+
+
+def assessment_period(run) -> str:
+    """An open period scoring the world's window-rating campaign for its communities."""
+    text = (
+        "slug: window-test\nversion: 1\ntitle: 窗口考核\nmin_n: 10\nsmall_n: 10\n"
+        "groups: [{kind: community, title: 社区, sources: [{questionnaire: window-rating}]}]\n"
+        "points: {method: linear}\ngrades: [{label: 合格, min: 60}, {label: 不合格, min: 0}]\n"
+    )
+    run(assessments.create, "p2026", scheme_format.parse(text, name="t"), "考核", actor="test", campaigns_by_slug=None)
+    return "p2026"
 
 
 def sheet_keyed_twice(run, token: str, first_id: int, second_id: int) -> int:

@@ -1,0 +1,68 @@
+"""Weighted sums of independent estimates: one unit's score built from several campaigns.
+
+Each campaign asks different residents, so its index is independent of the others'. The combined
+score is the weighted sum; its interval is Student-t with Welch–Satterthwaite degrees of freedom,
+which gives back a single source's own t interval exactly when there is one source.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from .intervals import Estimate
+
+COMBINED_METHOD = "welch-satterthwaite-t"
+
+
+def t_standard_errors(low: np.ndarray, high: np.ndarray, n: np.ndarray, confidence: float = 0.95) -> np.ndarray:
+    """Standard errors behind Student-t intervals ``mean ± t(n−1) se`` (inverse of `intervals.t_bounds`).
+
+    Args:
+        low, high: interval bounds (any shape), e.g. `Score.index` of `score_units`.
+        n: the n of each interval (df = n − 1), broadcastable.
+        confidence: the intervals' two-sided coverage.
+
+    Returns:
+        se, NaN where a bound is NaN or n < 2.
+    """
+    lo, hi, m = np.broadcast_arrays(np.asarray(low, float), np.asarray(high, float), np.asarray(n, float))
+    df = np.where(m >= 2, m - 1.0, np.nan)
+    q = stats.t.ppf(0.5 + confidence / 2.0, df)
+    return (hi - lo) / (2.0 * q)
+
+
+def combine_independent(
+    estimates: np.ndarray,
+    ses: np.ndarray,
+    dfs: np.ndarray,
+    weights: np.ndarray,
+    confidence: float = 0.95,
+) -> tuple[Estimate, float, float]:
+    """Weighted sum of independent estimates with a Welch–Satterthwaite t interval.
+
+    Args:
+        estimates, ses, dfs: (k,) the parts, their standard errors and degrees of freedom.
+        weights: (k,) positive; normalised to sum to 1.
+        confidence: two-sided coverage.
+
+    Returns:
+        (`Estimate` with n = the smallest part's df + 1, the combined se, the combined df).
+        All NaN when any part is NaN: a score missing one of its parts is not a score.
+    """
+    e = np.asarray(estimates, float)
+    s = np.asarray(ses, float)
+    d = np.asarray(dfs, float)
+    w = np.asarray(weights, float)
+    if not (e.shape == s.shape == d.shape == w.shape) or e.ndim != 1 or e.size == 0 or np.any(~(w > 0)):
+        raise ValueError("need (k,) estimates, ses, dfs and positive weights of the same shape")
+    w = w / w.sum()
+    if np.any(np.isnan(e) | np.isnan(s) | np.isnan(d)):
+        return Estimate(np.nan, np.nan, np.nan, 0, COMBINED_METHOD), np.nan, np.nan
+    var_parts = (w * s) ** 2
+    se = float(np.sqrt(var_parts.sum()))
+    est = float(w @ e)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df = float(var_parts.sum() ** 2 / np.sum(var_parts**2 / d)) if se > 0 else float(d.min())
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, df)) * se
+    return Estimate(est, est - half, est + half, int(d.min()) + 1, COMBINED_METHOD), se, df

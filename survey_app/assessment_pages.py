@@ -1,0 +1,95 @@
+"""Assessment pages: the list of periods, a period's league table (printable), and the admin's close and
+correct buttons. Assessors and admins only; a member limited to a subtree sees only its rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from survey_app import accounts, assessments
+from survey_app.accounts import StaffMember
+from survey_app.auth import requires
+from survey_app.tables import PeriodStatus, Role
+
+
+async def provide_period(period: FromPath[str]) -> assessments.Period:
+    found = await assessments.get(period)
+    if found is None:
+        raise NotFoundException()
+    return found
+
+
+class AssessmentController(Controller):
+    path = "/assessments"
+    include_in_schema = False
+    guards = [requires(Role.admin, Role.assessor)]
+
+    @get("/", name="assessments:list")
+    async def list_periods(self, request: Request[StaffMember, Any, Any]) -> Template:
+        """Every period with its status and snapshots; admins get the close button."""
+        context = {"periods": await assessments.listing(), "may_close": request.user.role == Role.admin}
+        return Template("staff/assessments.html", context=context)
+
+    @get("/{period:str}", name="assessments:league", dependencies={"found": Provide(provide_period)})
+    async def league(
+        self, request: Request[StaffMember, Any, Any], found: NamedDependency[assessments.Period]
+    ) -> Template:
+        """The league tables with intervals, shrunken scores, rank intervals, grades and flags."""
+        return await _league_page(request.user, found, None)
+
+    @post(
+        "/{period:str}/close",
+        name="assessments:close",
+        guards=[requires(Role.admin)],
+        dependencies={"found": Provide(provide_period)},
+    )
+    async def close(
+        self, request: Request[StaffMember, Any, Any], found: NamedDependency[assessments.Period]
+    ) -> Template | Redirect:
+        """Seal the period (snapshot 1)."""
+        try:
+            await assessments.close(found, request.user.username)
+        except assessments.AssessmentError as exc:
+            return await _league_page(request.user, found, exc)
+        return Redirect(path=f"/assessments/{found.slug}", status_code=303)
+
+    @post(
+        "/{period:str}/correct",
+        name="assessments:correct",
+        guards=[requires(Role.admin)],
+        dependencies={"found": Provide(provide_period)},
+    )
+    async def correct(
+        self,
+        request: Request[StaffMember, Any, Any],
+        found: NamedDependency[assessments.Period],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Template | Redirect:
+        """A correcting snapshot, recomputed from the responses stored now, with the reason given."""
+        try:
+            await assessments.correct(found, request.user.username, str(data.get("reason", "")))
+        except assessments.AssessmentError as exc:
+            return await _league_page(request.user, found, exc)
+        return Redirect(path=f"/assessments/{found.slug}", status_code=303)
+
+
+async def _league_page(member: StaffMember, period: assessments.Period, error: Exception | None) -> Template:
+    result, snapshot = await assessments.league(period)
+    shown = assessments.restrict(result, await assessments.unit_codes(await accounts.visible_unit_ids(member)))
+    if shown is None:
+        raise NotFoundException()
+    context = {
+        "period": period,
+        "scheme": period.scheme,
+        "result": shown,
+        "snapshot": snapshot,
+        "is_open": period.status == PeriodStatus.open,
+        "may_close": member.role == Role.admin,
+        "error": error,
+    }
+    return Template("reports/league.html", context=context, status_code=422 if error else 200)

@@ -1,0 +1,214 @@
+"""League tables: a scheme applied to the answers of its campaigns → score, shrunken score, rank interval,
+letter group, grade and points per unit. Pure: rows in, a JSON-ready dict out; statistics come from `analysis`.
+
+The result contains only plain numbers, strings and lists, so `canonical_json` turns it into the
+same bytes on every database and platform (see `docs/methodology.md`, "Assessment").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import analysis
+from survey_app import reports
+from survey_app.questionnaire_format import Item, Questionnaire
+from survey_app.scheme_format import Band, ByRank, Group, Linear, Scheme, Source, Thresholds
+
+# Floats in sealed JSON are rounded to this many decimals: far below any published precision
+# (scores show one decimal), far above the last-bit differences between BLAS builds and platforms.
+FLOAT_DECIMALS = 6
+# Fewer scored units than this: no empirical-Bayes shrinkage (the between-unit variance cannot be
+# estimated; analysis.shrink_means needs four).
+MIN_UNITS_TO_SHRINK = 4
+
+
+def canonical_json(data: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8, floats rounded to FLOAT_DECIMALS (NaN → null, −0 → 0)."""
+    return json.dumps(_canonical(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, float | np.floating):
+        x = float(value)
+        return None if not math.isfinite(x) else round(x, FLOAT_DECIMALS) + 0.0  # + 0.0 turns −0.0 into 0.0
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, Sequence):
+        return [_canonical(v) for v in value]
+    raise TypeError(f"cannot seal a {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class SourceData:
+    """One source of a group: its questionnaire and the counted answers of its units."""
+
+    source: Source
+    questionnaire: Questionnaire
+    unit_codes: list[str]  # unit of each row
+    answers: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class UnitName:
+    code: str
+    name: str
+    name_en: str
+
+
+def score_group(scheme: Scheme, group: Group, units: list[UnitName], sources: list[SourceData]) -> dict[str, Any]:
+    """The league table of one unit kind: every unit of `units` (ordered by code), ranked among the scored ones."""
+    position = {u.code: n for n, u in enumerate(units)}
+    parts = [_source_scores(scheme, data, position) for data in sources]
+    weights = np.array([data.source.weight for data in sources])
+    rows = []
+    for n, unit in enumerate(units):
+        combined, se, df = analysis.combine_independent(
+            np.array([p["estimate"][n] for p in parts]),
+            np.array([p["se"][n] for p in parts]),
+            np.array([p["n"][n] - 1.0 if p["n"][n] >= 2 else np.nan for p in parts]),
+            weights,
+            scheme.confidence,
+        )
+        rows.append(
+            {
+                "code": unit.code,
+                "name": unit.name,
+                "name_en": unit.name_en,
+                "sources": [
+                    {
+                        "questionnaire": data.source.questionnaire,
+                        "n": int(p["n"][n]),
+                        "estimate": p["estimate"][n],
+                        "low": p["low"][n],
+                        "high": p["high"][n],
+                    }
+                    for data, p in zip(sources, parts, strict=True)
+                ],
+                "n": min(int(p["n"][n]) for p in parts),
+                "score": {"estimate": combined.estimate, "low": combined.low, "high": combined.high},
+                "se": se,
+                "df": df,
+                "suppressed": math.isnan(combined.estimate),
+                "small_sample": any(p["n"][n] < scheme.small_n for p in parts),
+            }
+        )
+    shrinkage = _rank(scheme, [r for r in rows if not r["suppressed"]])
+    scored = sorted((r for r in rows if not r["suppressed"]), key=lambda r: (r["rank"], r["code"]))
+    unscored = [r for r in rows if r["suppressed"]]
+    for r in rows:
+        del r["se"], r["df"]
+    return {
+        "kind": group.kind,
+        "weights": [{"questionnaire": d.source.questionnaire, "weight": d.source.weight} for d in sources],
+        "shrinkage": shrinkage,
+        "units": scored + unscored,
+    }
+
+
+def _source_scores(scheme: Scheme, data: SourceData, position: dict[str, int]) -> dict[str, np.ndarray]:
+    """Each unit's index from one source (NaN below min_n), with n, interval and standard error."""
+    q = data.questionnaire
+    keep = [i for i, code in enumerate(data.unit_codes) if code in position]
+    answers = [data.answers[i] for i in keep]
+    if not answers:  # no answers from this source: no score, no interval
+        nothing = np.full(len(position), np.nan)
+        return {"estimate": nothing, "low": nothing, "high": nothing, "n": np.zeros(len(position)), "se": nothing}
+    unit_of_row = np.array([position[data.unit_codes[i]] for i in keep], dtype=np.int64)
+    items = q.rating_items()
+    coded = reports.coded_answers(q, answers)
+    dimensions, weights = _chosen_dimensions(q, items, data.source)
+    scores = analysis.score_units(
+        coded,
+        unit_of_row,
+        len(position),
+        dimensions=dimensions,
+        dimension_weights=weights,
+        confidence=scheme.confidence,
+        min_n=scheme.min_n,
+        small_n=scheme.small_n,
+        item_names=[i.id for i in items],
+    )
+    index = [scores.overall_score(u).index for u in range(len(position))]
+    low = np.array([e.low for e in index])
+    high = np.array([e.high for e in index])
+    n = np.array([scores.overall_score(u).n for u in range(len(position))])
+    return {
+        "estimate": np.array([e.estimate for e in index]),
+        "low": low,
+        "high": high,
+        "n": n,
+        "se": analysis.t_standard_errors(low, high, n, scheme.confidence),
+    }
+
+
+def _chosen_dimensions(
+    q: Questionnaire, items: list[Item], source: Source
+) -> tuple[list[tuple[str, list[int], list[float]]], list[float]]:
+    """The scheme's dimensions and weights for this source, or the questionnaire's own."""
+    if source.dimensions is None:
+        return reports.dimension_spec(q)
+    dimensions = []
+    for dim in source.dimensions:
+        columns = [n for n, i in enumerate(items) if i.dimension == dim]
+        dimensions.append((dim, columns, [items[n].weight for n in columns]))
+    return dimensions, list(source.dimensions.values())
+
+
+def _rank(scheme: Scheme, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Shrunken score, rank interval, letter group, grade and points of the scored rows (in place)."""
+    k = len(rows)
+    score = np.array([r["score"]["estimate"] for r in rows])
+    se = np.array([r["se"] for r in rows])
+    shrinkage = None
+    basis, spread = score, se
+    if k >= MIN_UNITS_TO_SHRINK and np.all(se > 0):
+        shrunk = analysis.shrink_means(score, se**2)
+        shrinkage = {"method": shrunk.method, "overall": shrunk.overall, "tau2": shrunk.prior[1]}
+        if scheme.rank_by == "shrunken":
+            basis, spread = shrunk.shrunken, shrunk.posterior_sd
+    if k >= 2:
+        ranks = analysis.rank_intervals(basis, spread, level=scheme.rank_level, seed=scheme.rank_seed)
+        letters = analysis.indistinguishable_groups(score, se)
+    elif k == 1:
+        ranks = analysis.RankIntervals(np.array([1]), np.array([1]), np.array([1]), np.array([1.0]), 1)
+        letters = ["a"]
+    for n, r in enumerate(rows):
+        r["shrunken"] = float(shrunk.shrunken[n]) if shrinkage else None
+        r["shrinkage_factor"] = float(shrunk.factor[n]) if shrinkage else None
+        r["rank"] = int(ranks.rank[n])
+        r["rank_low"], r["rank_high"] = int(ranks.low[n]), int(ranks.high[n])
+        r["p_bottom"] = float(ranks.p_bottom[n])
+        r["letters"] = letters[n]
+        r["grade"] = band_of(scheme.grades, r["score"]["estimate"])
+        r["needs_review"] = band_of(scheme.grades, r["score"]["low"]) != band_of(scheme.grades, r["score"]["high"])
+        r["points"] = points(scheme.points, r["score"]["estimate"], r["rank"], k)
+    return shrinkage
+
+
+def band_of(grades: Sequence[Band], score: float) -> int:
+    """Position of the grade band holding `score`: bands are half-open [min, previous min), best first."""
+    for n, band in enumerate(grades):
+        if score >= band.min:
+            return n
+    return len(grades) - 1  # below 0: only an interval bound can be, and it belongs to the lowest band
+
+
+def points(rule: Linear | Thresholds | ByRank, score: float, rank: int, ranked: int) -> float:
+    """Assessment points from a score (0–100) or a rank (1 = best of `ranked`)."""
+    if isinstance(rule, Linear):
+        return rule.max * score / 100.0
+    if isinstance(rule, Thresholds):
+        return next(step.points for step in rule.steps if score >= step.min)
+    if ranked == 1:
+        return rule.max
+    return rule.max * (1.0 - (rank - 1) / (ranked - 1) * rule.spread)

@@ -1,0 +1,126 @@
+"""The league table page: numbers as computed by analysis, scoped rows, English, the admin's close and
+correct buttons (CSRF, audited), and a page valid under the CSP (no style attributes, no scripts)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from bs4 import BeautifulSoup
+
+from survey_app import assessments, demo
+from survey_app.scheme_format import load_file
+from survey_app.settings import SCHEMES_DIR
+from survey_app.tables import AuditEntry, Response, ResponseStatus, Role
+from tests.conftest import csrf_token
+from tests.test_assessments import departments_independently
+
+SCHEME = load_file(SCHEMES_DIR / "civilized-city-2026.yaml")
+
+
+@pytest.fixture
+def demo_period(run):
+    run(demo.build)
+    return run(
+        assessments.create,
+        "y2026",
+        SCHEME,
+        "2026 年度考核",
+        title_en="Assessment 2026",
+        actor="t",
+        campaigns_by_slug=None,
+    )
+
+
+def rows(html: str, kind_title: str) -> list[list[str]]:
+    soup = BeautifulSoup(html, "html.parser")
+    heading = next(h for h in soup.find_all("h2") if h.get_text(strip=True) == kind_title)
+    table = heading.find_next("table")
+    return [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in table.tbody.find_all("tr")]
+
+
+def test_league_table_shows_the_computed_numbers(client, staff, run, demo_period):
+    staff.as_role(Role.assessor)
+    page = client.get("/assessments/y2026")
+    assert page.status_code == 200
+    result = json.loads(run(assessments.compute, demo_period).result)
+    departments = next(g for g in result["groups"] if g["kind"] == "department")["units"]
+    shown = rows(page.text, "市直部门")
+    expected = departments_independently(run)
+    assert len(shown) == len(departments) == 15
+    for row, unit in zip(shown, departments, strict=True):
+        assert unit["code"] in row[1]
+        if unit["suppressed"]:
+            assert row[0] == "—" and "样本不足" in row[3]
+            continue
+        s = unit["score"]
+        independent = expected[unit["code"]].index  # analysis.score_units on the raw answers, in the test
+        assert row[3] == f"{independent.estimate:.1f}" and row[4] == f"{independent.low:.1f}–{independent.high:.1f}"
+        assert row[0] == str(unit["rank"])
+        assert row[3] == f"{s['estimate']:.1f}" and row[4] == f"{s['low']:.1f}–{s['high']:.1f}"
+        assert row[6] == f"{unit['shrunken']:.1f}" and row[7] == f"{unit['rank_low']}–{unit['rank_high']}"
+        assert row[8] == unit["letters"] and row[9] == ["优秀", "良好", "合格", "不合格"][unit["grade"]]
+        assert row[10] == f"{unit['points']:.1f}"
+        assert ("待复核" in row[11]) == unit["needs_review"] and ("小样本" in row[11]) == unit["small_sample"]
+    soup = BeautifulSoup(page.text, "html.parser")
+    assert not soup.find_all(style=True) and not soup.find_all("script")
+    assert len(soup.select("svg.interval")) == sum(not u["suppressed"] for g in result["groups"] for u in g["units"])
+    appendix = soup.select_one("section.appendix").get_text(" ", strip=True)
+    assert "community-services × 0.5" in appendix and "security × 0.4" in appendix
+    assert "良好：[80, 90)" in appendix and "少于 30 份" in appendix
+    assert not soup.select("form[action$='/close']")  # assessors read, admins seal
+
+
+def test_english_and_scoped_rows(client, staff, demo_period):
+    staff.as_role(Role.assessor, "331102-02")  # 紫金街道 only
+    page = client.get("/assessments/y2026?lang=en")
+    assert page.status_code == 200
+    shown = rows(page.text, "Communities")
+    assert len(shown) == 5 and all("331102-02-" in r[1] for r in shown)
+    headings = [h.get_text(strip=True) for h in BeautifulSoup(page.text, "html.parser").find_all("h2")]
+    assert headings == ["Communities", "Methodology"]  # no department is theirs
+    assert "Rank interval" in page.text and "排名" not in page.text
+
+
+def test_admin_closes_then_corrects_with_a_reason(client, staff, run, demo_period):
+    staff.as_role(Role.admin)
+    listing = client.get("/assessments/")
+    assert "2026 年度考核" in listing.text and "开放中" in listing.text
+    token = csrf_token(listing.text)
+    assert client.post("/assessments/y2026/close", data={}, follow_redirects=False).status_code == 403  # no token
+    closed = client.post("/assessments/y2026/close", data={"_csrf_token": token}, follow_redirects=False)
+    assert closed.status_code == 303 and closed.headers["location"] == "/assessments/y2026"
+    page = client.get("/assessments/y2026")
+    assert "已封存：第 1 号快照" in page.text and "更正原因" in page.text
+    again = client.post("/assessments/y2026/close", data={"_csrf_token": token})
+    assert again.status_code == 422 and "已封存，不能再关闭" in again.text
+    empty = client.post("/assessments/y2026/correct", data={"_csrf_token": token, "reason": " "})
+    assert empty.status_code == 422 and "更正必须写明原因" in empty.text
+
+    async def exclude_one() -> None:
+        scored = Response.select(Response.id).where(
+            Response.unit.code == "3311-D06", Response.campaign.slug.like("department-conduct-%")
+        )
+        first = await scored.order_by(Response.id).first()
+        await Response.update({Response.status: ResponseStatus.excluded}).where(Response.id == first["id"])
+
+    run(exclude_one)
+    fixed = client.post(
+        "/assessments/y2026/correct", data={"_csrf_token": token, "reason": "申诉复核"}, follow_redirects=False
+    )
+    assert fixed.status_code == 303
+    page = client.get("/assessments/y2026")
+    assert run(assessments.latest_snapshot, demo_period).result_hash[:16] in page.text
+    assert "已封存：第 2 号快照" in page.text and "更正原因：申诉复核" in page.text
+
+    async def actions() -> list[str]:
+        rows = await AuditEntry.select(AuditEntry.action, AuditEntry.actor).where(
+            AuditEntry.action.like("assessment.%")
+        )
+        return [(r["action"], r["actor"]) for r in rows]
+
+    assert run(actions) == [
+        ("assessment.create", "t"),
+        ("assessment.close", "admin-all"),
+        ("assessment.correct", "admin-all"),
+    ]

@@ -1,0 +1,94 @@
+"""A real browser prints a sealed league table to PDF: A4 pages, every page of the tables repeats the
+table header, every unit is in the text, and the methodology appendix starts on its own page.
+
+Chromium (Debian's, driven by Playwright) renders `minping serve` on loopback with the demo city.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import MINPING
+from tests.test_browser import CHROMIUM, SHOTS, free_port, playwright
+
+PASSWORD = "an assessor's long password"
+HEADER = "区间图"  # a column heading found nowhere else: on every page that shows table rows
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("league")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINPING_")}
+    env.update(MINPING_DATA_DIR=str(folder / "data"), MINPING_PUBLIC_BASE_URL=base)
+    for args, stdin in (
+        (["demo"], ""),
+        (["user", "create", "kaohe", "--role", "assessor"], PASSWORD),
+        (["assessment", "create", "y2026", "--scheme", "civilized-city-2026", "--title", "2026 年度考核"], ""),
+        (["assessment", "close", "y2026"], ""),
+    ):
+        subprocess.run([str(MINPING), *args], env=env, input=stdin, check=True, capture_output=True, text=True)
+    log = open(folder / "server.log", "w")
+    proc = subprocess.Popen([str(MINPING), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while True:
+        try:
+            if httpx.get(base + "/", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None and time.time() < deadline, (folder / "server.log").read_text()
+        time.sleep(0.3)
+    yield base, folder
+    proc.terminate()
+    proc.wait(10)
+
+
+def pdf_pages(path) -> list[str]:
+    """The text of each page (pdftotext separates pages with form feeds)."""
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    count = int(re.search(r"^Pages:\s+(\d+)", info, re.M)[1])
+    size = re.search(r"^Page size:\s+([\d.]+) x ([\d.]+) pts", info, re.M)
+    assert (round(float(size[1])), round(float(size[2]))) == (842, 595)  # A4 landscape
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    pages = text.split("\f")[:count]
+    assert len(pages) == count
+    return pages
+
+
+def test_assessor_prints_the_league_table_to_pdf(server):
+    base, folder = server
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(base + "/assessments/")
+        page.fill("#username", "kaohe")
+        page.fill("#password", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.click("text=2026 年度考核")
+        assert page.url.endswith("/assessments/y2026")
+        assert "已封存：第 1 号快照" in page.inner_text("main")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SHOTS / "league-table.png", full_page=True)
+        units = [name.split(" ")[0] for name in page.locator("table.league tbody td:nth-child(2)").all_inner_texts()]
+        pdf = folder / "league.pdf"
+        page.emulate_media(media="print")
+        page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=False)
+        browser.close()
+    pages = pdf_pages(pdf)
+    assert len(units) == 30 + 15
+    # 45 rows of 8.5 pt text on A4 landscape: the two tables take three pages, the appendix one more.
+    assert len(pages) == 4
+    *tables, appendix = pages
+    assert all(HEADER in t for t in tables)  # the header row repeats on every page
+    assert appendix.lstrip().startswith("方法说明") and HEADER not in appendix
+    flat = re.sub(r"\s+", "", "".join(tables))
+    assert all(name in flat for name in units)
+    assert "民评" not in "".join(pages)  # the site's header bar is not printed
