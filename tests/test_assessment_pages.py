@@ -64,6 +64,11 @@ def test_league_table_shows_the_computed_numbers(client, staff, run, demo_period
         assert ("待复核" in row[11]) == unit["needs_review"] and ("小样本" in row[11]) == unit["small_sample"]
     soup = BeautifulSoup(page.text, "html.parser")
     assert not soup.find_all(style=True) and not soup.find_all("script")
+    community = next(g for g in result["groups"] if g["kind"] == "community")["units"][0]["code"]
+    links = {a["href"] for a in soup.select("table.league a")}
+    for campaign in demo_period.sources.values():  # each unit links to its report in every source campaign
+        assert (f"/reports/{campaign}/units/{community}" in links) != campaign.startswith("department")
+    assert client.get(next(iter(links))).status_code == 200
     assert len(soup.select("svg.interval")) == sum(not u["suppressed"] for g in result["groups"] for u in g["units"])
     appendix = soup.select_one("section.appendix").get_text(" ", strip=True)
     assert "community-services × 0.5" in appendix and "security × 0.4" in appendix
