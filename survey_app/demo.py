@@ -14,10 +14,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from survey_app import accounts, campaigns, cases, questionnaires, units
+from survey_app import accounts, assessments, campaigns, cases, questionnaires, scheme_format, units
 from survey_app.db import writing
 from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
 from survey_app.responses import DONT_KNOW, RECEIPT_ALPHABET, RECEIPT_LENGTH
+from survey_app.settings import SCHEMES_DIR
 from survey_app.tables import CampaignStatus, Channel, Link, Response, Role, UnitKind
 
 DEFAULT_SEED = 2026
@@ -103,8 +104,18 @@ async def build(seed: int = DEFAULT_SEED, now: datetime | None = None) -> dict[s
         )
         counts[campaign_slug] = await _responses(rng, questionnaire, campaign_id, unit_ids, now)
     await cases.open_missing()  # the demo inserts responses in bulk: open the cases of its bad ratings
+    await assessments.create(  # an open period, so assessors find a league table from the start
+        f"demo-{now.year}",
+        scheme_format.load_file(SCHEMES_DIR / DEMO_SCHEME),
+        f"{now.year} 年度文明城市测评（演示）",
+        title_en=f"Civilized city assessment {now.year} (demo)",
+        actor="demo",
+        campaigns_by_slug=None,
+    )
     return counts
 
+
+DEMO_SCHEME = "civilized-city-2026.yaml"
 
 DEMO_ACCOUNTS = [  # username, role, unit code, display name
     ("admin", Role.admin, None, "创建办管理员"),

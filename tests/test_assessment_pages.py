@@ -120,7 +120,7 @@ def test_admin_closes_then_corrects_with_a_reason(client, staff, run, demo_perio
 
     async def actions() -> list[str]:
         rows = await AuditEntry.select(AuditEntry.action, AuditEntry.actor).where(
-            AuditEntry.action.like("assessment.%")
+            AuditEntry.action.like("assessment.%") & (AuditEntry.object_id == demo_period.slug)
         )
         return [(r["action"], r["actor"]) for r in rows]
 
