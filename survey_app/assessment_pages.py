@@ -9,11 +9,13 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
-from survey_app import accounts, assessments
+from survey_app import accounts, assessments, exports
 from survey_app.accounts import StaffMember
 from survey_app.auth import requires
+from survey_app.export_pages import CSV, XLSX, download
+from survey_app.i18n import current_language
 from survey_app.tables import PeriodStatus, Role
 
 
@@ -41,6 +43,21 @@ class AssessmentController(Controller):
     ) -> Template:
         """The league tables with intervals, shrunken scores, rank intervals, grades and flags."""
         return await _league_page(request.user, found, None)
+
+    @get("/{period:str}/league.csv", name="assessments:league_csv", dependencies={"found": Provide(provide_period)})
+    async def league_csv(
+        self, request: Request[StaffMember, Any, Any], found: NamedDependency[assessments.Period]
+    ) -> Response[bytes]:
+        """The league tables as the page shows them, one row per unit, for the assessment office."""
+        table = await _league_table(request.user, found)
+        return download(exports.to_csv(table), CSV, f"{found.slug}-league.csv")
+
+    @get("/{period:str}/league.xlsx", name="assessments:league_xlsx", dependencies={"found": Provide(provide_period)})
+    async def league_xlsx(
+        self, request: Request[StaffMember, Any, Any], found: NamedDependency[assessments.Period]
+    ) -> Response[bytes]:
+        table = await _league_table(request.user, found)
+        return download(exports.to_xlsx([("league", table)]), XLSX, f"{found.slug}-league.xlsx")
 
     @post(
         "/{period:str}/close",
@@ -78,11 +95,22 @@ class AssessmentController(Controller):
         return Redirect(path=f"/assessments/{found.slug}", status_code=303)
 
 
-async def _league_page(member: StaffMember, period: assessments.Period, error: Exception | None) -> Template:
+async def _visible_league(member: StaffMember, period: assessments.Period) -> tuple[dict[str, Any], Any]:
+    """The period's league limited to the member's units, with its snapshot; 404 when no row is theirs."""
     result, snapshot = await assessments.league(period)
     shown = assessments.restrict(result, await assessments.unit_codes(await accounts.visible_unit_ids(member)))
     if shown is None:
         raise NotFoundException()
+    return shown, snapshot
+
+
+async def _league_table(member: StaffMember, period: assessments.Period) -> exports.Table:
+    shown, _snapshot = await _visible_league(member, period)
+    return exports.league_table(shown, [band.label for band in period.scheme.grades], current_language.get())
+
+
+async def _league_page(member: StaffMember, period: assessments.Period, error: Exception | None) -> Template:
+    shown, snapshot = await _visible_league(member, period)
     context = {
         "period": period,
         "scheme": period.scheme,

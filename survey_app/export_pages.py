@@ -26,7 +26,7 @@ CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _download(content: bytes, media_type: str, filename: str) -> Response[bytes]:
+def download(content: bytes, media_type: str, filename: str) -> Response[bytes]:
     # Slugs are [a-z0-9-] by construction, so the name needs no quoting beyond the quotes.
     headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
     return Response(content, media_type=media_type, headers=headers)
@@ -51,7 +51,7 @@ class ResponseExportController(Controller):
     async def responses_csv(self, slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> Response[bytes]:
         """One row per response of the member's units, answers as codes and labels."""
         _, table = await _responses(slug, request.user)
-        return _download(exports.to_csv(table), CSV, f"{slug}-responses.csv")
+        return download(exports.to_csv(table), CSV, f"{slug}-responses.csv")
 
     @get("/responses.xlsx", name="exports:responses_xlsx")
     async def responses_xlsx(self, slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> Response[bytes]:
@@ -59,7 +59,7 @@ class ResponseExportController(Controller):
         questionnaire, table = await _responses(slug, request.user)
         questions = exports.question_table(questionnaire, current_language.get())
         content = exports.to_xlsx([("responses", table), ("columns", questions)])
-        return _download(content, XLSX, f"{slug}-responses.xlsx")
+        return download(content, XLSX, f"{slug}-responses.xlsx")
 
 
 class ScoreExportController(Controller):
@@ -72,16 +72,16 @@ class ScoreExportController(Controller):
     async def scores_csv(self, report: NamedDependency[reports.Report]) -> Response[bytes]:
         """One row per unit: overall score with n and interval, then every dimension and item."""
         sheet = await exports.score_sheet(report, current_language.get())
-        return _download(exports.to_csv(exports.score_table(sheet)), CSV, f"{report.campaign_slug}-units.csv")
+        return download(exports.to_csv(exports.score_table(sheet)), CSV, f"{report.campaign_slug}-units.csv")
 
     @get("/units.xlsx", name="exports:scores_xlsx")
     async def scores_xlsx(self, report: NamedDependency[reports.Report]) -> Response[bytes]:
         lang = current_language.get()
         sheet = await exports.score_sheet(report, lang)
         content = exports.to_xlsx([("scores", exports.score_table(sheet)), ("about", exports.score_about(sheet, lang))])
-        return _download(content, XLSX, f"{report.campaign_slug}-units.xlsx")
+        return download(content, XLSX, f"{report.campaign_slug}-units.xlsx")
 
     @get("/units.json", name="exports:scores_json")
     async def scores_json(self, report: NamedDependency[reports.Report]) -> Response[bytes]:
         sheet = await exports.score_sheet(report, current_language.get())
-        return _download(exports.encode_json(sheet), "application/json", f"{report.campaign_slug}-units.json")
+        return download(exports.encode_json(sheet), "application/json", f"{report.campaign_slug}-units.json")

@@ -400,6 +400,36 @@ def score_about(sheet: ScoreSheet, lang: str) -> Table:
     return Table(["name", "value"], rows)
 
 
+LEAGUE_COLUMNS = [
+    "group", "rank", "unit_code", "unit_name", "n", "score", "score_low", "score_high", "shrunken",
+    "rank_low", "rank_high", "letters", "grade", "points", "needs_review", "small_sample", "suppressed",
+]  # fmt: skip
+
+
+def league_table(result: dict[str, Any], grade_labels: Sequence[LocalText | str], lang: str) -> Table:
+    """An assessment period's league tables (as `assessments.league` gives them), one row per unit.
+
+    Numbers are the page's, rounded as stored in the sealed result; a suppressed unit has no score,
+    rank or grade (empty cells)."""
+    rows: list[list[Cell]] = []
+    for group in result["groups"]:
+        for u in group["units"]:
+            name = (u.get("name_en") if lang == "en" else "") or u["name"]
+            if u["suppressed"]:
+                rows.append([group["kind"], None, u["code"], name, u["n"], *[None] * 11, 1])
+                continue
+            score = u["score"]
+            grade = localise(grade_labels[u["grade"]], lang)
+            rows.append(
+                [
+                    group["kind"], u["rank"], u["code"], name, u["n"], score["estimate"], score["low"],
+                    score["high"], u["shrunken"], u["rank_low"], u["rank_high"], u["letters"], grade,
+                    u["points"], int(u["needs_review"]), int(u["small_sample"]), 0,
+                ]
+            )  # fmt: skip
+    return Table(LEAGUE_COLUMNS, rows)
+
+
 def _round(x: float | None, digits: int) -> float | None:
     return None if x is None else round(x, digits)
 

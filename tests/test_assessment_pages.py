@@ -129,3 +129,25 @@ def test_admin_closes_then_corrects_with_a_reason(client, staff, run, demo_perio
         ("assessment.close", "admin-all"),
         ("assessment.correct", "admin-all"),
     ]
+
+
+def test_the_league_downloads_as_the_page_shows_it(client, staff, run, demo_period):
+    import csv
+    import io
+
+    import openpyxl
+
+    staff.as_role(Role.assessor, "331102-02")  # 紫金街道 only: the file is no richer than the page
+    page = rows(client.get("/assessments/y2026").text, "社区")
+    download = client.get("/assessments/y2026/league.csv")
+    assert download.status_code == 200 and download.headers["content-disposition"].endswith('y2026-league.csv"')
+    table = list(csv.DictReader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert [r["unit_code"] for r in table] == [row[1].split()[1] for row in page]
+    for row, shown in zip(table, page, strict=True):
+        if row["suppressed"] == "1":
+            assert row["score"] == "" and shown[0] == "—"
+            continue
+        assert f"{float(row['score']):.1f}" == shown[3] and row["rank"] == shown[0] and row["grade"] == shown[9]
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/assessments/y2026/league.xlsx").content))
+    assert [c.value for c in book["league"]["C"][1:]] == [r["unit_code"] for r in table]
+    assert "/assessments/y2026/league.csv" in client.get("/assessments/y2026").text

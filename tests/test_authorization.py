@@ -109,6 +109,8 @@ RULES = {
     ("GET", "/api/v1/schema/{path:str}"): NOWHERE,  # Litestar's answer for other schema files: none here
     ("GET", "/assessments"): REVIEWERS,
     ("GET", "/assessments/{period:str}"): SCOPED_REVIEWERS,
+    ("GET", "/assessments/{period:str}/league.csv"): SCOPED_REVIEWERS,
+    ("GET", "/assessments/{period:str}/league.xlsx"): SCOPED_REVIEWERS,
     ("POST", "/assessments/{period:str}/close"): ADMINS,
     ("POST", "/assessments/{period:str}/correct"): ADMINS,
 }
