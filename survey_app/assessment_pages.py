@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from survey_app import accounts, assessments
 from survey_app.accounts import StaffMember
 from survey_app.auth import requires
+from survey_app.i18n import N_
 from survey_app.tables import PeriodStatus, Role
 
 
@@ -78,6 +79,10 @@ class AssessmentController(Controller):
         return Redirect(path=f"/assessments/{found.slug}", status_code=303)
 
 
+# The case rates a scheme's `case_handling.measure` names, as the league and its appendix label them.
+CASE_LABELS = {"callback_rate": N_("回访率"), "on_time_rate": N_("按时办结率"), "rectified_rate": N_("整改办结率")}
+
+
 async def _league_page(member: StaffMember, period: assessments.Period, error: Exception | None) -> Template:
     result, snapshot = await assessments.league(period)
     shown = assessments.restrict(result, await assessments.unit_codes(await accounts.visible_unit_ids(member)))
@@ -91,5 +96,6 @@ async def _league_page(member: StaffMember, period: assessments.Period, error: E
         "is_open": period.status == PeriodStatus.open,
         "may_close": member.role == Role.admin,
         "error": error,
+        "case_labels": CASE_LABELS,
     }
     return Template("reports/league.html", context=context, status_code=422 if error else 200)

@@ -162,3 +162,43 @@ def test_sealed_cases_reproduce_as_they_stood_and_a_tampered_case_is_detected(ru
     check = run(assessments.verify, period)
     assert check.differences[0].startswith("data hash differs (sealed ")
     assert f"{manifest['cases']['counted']} cases sealed, {manifest['cases']['counted']} now" in check.differences[0]
+
+
+def test_league_page_and_appendix_show_the_case_component(client, staff, run, demo_city):
+    from bs4 import BeautifulSoup
+
+    from survey_app.tables import Role
+
+    period = run(assessments.create, "cases", SCHEME, "含案件", actor="test", campaigns_by_slug=None)
+    result = json.loads(run(assessments.compute, period).result)
+    units = {u["code"]: u for u in result["groups"][0]["units"]}
+    staff.as_role(Role.assessor)
+    for lang, heading, none_text, appendix in [
+        ("zh", "整改办结率", "无案件，不计入", "整改办结率 × 100 作为得分的一部分，权重 0.2"),
+        (
+            "en",
+            "Rectified rate",
+            "no cases, left out",
+            "Rectified rate × 100 is a component of the score with weight 0.2",
+        ),
+    ]:
+        page = client.get(f"/assessments/cases?lang={lang}")
+        assert page.status_code == 200
+        soup = BeautifulSoup(page.text, "html.parser")
+        table = soup.find("table", class_="league")
+        assert heading in table.thead.get_text(" ", strip=True)
+        cells = {}
+        for tr in table.tbody.find_all("tr"):
+            tds = [td.get_text(" ", strip=True) for td in tr.find_all("td")]
+            code = tr.find_all("td")[1].find("span").get_text(strip=True)
+            cells[code] = tds
+        for code, u in units.items():
+            if u["suppressed"]:
+                continue
+            shown = cells[code][6]
+            c = u["cases"]
+            if c["n"]:
+                assert shown == f"{c['estimate']:.1f} {c['n']} · {c['low']:.1f}–{c['high']:.1f}"
+            else:
+                assert shown == none_text
+        assert appendix in soup.find("section", class_="appendix").get_text(" ", strip=True)
