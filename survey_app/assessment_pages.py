@@ -15,7 +15,7 @@ from survey_app import accounts, assessments, exports
 from survey_app.accounts import StaffMember
 from survey_app.auth import requires
 from survey_app.export_pages import CSV, XLSX, download
-from survey_app.i18n import current_language
+from survey_app.i18n import N_, current_language
 from survey_app.tables import PeriodStatus, Role
 
 
@@ -95,6 +95,10 @@ class AssessmentController(Controller):
         return Redirect(path=f"/assessments/{found.slug}", status_code=303)
 
 
+# The case rates a scheme's `case_handling.measure` names, as the league and its appendix label them.
+CASE_LABELS = {"callback_rate": N_("回访率"), "on_time_rate": N_("按时办结率"), "rectified_rate": N_("整改办结率")}
+
+
 async def _visible_league(member: StaffMember, period: assessments.Period) -> tuple[dict[str, Any], Any]:
     """The period's league limited to the member's units, with its snapshot; 404 when no row is theirs."""
     result, snapshot = await assessments.league(period)
@@ -119,5 +123,6 @@ async def _league_page(member: StaffMember, period: assessments.Period, error: E
         "is_open": period.status == PeriodStatus.open,
         "may_close": member.role == Role.admin,
         "error": error,
+        "case_labels": CASE_LABELS,
     }
     return Template("reports/league.html", context=context, status_code=422 if error else 200)

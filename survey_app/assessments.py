@@ -13,15 +13,15 @@ import hashlib
 import json
 import platform
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from importlib.metadata import version
 from typing import Any
 
-from survey_app import audit, campaigns, questionnaires
+from survey_app import audit, campaigns, case_figures, questionnaires
 from survey_app.db import writing
 from survey_app.i18n import N_, Refusal
 from survey_app.league import FLOAT_DECIMALS, SourceData, UnitName, canonical_json, score_group
-from survey_app.scheme_format import Scheme, SchemeError, _semantic_errors, from_json
+from survey_app.scheme_format import Group, Scheme, SchemeError, _semantic_errors, from_json
 from survey_app.tables import (
     AssessmentPeriod,
     AssessmentSnapshot,
@@ -31,6 +31,7 @@ from survey_app.tables import (
     ResponseStatus,
     Unit,
 )
+from survey_app.workdays import CHINA
 
 # Scores count these statuses only: quarantined answers wait for review, excluded and superseded never count.
 SCORED_STATUSES = (ResponseStatus.counted.value, ResponseStatus.included.value)
@@ -176,9 +177,12 @@ def _audit_view(row: AssessmentPeriod) -> dict[str, Any]:
 # --- Computing, sealing, verifying ------------------------------------------------------------
 
 
-async def compute(period: Period) -> Sealed:
-    """The period's manifest and result from the responses stored now."""
+async def compute(period: Period, as_of: datetime | None = None) -> Sealed:
+    """The period's manifest and result from the responses stored now, and the bad-rating cases as they
+    stood at `as_of` (default now; a snapshot records it, so `verify` judges the cases at the same moment)."""
+    as_of = as_of or datetime.now(UTC)
     digest = hashlib.sha256()
+    counted_cases = 0
     groups = []
     versions = []
     responses = 0
@@ -214,14 +218,28 @@ async def compute(period: Period) -> Sealed:
             )
             for s in group.sources
         ]
-        groups.append(score_group(period.scheme, group, units, sources))
+        figures = None
+        if group.case_handling is not None:
+            ids = await _unit_ids([u.code for u in units])
+            case_rows = await _cases_of(group, list(ids.values()), campaign_ids, as_of)
+            digest.update(canonical_json({"cases": group.kind, "as_of": _iso(as_of)}) + b"\n")
+            for case in case_rows:
+                digest.update(canonical_json(case.sealed()) + b"\n")
+            counted_cases += len(case_rows)
+            by_id = case_figures.tally(case_rows, list(ids.values()), as_of)
+            figures = {code: by_id[unit_id] for code, unit_id in ids.items()}
+        groups.append(score_group(period.scheme, group, units, sources, figures))
     for code in sorted(units_seen):  # names are part of what is sealed: a rename shows as changed data
         u = units_seen[code]
         digest.update(canonical_json([u.code, u.name, u.name_en]) + b"\n")
     data_hash = digest.hexdigest()
     result = canonical_json({"period": period.slug, "scheme": period.scheme.slug, "groups": groups})
+    cases = {}
+    if any(g.case_handling for g in period.scheme.groups):  # schemes without case figures keep their manifest
+        cases = {"cases": {"as_of": _iso(as_of), "counted": counted_cases}}
     manifest = canonical_json(
-        {
+        cases
+        | {
             "period": period.slug,
             "scheme": {
                 "slug": period.scheme.slug,
@@ -249,6 +267,32 @@ def code_version() -> dict[str, str]:
     }
 
 
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+async def _cases_of(
+    group: Group, unit_ids: list[int], campaign_ids: list[int], as_of: datetime
+) -> list[case_figures.CaseAsOf]:
+    """The group's counted cases as they stood at `as_of`: opened on the scheme's days (China time), or,
+    without them, opened from the ratings of the group's campaigns."""
+    assert group.case_handling is not None
+    ids = unit_ids
+    window = group.case_handling.period
+    if window is None:
+        return await case_figures.rows_as_of(ids, datetime(2000, 1, 1, tzinfo=UTC), as_of, as_of, campaign_ids)
+    start = datetime.combine(window.start, time(), CHINA)
+    end = datetime.combine(window.end + timedelta(days=1), time(), CHINA)
+    return await case_figures.rows_as_of(ids, start, end, as_of)
+
+
+async def _unit_ids(codes: list[str]) -> dict[str, int]:
+    """Unit code → id, in the order of `codes`."""
+    rows = await Unit.select(Unit.id, Unit.code).where(Unit.code.is_in(codes)) if codes else []
+    found = {r["code"]: r["id"] for r in rows}
+    return {code: found[code] for code in codes}
+
+
 async def _units_of(campaign_ids: list[int], kind: str) -> list[UnitName]:
     rows = await (
         CampaignUnit.select(
@@ -268,8 +312,8 @@ async def close(period: Period, actor: str) -> Snapshot:
         row = await AssessmentPeriod.select(AssessmentPeriod.status).where(AssessmentPeriod.id == period.id).first()
         if row is None or row["status"] != PeriodStatus.open:
             raise AssessmentError(N_("考核期 %(slug)s 已封存，不能再关闭；更正请新建快照。"), slug=period.slug)
-        sealed = await compute(period)
         now = datetime.now(UTC)
+        sealed = await compute(period, now)
         await AssessmentPeriod.update(
             {
                 AssessmentPeriod.status: PeriodStatus.closed,
@@ -291,7 +335,8 @@ async def correct(period: Period, actor: str, reason: str) -> Snapshot:
             raise AssessmentError(N_("考核期 %(slug)s 尚未封存：开放中的考核期无需更正。"), slug=period.slug)
         latest = await latest_snapshot(period)
         number = (latest.number if latest else 0) + 1
-        return await _store(period, number, await compute(period), actor, reason, "assessment.correct")
+        sealed = await compute(period, datetime.now(UTC))
+        return await _store(period, number, sealed, actor, reason, "assessment.correct")
 
 
 async def _store(period: Period, number: int, sealed: Sealed, actor: str, reason: str, action: str) -> Snapshot:
@@ -358,8 +403,11 @@ async def verify(period: Period) -> Verification:
     snapshot = await latest_snapshot(period)
     if snapshot is None:
         raise AssessmentError(N_("考核期 %(slug)s 尚未封存，没有可核验的快照。"), slug=period.slug)
-    now = await compute(period)
-    stored, fresh = json.loads(snapshot.manifest), json.loads(now.manifest)
+    stored = json.loads(snapshot.manifest)
+    # Cases are judged as they stood when the snapshot was taken (cases that moved on since do not count).
+    as_of = datetime.fromisoformat(stored["cases"]["as_of"]) if "cases" in stored else None
+    now = await compute(period, as_of)
+    fresh = json.loads(now.manifest)
     differences = []
     if hashlib.sha256(snapshot.manifest).hexdigest() != snapshot.manifest_hash:
         differences.append("stored manifest does not match its hash")
@@ -368,7 +416,9 @@ async def verify(period: Period) -> Verification:
     if now.data_hash != snapshot.data_hash:
         differences.append(
             f"data hash differs (sealed {snapshot.data_hash[:12]}…, now {now.data_hash[:12]}…; "
-            f"{stored['data']['responses']} responses sealed, {fresh['data']['responses']} now)"
+            f"{stored['data']['responses']} responses sealed, {fresh['data']['responses']} now"
+            + (f"; {stored['cases']['counted']} cases sealed, {fresh['cases']['counted']} now" if as_of else "")
+            + ")"
         )
     if stored["questionnaires"] != fresh["questionnaires"]:
         differences.append("questionnaire versions differ")

@@ -17,6 +17,7 @@ import numpy as np
 
 import analysis
 from survey_app import reports
+from survey_app.case_figures import CaseFigures
 from survey_app.questionnaire_format import Item, Questionnaire
 from survey_app.scheme_format import Band, ByRank, Group, Linear, Scheme, Source, Thresholds
 
@@ -26,6 +27,10 @@ FLOAT_DECIMALS = 6
 # Fewer scored units than this: no empirical-Bayes shrinkage (the between-unit variance cannot be
 # estimated; analysis.shrink_means needs four).
 MIN_UNITS_TO_SHRINK = 4
+# A case rate enters the score as 100 × rate with the standard error implied by its Wilson 95 % interval
+# (half-width / 1.96): unlike √(p(1 − p)/n) it is not zero when every case was on time.
+WILSON_Z = 1.959963984540054
+CASE_RATES = {"callback_rate": "called_back", "on_time_rate": "on_time", "rectified_rate": "rectified"}
 
 
 def canonical_json(data: Any) -> bytes:
@@ -65,19 +70,38 @@ class UnitName:
     name_en: str
 
 
-def score_group(scheme: Scheme, group: Group, units: list[UnitName], sources: list[SourceData]) -> dict[str, Any]:
-    """The league table of one unit kind: every unit of `units` (ordered by code), ranked among the scored ones."""
+def score_group(
+    scheme: Scheme,
+    group: Group,
+    units: list[UnitName],
+    sources: list[SourceData],
+    cases: Mapping[str, CaseFigures] | None = None,
+) -> dict[str, Any]:
+    """The league table of one unit kind: every unit of `units` (ordered by code), ranked among the scored ones.
+
+    With the group's `case_handling`, `cases` (unit code → figures) adds the chosen case rate as a
+    component of the score; a unit with nothing to judge (rate n = 0) is scored on the sources alone.
+    """
     position = {u.code: n for n, u in enumerate(units)}
     parts = [_source_scores(scheme, data, position) for data in sources]
     weights = np.array([data.source.weight for data in sources])
+    handling = group.case_handling
     rows = []
     for n, unit in enumerate(units):
+        estimates = [p["estimate"][n] for p in parts]
+        ses = [p["se"][n] for p in parts]
+        dfs = [p["n"][n] - 1.0 if p["n"][n] >= 2 else np.nan for p in parts]
+        unit_weights = weights
+        component = None
+        if handling is not None:
+            component = _case_component(handling.measure, (cases or {}).get(unit.code))
+            if component["n"] > 0:
+                estimates.append(component["estimate"])
+                ses.append(component["se"])
+                dfs.append(np.inf)  # a binomial rate: normal, not t
+                unit_weights = np.append(weights / weights.sum() * (1.0 - handling.weight), handling.weight)
         combined, se, df = analysis.combine_independent(
-            np.array([p["estimate"][n] for p in parts]),
-            np.array([p["se"][n] for p in parts]),
-            np.array([p["n"][n] - 1.0 if p["n"][n] >= 2 else np.nan for p in parts]),
-            weights,
-            scheme.confidence,
+            np.array(estimates), np.array(ses), np.array(dfs), unit_weights, scheme.confidence
         )
         rows.append(
             {
@@ -102,16 +126,38 @@ def score_group(scheme: Scheme, group: Group, units: list[UnitName], sources: li
                 "small_sample": any(p["n"][n] < scheme.small_n for p in parts),
             }
         )
+        if component is not None:
+            del component["se"]
+            rows[-1]["cases"] = component
     shrinkage = _rank(scheme, [r for r in rows if not r["suppressed"]])
     scored = sorted((r for r in rows if not r["suppressed"]), key=lambda r: (r["rank"], r["code"]))
     unscored = [r for r in rows if r["suppressed"]]
     for r in rows:
         del r["se"], r["df"]
-    return {
+    table = {
         "kind": group.kind,
         "weights": [{"questionnaire": d.source.questionnaire, "weight": d.source.weight} for d in sources],
         "shrinkage": shrinkage,
         "units": scored + unscored,
+    }
+    if handling is not None:
+        table["case_handling"] = {"measure": handling.measure, "weight": handling.weight}
+    return table
+
+
+def _case_component(measure: str, figures: CaseFigures | None) -> dict[str, Any]:
+    """The unit's case rate as a 0–100 score with its n (the rate's denominator), Wilson interval and se."""
+    if figures is None or getattr(figures, CASE_RATES[measure]).n == 0:
+        cases = 0 if figures is None else figures.n
+        return {"cases": cases, "n": 0, "estimate": None, "low": None, "high": None, "se": None}
+    rate = getattr(figures, CASE_RATES[measure])
+    return {
+        "cases": figures.n,
+        "n": int(rate.n),
+        "estimate": 100.0 * rate.estimate,
+        "low": 100.0 * rate.low,
+        "high": 100.0 * rate.high,
+        "se": 100.0 * (rate.high - rate.low) / (2.0 * WILSON_Z),
     }
 
 

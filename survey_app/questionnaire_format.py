@@ -273,6 +273,17 @@ def load_directory(directory: Path) -> list[Questionnaire]:
     return [load_file(p, library) for p in paths]
 
 
+class _PlainLoader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: `2026-13-01` stays text, so the field's type checks it
+    and the error names its path (PyYAML would raise a bare ValueError while parsing)."""
+
+
+_PlainLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _read_yaml(
     source: bytes | str,
     name: str,
@@ -281,7 +292,7 @@ def _read_yaml(
 ) -> Any:
     """Parse YAML (or JSON) holding a mapping; `error` is raised as `name: message` (shared with schemes)."""
     try:
-        raw = yaml.safe_load(source)
+        raw = yaml.load(source, Loader=_PlainLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -30,6 +31,7 @@ from survey_app.tables import UnitKind
 
 UNIT_KINDS = tuple(k.value for k in UnitKind)
 POINT_METHODS = ("linear", "thresholds", "rank")
+CASE_MEASURES = ("callback_rate", "on_time_rate", "rectified_rate")
 # Both margins below are the cut-offs analysis.md A.5 recommends; a scheme may ask for more, never less.
 LOWEST_MIN_N = 10
 Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
@@ -47,12 +49,35 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     dimensions: dict[Annotated[str, msgspec.Meta(pattern=ITEM_ID)], Annotated[float, msgspec.Meta(gt=0)]] | None = None
 
 
-class Group(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The units of one kind, ranked against each other, and the sources of their score."""
+class CaseWindow(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Cases opened on the days start..end (both included, China time)."""
+
+    start: date
+    end: date
+
+
+class CaseHandling(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A bad-rating case rate (×100) as a component of the score, with this share of the weight.
+
+    Without `period`, the cases counted are those of the group's campaigns' ratings, opened up to
+    the sealing time. A unit with no case to judge leaves the component out (see schemes/README.md).
+    """
+
+    weight: Annotated[float, msgspec.Meta(gt=0, lt=1)]
+    measure: Literal["callback_rate", "on_time_rate", "rectified_rate"]
+    period: CaseWindow | None = None
+
+
+class Group(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The units of one kind, ranked against each other, and the sources of their score.
+
+    omit_defaults: a group without `case_handling` encodes (and hashes) as it did before the field existed.
+    """
 
     kind: Literal["city", "district", "street", "community", "department"]
     title: Text
     sources: Annotated[list[Source], msgspec.Meta(min_length=1)]
+    case_handling: CaseHandling | None = None
 
 
 class Linear(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="method", tag="linear"):
@@ -127,7 +152,7 @@ class SchemeError(ValueError):
     """A scheme file is invalid; the message reads `file: path.to.field: message`."""
 
 
-_ENUMS = {"kind": UNIT_KINDS, "rank_by": ("shrunken", "score")}
+_ENUMS = {"kind": UNIT_KINDS, "rank_by": ("shrunken", "score"), "measure": CASE_MEASURES}
 _ENUMS |= {str(n): ("age_band", "sex", "residence") for n in range(10)}  # weighting.margins.N
 
 
@@ -190,6 +215,9 @@ def _semantic_errors(s: Scheme, questionnaires: Mapping[str, Questionnaire]) -> 
     errors += _duplicates("groups", [g.kind for g in s.groups])
     for g_n, group in enumerate(s.groups):
         errors += _duplicates(f"groups.{g_n}.sources", [src.questionnaire for src in group.sources])
+        window = group.case_handling.period if group.case_handling else None
+        if window is not None and window.end < window.start:
+            errors.append(f"groups.{g_n}.case_handling.period.end: must not be before start")
         for s_n, src in enumerate(group.sources):
             where = f"groups.{g_n}.sources.{s_n}"
             q = questionnaires.get(src.questionnaire)

@@ -360,8 +360,7 @@ def test_figures_count_call_backs_deadlines_and_closes_with_wilson_intervals(run
 
     run(closed_on_time)
     end = start + timedelta(days=1)
-    as_of = datetime(2026, 3, 20, tzinfo=CHINA)
-    figures = run(cases.figures, [world.unit_a, world.unit_b, 999999], start, end, as_of=as_of)
+    figures = run(cases.figures, [world.unit_a, world.unit_b, 999999], start, end)  # as of now
     a = figures[world.unit_a]
     assert (a.n, a.open, a.overdue) == (4, 2, 2)
     assert (a.called_back.estimate, a.called_back.n) == (pytest.approx(1 / 3), 3)
@@ -371,10 +370,15 @@ def test_figures_count_call_backs_deadlines_and_closes_with_wilson_intervals(run
     assert (a.on_time.low, a.on_time.high, a.on_time.method) == (expected.low, expected.high, "wilson")
     assert figures[world.unit_b].n == 1 and figures[999999].n == 0
     assert figures[999999].rectified.n == 0
-    # Judged before any deadline passed, open cases are not due yet.
+    # Judged as the cases stood two days in: only the first was closed (the others, the number left,
+    # the call-back and the upheld appeal all came later), and no open case was due yet.
     early = run(cases.figures, [world.unit_a], start, end, as_of=start + timedelta(days=2))[world.unit_a]
-    assert (early.overdue, early.on_time.n) == (0, 2)
-    assert run(cases.figures, [world.unit_a], end, end + timedelta(days=1), as_of=as_of)[world.unit_a].n == 0
+    assert (early.n, early.open, early.overdue) == (5, 4, 0)
+    assert (early.on_time.n, early.on_time.estimate, early.called_back.n) == (1, 1.0, 0)
+    assert (early.rectified.estimate, early.rectified.n) == (pytest.approx(1 / 5), 5)
+    # Before the cases were opened they did not exist.
+    assert run(cases.figures, [world.unit_a], start, end, as_of=start - timedelta(hours=1))[world.unit_a].n == 0
+    assert run(cases.figures, [world.unit_a], end, end + timedelta(days=1))[world.unit_a].n == 0
 
 
 def test_a_case_opened_where_the_calendar_ends_is_marked_estimated(run, world):

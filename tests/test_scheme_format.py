@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from survey_app.settings import SCHEMES_DIR
 
 BUNDLED = sorted(SCHEMES_DIR.glob("*.yaml"))
 BASE = (SCHEMES_DIR / "civilized-city-2026.yaml").read_text()
+DEPARTMENTS = "questionnaire: department-conduct\n        weight: 1"
 LINEAR = "method: linear   # points = 100 × score / 100\n  max: 100"
 
 
@@ -74,8 +76,44 @@ BROKEN = [
         BASE.replace("weight: 0.5\n      - questionnaire: safe", "weight: -1\n      - questionnaire: safe"),
         "groups.0.sources.0.weight: expected float > 0.0",
     ),
-    # Bad-rating case figures are not part of the format yet: refused, never silently ignored.
+    # An unknown field is refused, never silently ignored (case figures go in groups.N.case_handling).
     (BASE + "bad_ratings: {weight: 0.1}\n", "object contains unknown field bad_ratings"),
+    (
+        BASE.replace(DEPARTMENTS, DEPARTMENTS + "\n    case_handling: {weight: 0.1, measure: speed}"),
+        "groups.1.case_handling.measure: invalid enum value 'speed' "
+        "(allowed: callback_rate, on_time_rate, rectified_rate)",
+    ),
+    (
+        BASE.replace(DEPARTMENTS, DEPARTMENTS + "\n    case_handling: {weight: 1, measure: on_time_rate}"),
+        "groups.1.case_handling.weight: expected float < 1.0",
+    ),
+    (
+        BASE.replace(DEPARTMENTS, DEPARTMENTS + "\n    case_handling: {weight: 0, measure: on_time_rate}"),
+        "groups.1.case_handling.weight: expected float > 0.0",
+    ),
+    (
+        BASE.replace(DEPARTMENTS, DEPARTMENTS + "\n    case_handling: {measure: on_time_rate}"),
+        "groups.1.case_handling: object missing required field weight",
+    ),
+    (
+        BASE.replace(DEPARTMENTS, DEPARTMENTS + "\n    case_handling: {weight: 0.1, measure: on_time_rate, n: 5}"),
+        "groups.1.case_handling: object contains unknown field n",
+    ),
+    (
+        BASE.replace(
+            DEPARTMENTS,
+            DEPARTMENTS + "\n    case_handling: {weight: 0.1, measure: on_time_rate, period: {start: 2026-13-01}}",
+        ),
+        "groups.1.case_handling.period.start: invalid RFC3339 encoded date",
+    ),
+    (
+        BASE.replace(
+            DEPARTMENTS,
+            DEPARTMENTS
+            + "\n    case_handling: {weight: 0.1, measure: on_time_rate, period: {start: 2026-12-31, end: 2026-01-01}}",
+        ),
+        "groups.1.case_handling.period.end: must not be before start",
+    ),
     (
         BASE.replace(LINEAR, "method: thresholds\n  steps: [{min: 90, points: 100}, {min: 60, points: 80}]"),
         "points.steps.1.min: the last must be 0, so every score falls in one",
@@ -95,6 +133,22 @@ def test_broken_scheme_fails_with_exact_message(text, message):
     with pytest.raises(SchemeError) as caught:
         parse(text, name="broken.yaml")
     assert str(caught.value) == f"broken.yaml: {message}"
+
+
+def test_case_handling_parses_and_leaves_schemes_without_it_hashing_as_before():
+    text = BASE.replace(
+        DEPARTMENTS,
+        DEPARTMENTS + "\n    case_handling: {weight: 0.2, measure: rectified_rate, "
+        "period: {start: 2026-01-01, end: 2026-12-31}}",
+    )
+    scheme = parse(text, name="x")
+    handling = scheme.groups[1].case_handling
+    assert (handling.weight, handling.measure) == (0.2, "rectified_rate")
+    assert (handling.period.start, handling.period.end) == (date(2026, 1, 1), date(2026, 12, 31))
+    assert scheme.groups[0].case_handling is None
+    assert from_json(scheme.to_json()) == scheme
+    assert b'"case_handling"' in scheme.to_json()
+    assert b"case_handling" not in parse(BASE, name="x").to_json()  # old periods' scheme hashes stay valid
 
 
 def test_slug_must_match_the_file_name(tmp_path: Path):
