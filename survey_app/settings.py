@@ -39,6 +39,8 @@ class Settings:
     debug: bool
     #: Seconds between the fraud-flag passes each worker runs (survey_app/quarantine.py); 0 = none.
     flag_interval_s: float = 600.0
+    #: The flood guard: resident POSTs a minute per client address (survey_app/ratelimits.py).
+    resident_posts_per_minute: int = 300
 
     @property
     def is_postgres(self) -> bool:
@@ -67,6 +69,7 @@ def get_settings() -> Settings:
         redis_url=env.get("MINPING_REDIS_URL") or None,
         debug=env.get("MINPING_DEBUG", "").lower() in ("1", "true", "yes"),
         flag_interval_s=float(env.get("MINPING_FLAG_INTERVAL") or 600),
+        resident_posts_per_minute=int(env.get("MINPING_RESIDENT_POSTS_PER_MINUTE") or 300),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +11,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.testing import TestClient
 
+from survey_app import app as app_module
 from survey_app import auth, ballots, counters, db, ratelimits
 from survey_app.app import create_app
 from survey_app.ballots import BallotSettings
@@ -77,7 +79,8 @@ def test_many_residents_behind_one_address_are_all_accepted(client, world):
 @pytest.fixture
 def strict_client(monkeypatch, portal) -> Iterator[TestClient]:
     """An app whose flood guard allows 3 resident posts a minute per address."""
-    monkeypatch.setattr(ratelimits, "RESIDENT_POSTS_PER_MINUTE", 3)
+    strict = dataclasses.replace(get_settings(), resident_posts_per_minute=3)
+    monkeypatch.setattr(app_module, "get_settings", lambda: strict)
     app = create_app()
     # The session's app owns the connection pool and the counters' flushing: this second app must not
     # open or close them (on PostgreSQL its shutdown would close the pool every other test uses).
@@ -109,4 +112,4 @@ def test_the_rate_limit_store_is_redis_when_configured(monkeypatch):
     finally:
         monkeypatch.delenv("MINPING_REDIS_URL")
         get_settings.cache_clear()
-    assert ratelimits.resident_flood_guard().store == "rate_limit"
+    assert ratelimits.resident_flood_guard(300).store == "rate_limit"

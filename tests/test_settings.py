@@ -15,6 +15,7 @@ def fresh(monkeypatch, tmp_path):
         "MINPING_SECRET_KEY",
         "MINPING_PUBLIC_BASE_URL",
         "MINPING_FLAG_INTERVAL",
+        "MINPING_RESIDENT_POSTS_PER_MINUTE",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -28,7 +29,7 @@ def test_defaults_create_a_data_folder_with_sqlite_and_a_kept_secret(fresh):
     assert settings.data_dir == fresh / "minping-data" and settings.data_dir.is_dir()
     assert settings.database_url == f"sqlite:///{fresh / 'minping-data' / 'minping.sqlite3'}"
     assert not settings.is_postgres and settings.public_base_url is None
-    assert settings.flag_interval_s == 600
+    assert settings.flag_interval_s == 600 and settings.resident_posts_per_minute == 300
     key_file = settings.data_dir / "secret_key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     get_settings.cache_clear()
@@ -42,6 +43,7 @@ def test_environment_overrides(fresh, monkeypatch):
     monkeypatch.setenv("MINPING_SECRET_KEY", "k")
     monkeypatch.setenv("MINPING_PUBLIC_BASE_URL", "https://pj.example/")
     monkeypatch.setenv("MINPING_FLAG_INTERVAL", "30")
+    monkeypatch.setenv("MINPING_RESIDENT_POSTS_PER_MINUTE", "1200")
     settings = get_settings()
     assert settings == Settings(
         data_dir=fresh / "elsewhere",
@@ -51,6 +53,7 @@ def test_environment_overrides(fresh, monkeypatch):
         redis_url=None,
         debug=False,
         flag_interval_s=30.0,
+        resident_posts_per_minute=1200,
     )
     assert settings.is_postgres
 
