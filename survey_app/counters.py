@@ -7,11 +7,11 @@ figures are approximate by design (a crash loses the last few seconds); answers 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 
+from survey_app import periodic
 from survey_app.db import writing
 from survey_app.tables import Link
 
@@ -57,17 +57,8 @@ async def flush() -> None:
 @contextlib.asynccontextmanager
 async def lifespan(_app: object) -> AsyncIterator[None]:
     """Flush periodically while the worker runs, and once more when it stops."""
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY_S)
-            await flush()
-
-    task = asyncio.create_task(loop())
     try:
-        yield
+        async with periodic.every(FLUSH_EVERY_S, flush, "flushing link counts"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await flush()

@@ -30,9 +30,7 @@ response is moved, and audited, once.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,7 +40,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 import analysis
-from survey_app import audit, questionnaires
+from survey_app import audit, periodic, questionnaires
 from survey_app.db import writing
 from survey_app.i18n import N_
 from survey_app.questionnaire_format import Questionnaire
@@ -74,8 +72,6 @@ FLAG_TEXT = {
     "night_entry": N_("访谈录入时间在夜间（22:00 至次日 6:00）。"),
     "entry_rate": N_("同一工作人员一小时内录入过多：访谈超过 12 份，或纸质问卷超过 60 份。"),
 }
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -213,21 +209,5 @@ async def flag_active() -> list[FlagPass]:
 @contextlib.asynccontextmanager
 async def lifespan(_app: object) -> AsyncIterator[None]:
     """Pass over the active campaigns every `flag_interval_s` while the worker runs (0 = never)."""
-    interval = get_settings().flag_interval_s
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await flag_active()
-            except Exception:  # a failed pass must not stop the next one, nor the worker
-                log.exception("fraud-flag pass failed")
-
-    task = asyncio.create_task(loop()) if interval > 0 else None
-    try:
+    async with periodic.every(get_settings().flag_interval_s, flag_active, "fraud-flag pass"):
         yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

@@ -12,7 +12,6 @@ resident shares the proxy's address.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,6 +19,8 @@ from typing import Any
 from litestar import Litestar, Request
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.stores.memory import MemoryStore
+
+from survey_app import periodic
 
 
 def _is_resident_post(request: Request[Any, Any, Any]) -> bool:
@@ -48,17 +49,6 @@ SWEEP_EVERY_S = 600.0
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """Sweep expired entries out of an in-memory rate-limit store while the worker runs (Redis expires its own)."""
     store = app.stores.get("rate_limit")
-
-    async def sweep() -> None:
-        while True:
-            await asyncio.sleep(SWEEP_EVERY_S)
-            await store.delete_expired()
-
-    task = asyncio.create_task(sweep()) if isinstance(store, MemoryStore) else None
-    try:
+    sweep_every = SWEEP_EVERY_S if isinstance(store, MemoryStore) else 0
+    async with periodic.every(sweep_every, store.delete_expired, "sweeping the rate-limit store"):
         yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
