@@ -18,7 +18,7 @@ from importlib.metadata import version
 from typing import Any
 
 from survey_app import audit, campaigns, case_figures, questionnaires
-from survey_app.db import writing
+from survey_app.db import lock_row, writing
 from survey_app.i18n import N_, Refusal
 from survey_app.league import FLOAT_DECIMALS, SourceData, UnitName, canonical_json, score_group
 from survey_app.scheme_format import Group, Scheme, SchemeError, _semantic_errors, from_json
@@ -309,6 +309,7 @@ async def _units_of(campaign_ids: list[int], kind: str) -> list[UnitName]:
 async def close(period: Period, actor: str) -> Snapshot:
     """Seal the period: snapshot 1 of the scheme, data and result; the period never changes again."""
     async with writing():
+        await lock_row(AssessmentPeriod, period.id)  # a second admin sealing at the same moment waits, then is told
         row = await AssessmentPeriod.select(AssessmentPeriod.status).where(AssessmentPeriod.id == period.id).first()
         if row is None or row["status"] != PeriodStatus.open:
             raise AssessmentError(N_("考核期 %(slug)s 已封存，不能再关闭；更正请新建快照。"), slug=period.slug)
@@ -330,6 +331,7 @@ async def correct(period: Period, actor: str, reason: str) -> Snapshot:
     if not reason:
         raise AssessmentError(N_("更正必须写明原因。"))
     async with writing():
+        await lock_row(AssessmentPeriod, period.id)  # simultaneous corrections get numbers one after the other
         row = await AssessmentPeriod.select(AssessmentPeriod.status).where(AssessmentPeriod.id == period.id).first()
         if row is None or row["status"] != PeriodStatus.closed:
             raise AssessmentError(N_("考核期 %(slug)s 尚未封存：开放中的考核期无需更正。"), slug=period.slug)

@@ -33,7 +33,7 @@ from litestar.status_codes import HTTP_409_CONFLICT, HTTP_429_TOO_MANY_REQUESTS
 
 from survey_app import audit, cases, counters, invitations, responses
 from survey_app.campaigns import PublicLink
-from survey_app.db import writing
+from survey_app.db import lock_row, writing
 from survey_app.i18n import N_, Refusal
 from survey_app.responses import FormToken, Saved
 from survey_app.settings import get_settings
@@ -280,8 +280,7 @@ async def _check_hourly_limits(link: PublicLink, now: datetime) -> None:
     """
     if link.link_hourly_limit is None and link.campaign_hourly_limit is None:
         return
-    if get_settings().is_postgres:
-        await Campaign.raw("SELECT id FROM campaign WHERE id = {} FOR UPDATE", link.campaign_id)
+    await lock_row(Campaign, link.campaign_id)
     since = now - timedelta(hours=1)
     new_answers = (Response.submitted_at > since) & Response.replaces.is_null()
     if link.link_hourly_limit is not None:

@@ -18,6 +18,7 @@ from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
 
 from survey_app.settings import get_settings
 from survey_app.sqlite_pool import PooledSQLiteEngine
@@ -55,6 +56,16 @@ async def writing() -> AsyncIterator[Any]:
     else:
         async with _process_write_lock(), db.transaction(transaction_type=TransactionType.immediate) as transaction:
             yield transaction
+
+
+async def lock_row(table: type[Table], row_id: int) -> None:
+    """Inside `writing()`: hold one row until the transaction ends, so writers that start from it queue.
+
+    PostgreSQL takes SELECT … FOR UPDATE; SQLite needs nothing, its IMMEDIATE transactions already
+    admit one writer at a time.
+    """
+    if isinstance(engine(), PostgresEngine):
+        await table.raw(f"SELECT id FROM {table._meta.tablename} WHERE id = {{}} FOR UPDATE", row_id)
 
 
 # One lock per event loop: an asyncio.Lock is bound to the loop that first waits on it, and the CLI

@@ -3,6 +3,7 @@ corrections are audited, and the league numbers are what `analysis` gives when c
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -175,6 +176,20 @@ def departments_independently(run) -> dict[str, analysis.Score]:
 # The sealed result of the demo city (seed 2026) under the bundled scheme: the same bytes on SQLite
 # and PostgreSQL. It changes only when the demo, the questionnaires, the scheme or the statistics do.
 DEMO_RESULT_SHA256 = "0b80a0518c5030644e19190ba9e132401aad468413e39b8d5bf37cebcd4e532a"
+
+
+def test_simultaneous_seals_and_corrections_queue_instead_of_failing(run, demo_city):
+    p = period(run)
+
+    async def twice(action, *args):  # two admins at the same moment, on two connections (PostgreSQL)
+        return await asyncio.gather(action(p, "a", *args), action(p, "b", *args), return_exceptions=True)
+
+    sealed = run(twice, assessments.close)
+    assert sum(isinstance(r, assessments.Snapshot) for r in sealed) == 1
+    refused = [str(r) for r in sealed if isinstance(r, Exception)]
+    assert refused == [f"考核期 {p.slug} 已封存，不能再关闭；更正请新建快照。"]
+    corrected = run(twice, assessments.correct, "复核")
+    assert sorted(r.number for r in corrected) == [2, 3]
 
 
 def test_league_numbers_match_analysis_computed_independently(run, demo_city):
