@@ -8,11 +8,13 @@ Screenshots go to MINPING_SCREENSHOT_DIR (default: test-screenshots/, which git 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -38,19 +40,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("browser")
+@contextlib.contextmanager
+def serving(folder: Path, commands: list[tuple[list[str], str]]) -> Iterator[str]:
+    """Run `minping` commands (args, stdin) on a fresh data folder, then serve it on loopback; yields the base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINPING_")}
     env.update(MINPING_DATA_DIR=str(folder / "data"), MINPING_PUBLIC_BASE_URL=base)
-    for args, stdin in (
-        (["demo"], ""),
-        (["user", "create", "sheng", "--role", "worker", "--unit", "331102-01"], PASSWORD),
-    ):
+    for args, stdin in commands:
         subprocess.run([str(MINPING), *args], env=env, input=stdin, check=True, capture_output=True, text=True)
-    log = open(folder / "server.log", "w")
+    log = open(folder / "server.log", "w")  # noqa: SIM115 - the server writes it until it stops
     proc = subprocess.Popen([str(MINPING), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
     while True:
@@ -61,9 +60,19 @@ def server(tmp_path_factory):
             pass
         assert proc.poll() is None and time.time() < deadline, (folder / "server.log").read_text()
         time.sleep(0.3)
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    commands = [(["demo"], ""), (["user", "create", "sheng", "--role", "worker", "--unit", "331102-01"], PASSWORD)]
+    with serving(tmp_path_factory.mktemp("browser"), commands) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,12 @@ Chromium (Debian's, driven by Playwright) renders `minping serve` on loopback wi
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import time
 
-import httpx
 import pytest
 
-from tests.conftest import MINPING
-from tests.test_browser import CHROMIUM, SHOTS, free_port, playwright
+from tests.test_browser import CHROMIUM, SHOTS, playwright, serving
 
 PASSWORD = "an assessor's long password"
 HEADER = "区间图"  # a column heading found nowhere else: on every page that shows table rows
@@ -24,31 +20,14 @@ HEADER = "区间图"  # a column heading found nowhere else: on every page that 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("league")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINPING_")}
-    env.update(MINPING_DATA_DIR=str(folder / "data"), MINPING_PUBLIC_BASE_URL=base)
-    for args, stdin in (
+    commands = [
         (["demo"], ""),
         (["user", "create", "kaohe", "--role", "assessor"], PASSWORD),
         (["assessment", "create", "y2026", "--scheme", "civilized-city-2026", "--title", "2026 年度考核"], ""),
         (["assessment", "close", "y2026"], ""),
-    ):
-        subprocess.run([str(MINPING), *args], env=env, input=stdin, check=True, capture_output=True, text=True)
-    log = open(folder / "server.log", "w")
-    proc = subprocess.Popen([str(MINPING), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
-    while True:
-        try:
-            if httpx.get(base + "/", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None and time.time() < deadline, (folder / "server.log").read_text()
-        time.sleep(0.3)
-    yield base, folder
-    proc.terminate()
-    proc.wait(10)
+    ]
+    with serving(folder, commands) as base:
+        yield base, folder
 
 
 def pdf_pages(path) -> list[str]:
