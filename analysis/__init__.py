@@ -42,6 +42,7 @@ from .smallarea import (
     shrink_means,
     shrink_rates,
 )
+from .standardisation import StandardisedMeans, standardised_means
 from .suppression import Suppressed, suppress_cells
 from .weighting import RakeReport, RakeWarning, TrimReport, post_stratify, rake, trim_weights
 
@@ -69,6 +70,7 @@ __all__ = [
     "AHPResult",
     "RankIntervals",
     "Shrinkage",
+    "StandardisedMeans",
     "Suppressed",
     "ahp_group",
     "ahp_weights",
@@ -76,6 +78,7 @@ __all__ = [
     "rank_intervals",
     "shrink_means",
     "shrink_rates",
+    "standardised_means",
     "suppress_cells",
     "ChiSquareResult",
     "KruskalDunn",

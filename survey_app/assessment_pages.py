@@ -97,6 +97,8 @@ class AssessmentController(Controller):
 
 # The case rates a scheme's `case_handling.measure` names, as the league and its appendix label them.
 CASE_LABELS = {"callback_rate": N_("回访率"), "on_time_rate": N_("按时办结率"), "rectified_rate": N_("整改办结率")}
+# The demographics a scheme may weight by (its `weighting.margins`), as the appendix names them.
+MARGIN_NAMES = {"age_band": N_("年龄"), "sex": N_("性别"), "residence": N_("居住情况")}
 
 
 async def _visible_league(member: StaffMember, period: assessments.Period) -> tuple[dict[str, Any], Any]:
@@ -124,5 +126,7 @@ async def _league_page(member: StaffMember, period: assessments.Period, error: E
         "may_close": member.role == Role.admin,
         "error": error,
         "case_labels": CASE_LABELS,
+        "margin_cells": await assessments.margin_cells(period),
+        "margin_names": MARGIN_NAMES,
     }
     return Template("reports/league.html", context=context, status_code=422 if error else 200)

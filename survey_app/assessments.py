@@ -21,6 +21,7 @@ from survey_app import audit, campaigns, case_figures, questionnaires
 from survey_app.db import lock_row, writing
 from survey_app.i18n import N_, Refusal
 from survey_app.league import FLOAT_DECIMALS, SourceData, UnitName, canonical_json, score_group
+from survey_app.questionnaire_format import Text
 from survey_app.scheme_format import Group, Scheme, SchemeError, _semantic_errors, from_json
 from survey_app.tables import (
     AssessmentPeriod,
@@ -458,6 +459,23 @@ async def league(period: Period) -> tuple[dict[str, Any], Snapshot | None]:
     if snapshot is not None:
         return json.loads(snapshot.result), snapshot
     return json.loads((await compute(period)).result), None
+
+
+async def margin_cells(period: Period) -> dict[str, dict[str, list[Text]]]:
+    """Each weighting margin's cells (share keys) in questionnaire option order, with the labels of their
+    options, from the first of the period's questionnaires that asks it: what the report names."""
+    weighting = period.scheme.weighting
+    cells: dict[str, dict[str, list[Text]]] = {}
+    for c_slug in period.sources.values() if weighting else ():
+        campaign = await campaigns.by_slug(c_slug)
+        items = (await questionnaires.get(campaign.questionnaire_id)).items if campaign else []
+        for item in items:
+            if item.demographic in weighting.margins and item.demographic not in cells:
+                cell_of = weighting.cell_of(item.demographic)
+                cells[item.demographic] = {}
+                for option in item.options or []:
+                    cells[item.demographic].setdefault(cell_of[option.value], []).append(option.label)
+    return cells
 
 
 async def unit_codes(ids: set[int] | None) -> set[str] | None:

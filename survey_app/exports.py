@@ -403,7 +403,7 @@ def score_about(sheet: ScoreSheet, lang: str) -> Table:
 LEAGUE_COLUMNS = [
     "group", "rank", "unit_code", "unit_name", "n", "score", "score_low", "score_high", "shrunken",
     "rank_low", "rank_high", "letters", "grade", "points", "needs_review", "small_sample", "suppressed",
-    "case_rate", "case_n", "case_low", "case_high",
+    "case_rate", "case_n", "case_low", "case_high", "unweighted_score", "n_eff", "weighted",
 ]  # fmt: skip
 
 
@@ -411,15 +411,17 @@ def league_table(result: dict[str, Any], grade_labels: Sequence[LocalText | str]
     """An assessment period's league tables (as `assessments.league` gives them), one row per unit.
 
     Numbers are the page's, rounded as stored in the sealed result; a suppressed unit has no score,
-    rank or grade, and a unit without a case component no case columns (empty cells)."""
+    rank or grade, a unit without a case component no case columns, and a scheme without weighting no
+    weighting columns (empty cells)."""
     rows: list[list[Cell]] = []
     for group in result["groups"]:
         for u in group["units"]:
             name = (u.get("name_en") if lang == "en" else "") or u["name"]
             if u["suppressed"]:
-                rows.append([group["kind"], None, u["code"], name, u["n"], *[None] * 11, 1, *[None] * 4])
+                rows.append([group["kind"], None, u["code"], name, u["n"], *[None] * 11, 1, *[None] * 7])
                 continue
             cases = u.get("cases") or {}  # the scheme's case component, when it has one
+            weighting = u.get("weighting") or {}  # with a scheme that weights to population margins
             score = u["score"]
             grade = localise(grade_labels[u["grade"]], lang)
             rows.append(
@@ -427,7 +429,8 @@ def league_table(result: dict[str, Any], grade_labels: Sequence[LocalText | str]
                     group["kind"], u["rank"], u["code"], name, u["n"], score["estimate"], score["low"],
                     score["high"], u["shrunken"], u["rank_low"], u["rank_high"], u["letters"], grade,
                     u["points"], int(u["needs_review"]), int(u["small_sample"]), 0, cases.get("estimate"),
-                    cases.get("n"), cases.get("low"), cases.get("high"),
+                    cases.get("n"), cases.get("low"), cases.get("high"), weighting.get("unweighted"),
+                    weighting.get("n_eff"), int(not weighting["problems"]) if weighting else None,
                 ]
             )  # fmt: skip
     return Table(LEAGUE_COLUMNS, rows)

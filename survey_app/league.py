@@ -19,7 +19,7 @@ import analysis
 from survey_app import reports
 from survey_app.case_figures import CaseFigures
 from survey_app.questionnaire_format import Item, Questionnaire
-from survey_app.scheme_format import Band, ByRank, Group, Linear, Scheme, Source, Thresholds
+from survey_app.scheme_format import Band, ByRank, Group, Linear, Scheme, Source, Thresholds, Weighting
 
 # Floats in sealed JSON are rounded to this many decimals: far below any published precision
 # (scores show one decimal), far above the last-bit differences between BLAS builds and platforms.
@@ -108,16 +108,7 @@ def score_group(
                 "code": unit.code,
                 "name": unit.name,
                 "name_en": unit.name_en,
-                "sources": [
-                    {
-                        "questionnaire": data.source.questionnaire,
-                        "n": int(p["n"][n]),
-                        "estimate": p["estimate"][n],
-                        "low": p["low"][n],
-                        "high": p["high"][n],
-                    }
-                    for data, p in zip(sources, parts, strict=True)
-                ],
+                "sources": [_source_row(data, p, n) for data, p in zip(sources, parts, strict=True)],
                 "n": min(int(p["n"][n]) for p in parts),
                 "score": {"estimate": combined.estimate, "low": combined.low, "high": combined.high},
                 "se": se,
@@ -126,6 +117,15 @@ def score_group(
                 "small_sample": any(p["n"][n] < scheme.small_n for p in parts),
             }
         )
+        if scheme.weighting is not None:
+            unweighted = [p["unweighted"][n] for p in parts] + estimates[len(parts) :]  # and the case rate
+            rows[-1]["weighting"] = {
+                "unweighted": float(np.dot(unit_weights / unit_weights.sum(), unweighted)),
+                "n_eff": float(np.min([p["n_eff"][n] for p in parts])),  # NaN when a source has no score
+                "problems": _problems(
+                    [(d.source.questionnaire, p["problem"][n]) for d, p in zip(sources, parts, strict=True)]
+                ),
+            }
         if component is not None:
             del component["se"]
             rows[-1]["cases"] = component
@@ -143,6 +143,29 @@ def score_group(
     if handling is not None:
         table["case_handling"] = {"measure": handling.measure, "weight": handling.weight}
     return table
+
+
+def _source_row(data: SourceData, part: dict[str, Any], n: int) -> dict[str, Any]:
+    """One source's share of a unit's row; with weighting also its unweighted estimate and n_eff."""
+    row = {"questionnaire": data.source.questionnaire, "n": int(part["n"][n])}
+    row |= {key: part[key][n] for key in ("estimate", "low", "high")}
+    if "weighted" in part:
+        row |= {"unweighted": part["unweighted"][n], "n_eff": part["n_eff"][n], "weighted": bool(part["weighted"][n])}
+    return row
+
+
+def _problems(why_by_source: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Why a unit could not be weighted (an empty margin cell, or no convergence), each with its sources."""
+    merged: dict[str, list[str]] = {}
+    for questionnaire, why in why_by_source:
+        if why:
+            merged.setdefault(why, []).append(questionnaire)
+    problems = []
+    for why, questionnaires in merged.items():
+        margin, _, value = why.partition("=")
+        problem = {"margin": margin, "value": value} if value else {"reason": why}
+        problems.append(problem | {"questionnaires": questionnaires})
+    return problems
 
 
 def _case_component(measure: str, figures: CaseFigures | None) -> dict[str, Any]:
@@ -168,7 +191,11 @@ def _source_scores(scheme: Scheme, data: SourceData, position: dict[str, int]) -
     answers = [data.answers[i] for i in keep]
     if not answers:  # no answers from this source: no score, no interval
         nothing = np.full(len(position), np.nan)
-        return {"estimate": nothing, "low": nothing, "high": nothing, "n": np.zeros(len(position)), "se": nothing}
+        part = {"estimate": nothing, "low": nothing, "high": nothing, "n": np.zeros(len(position)), "se": nothing}
+        if scheme.weighting is not None:
+            no = np.zeros(len(position), dtype=bool)
+            part |= {"unweighted": nothing, "n_eff": nothing, "weighted": no, "problem": ("",) * len(position)}
+        return part
     unit_of_row = np.array([position[data.unit_codes[i]] for i in keep], dtype=np.int64)
     items = q.rating_items()
     coded = reports.coded_answers(q, answers)
@@ -188,13 +215,46 @@ def _source_scores(scheme: Scheme, data: SourceData, position: dict[str, int]) -
     low = np.array([e.low for e in index])
     high = np.array([e.high for e in index])
     n = np.array([scores.overall_score(u).n for u in range(len(position))])
-    return {
+    part = {
         "estimate": np.array([e.estimate for e in index]),
         "low": low,
         "high": high,
         "n": n,
         "se": analysis.t_standard_errors(low, high, n, scheme.confidence),
     }
+    if scheme.weighting is not None:
+        y = analysis.respondent_composites(coded, dimensions, weights)[:, -1]
+        _standardise(part, scheme.weighting, scheme.confidence, q, answers, y, unit_of_row)
+    return part
+
+
+def _standardise(
+    part: dict[str, Any],
+    weighting: Weighting,
+    confidence: float,
+    q: Questionnaire,
+    answers: list[dict[str, Any]],
+    y: np.ndarray,
+    unit_of_row: np.ndarray,
+) -> None:
+    """Replace the scored units' estimates by means raked to the scheme's population shares (in place),
+    keeping the unweighted estimate, Kish's n_eff, and why a unit could not be weighted."""
+    margins = {}
+    for margin, shares in weighting.margins.items():
+        item = next(i for i in q.items if i.demographic == margin)  # the scheme was checked against q
+        cell_of = weighting.cell_of(margin)
+        values = [a.get(item.id) for a in answers]
+        cells = [cell_of.get(v) if isinstance(v, str) else None for v in values]  # None: not answered
+        margins[margin] = (np.array(cells, dtype=object), shares)
+    means = analysis.standardised_means(
+        y, unit_of_row, len(part["n"]), margins, confidence=confidence, max_weight=weighting.max_weight
+    )
+    scored = ~np.isnan(part["estimate"])  # min_n decided on the unweighted score; weighting does not revive
+    part["unweighted"] = part["estimate"].copy()
+    for key in ("estimate", "low", "high", "se", "n_eff"):
+        part[key] = np.where(scored, getattr(means, key), np.nan)
+    part["weighted"] = means.weighted & scored
+    part["problem"] = tuple(why if ok else "" for why, ok in zip(means.problem, scored, strict=True))
 
 
 def _chosen_dimensions(

@@ -318,7 +318,8 @@ def _msgspec_message(exc: msgspec.ValidationError, enums: Mapping[str, tuple[str
 
 
 # Fields whose type is a fixed set of words: an invalid value's message lists them.
-_ENUM_FIELDS = {"type": get_args(ItemType), "demographic": ("age_band", "sex", "residence")}
+DEMOGRAPHICS = ("age_band", "sex", "residence")
+_ENUM_FIELDS = {"type": get_args(ItemType), "demographic": DEMOGRAPHICS}
 
 
 def _scale_error(scale: Scale) -> str | None:

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from survey_app.questionnaire_format import (
+    DEMOGRAPHICS,
     ITEM_ID,
     SLUG,
     Questionnaire,
@@ -111,10 +112,27 @@ class Band(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     min: Percent
 
 
-class Weighting(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Weighting to population margins (e.g. age band from the census); not implemented yet, so refused."""
+# A share's key may join several options into one cell, so a scheme can weight by coarser groups.
+CELL_JOIN = "+"
+# Census shares are printed rounded: they may miss 1 by this much, and are then normalised.
+SHARE_SUM_TOLERANCE = 0.01
 
-    margins: Annotated[list[Literal["age_band", "sex", "residence"]], msgspec.Meta(min_length=1)]
+
+class Weighting(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Every unit's respondents raked to one population's margins (direct standardisation).
+
+    `margins`: demographic (as questionnaire items are marked) → {option value: population share},
+    every option of that item listed, shares summing to 1. `basis` says where the shares come from
+    (shown in the methodology). `max_weight`: weights above this × the mean are trimmed.
+    """
+
+    margins: Annotated[dict[str, dict[str, float]], msgspec.Meta(min_length=1)]
+    basis: Text
+    max_weight: Annotated[float, msgspec.Meta(gt=1)] | None = None
+
+    def cell_of(self, margin: str) -> dict[str, str]:
+        """Option value → the share key holding it: "18-29+30-44" shares one cell between two options."""
+        return {option: key for key in self.margins[margin] for option in key.split(CELL_JOIN)}
 
 
 class Scheme(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -153,7 +171,6 @@ class SchemeError(ValueError):
 
 
 _ENUMS = {"kind": UNIT_KINDS, "rank_by": ("shrunken", "score"), "measure": CASE_MEASURES}
-_ENUMS |= {str(n): ("age_band", "sex", "residence") for n in range(10)}  # weighting.margins.N
 
 
 def load_file(path: Path, questionnaires: Mapping[str, Questionnaire] | None = None) -> Scheme:
@@ -177,6 +194,8 @@ def parse(source: bytes | str, *, name: str, questionnaires: Mapping[str, Questi
         message = _msgspec_message(exc, _ENUMS)
         if message.startswith("points.method: invalid value"):
             message += f" (allowed: {', '.join(POINT_METHODS)})"
+        if message.startswith("weighting.margins: expected object"):
+            message += " (write each as demographic: {option: population share})"
         raise SchemeError(f"{name}: {message}") from None
     if questionnaires is None:
         questionnaires = bundled_questionnaires()
@@ -205,11 +224,6 @@ def bundled_questionnaires() -> dict[str, Questionnaire]:
 def _semantic_errors(s: Scheme, questionnaires: Mapping[str, Questionnaire]) -> list[str]:
     """Rules a type cannot express, each as `path: message`; the first one is reported."""
     errors: list[str] = []
-    if s.weighting is not None:
-        errors.append(
-            "weighting: weighting to population margins is not implemented yet; "
-            "remove the field (scores are then unweighted, and the methodology says so)"
-        )
     if s.small_n < s.min_n:
         errors.append("small_n: must not be below min_n")
     errors += _duplicates("groups", [g.kind for g in s.groups])
@@ -232,11 +246,55 @@ def _semantic_errors(s: Scheme, questionnaires: Mapping[str, Questionnaire]) -> 
                 if dim not in known_dims:
                     listed = ", ".join(known_dims) or "none"
                     errors.append(f"{where}.dimensions.{dim}: {q.slug!r} has no dimension {dim!r} (known: {listed})")
+    if s.weighting is not None:
+        errors += _weighting_errors(s, questionnaires)
     if isinstance(s.points, Thresholds):
         errors += _descending("points.steps", [step.min for step in s.points.steps])
     errors += _descending("grades", [band.min for band in s.grades])
     labels = [band.label if isinstance(band.label, str) else band.label.zh for band in s.grades]
     errors += _duplicates("grades", labels)
+    return errors
+
+
+def _weighting_errors(s: Scheme, questionnaires: Mapping[str, Questionnaire]) -> list[str]:
+    """Each margin's shares sum to 1 and cover the options of the demographic item of every source once."""
+    assert s.weighting is not None
+    errors = []
+    for margin, shares in s.weighting.margins.items():
+        where = f"weighting.margins.{margin}"
+        if margin not in DEMOGRAPHICS:
+            errors.append(f"{where}: not a demographic (allowed: {', '.join(DEMOGRAPHICS)})")
+            continue
+        errors += [
+            f"{where}.{key}: a share must be above 0 and at most 1" for key, x in shares.items() if not 0 < x <= 1
+        ]
+        total = sum(shares.values())
+        if abs(total - 1) > SHARE_SUM_TOLERANCE:
+            errors.append(f"{where}: the shares sum to {total:g}; they must sum to 1")
+        for q in (questionnaires.get(q_slug) for q_slug in s.questionnaire_slugs()):
+            if q is not None:  # an unknown questionnaire is reported at its source
+                errors += _margin_errors(where, margin, list(shares), q)
+    return errors
+
+
+def _margin_errors(where: str, margin: str, keys: list[str], q: Questionnaire) -> list[str]:
+    """The share keys of one margin against the options of q's item marked with that demographic."""
+    item = next((i for i in q.items if i.demographic == margin), None)
+    if item is None:
+        return [f"{where}: questionnaire {q.slug!r} has no item marked `demographic: {margin}`"]
+    options = [o.value for o in item.options or []]
+    cells = [option for key in keys for option in key.split(CELL_JOIN)]
+    errors = []
+    for value in options:
+        if value not in cells:
+            errors.append(f"{where}: no share for option {value!r} of {q.slug}.{item.id}")
+        elif cells.count(value) > 1:
+            errors.append(f"{where}: option {value!r} of {q.slug}.{item.id} is in more than one share")
+    for key in keys:
+        unknown = [value for value in key.split(CELL_JOIN) if value not in options]
+        if unknown:
+            listed = ", ".join(options)
+            errors.append(f"{where}.{key}: {q.slug}.{item.id} has no option {unknown[0]!r} (options: {listed})")
     return errors
 
 

@@ -3,6 +3,8 @@ correct buttons (CSRF, audited), and a page valid under the CSP (no style attrib
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
@@ -151,3 +153,43 @@ def test_the_league_downloads_as_the_page_shows_it(client, staff, run, demo_peri
     book = openpyxl.load_workbook(io.BytesIO(client.get("/assessments/y2026/league.xlsx").content))
     assert [c.value for c in book["league"]["C"][1:]] == [r["unit_code"] for r in table]
     assert "/assessments/y2026/league.csv" in client.get("/assessments/y2026").text
+
+
+def test_a_weighted_league_shows_n_eff_the_unweighted_score_and_its_method(client, staff, run):
+    from survey_app import scheme_format
+    from tests.test_assessments import WEIGHTING, only_older
+
+    run(demo.build)
+    scheme = scheme_format.parse((SCHEMES_DIR / "civilized-city-2026.yaml").read_text() + WEIGHTING, name="w")
+    p = run(assessments.create, "w2026", scheme, "加权考核", title_en="Weighted", actor="t", campaigns_by_slug=None)
+    run(only_older, "3311-D05")
+    result = json.loads(run(assessments.compute, p).result)
+    departments = next(g for g in result["groups"] if g["kind"] == "department")["units"]
+    staff.as_role(Role.assessor)
+    page = client.get("/assessments/w2026")
+    assert page.status_code == 200
+    for row, unit in zip(rows(page.text, "市直部门"), departments, strict=True):
+        if unit["suppressed"]:
+            continue
+        w = unit["weighting"]
+        assert row[2] == f"{unit['n']} n eff {w['n_eff']:.0f}"
+        assert row[3] == f"{unit['score']['estimate']:.1f} 未加权 {w['unweighted']:.1f}"
+        assert ("未能加权" in row[-1]) == (unit["code"] == "3311-D05")
+    text = BeautifulSoup(page.text, "html.parser").get_text(" ", strip=True)
+    d05 = next(u["name"] for u in departments if u["code"] == "3311-D05")
+    assert f"未能加权的单位按未加权得分计：{d05}（年龄“18—29岁”无人作答）" in text
+    assert "按同一人口结构（第七次全国人口普查）用迭代比例拟合（raking）加权" in text
+    assert "年龄 18—29岁 20%、30—44岁 28%、45—59岁 27%、60—69岁 15%、70岁及以上 10%；性别 男 49%、女 51%。" in text
+    english = client.get("/assessments/w2026?lang=en")
+    words = BeautifulSoup(english.text, "html.parser").get_text(" ", strip=True)
+    assert "age band “18–29” had no respondent" in words and "(2020 census)" in words
+    download = client.get("/assessments/w2026/league.csv").content.decode("utf-8-sig")
+    table = {r["unit_code"]: r for r in csv.DictReader(io.StringIO(download))}
+    assert table["3311-D05"]["weighted"] == "0"
+    for unit in departments:
+        row = table[unit["code"]]
+        if unit["suppressed"]:
+            assert row["weighted"] == row["n_eff"] == ""
+        elif unit["code"] != "3311-D05":
+            assert row["weighted"] == "1" and float(row["n_eff"]) < unit["n"]
+            assert float(row["unweighted_score"]) == pytest.approx(unit["weighting"]["unweighted"], abs=1e-6)

@@ -123,8 +123,9 @@ def a_scheme_needs_one_campaign_per_questionnaire(run):
         run(assessments.create, "p", SCHEME, "t", actor="test", campaigns_by_slug={"department-conduct": "nope"})
 
 
-def departments_independently(run) -> dict[str, analysis.Score]:
-    """Department scores straight from analysis: department-conduct's own dimensions, min n of the scheme."""
+def departments_coded(run) -> tuple[analysis.CodedItems, np.ndarray, list[str], list, list[float], list[dict]]:
+    """The demo's department-conduct answers coded straight from the database: (coded items, department
+    index per row, department codes, dimensions, dimension weights, rows), as `analysis` takes them."""
 
     async def fetch():
         campaign = (
@@ -161,12 +162,20 @@ def departments_independently(run) -> dict[str, analysis.Score]:
         reverse=[i.reverse for i in items],
     )
     dims = [(d.id, [j for j, i in enumerate(items) if i.dimension == d.id]) for d in q.dimensions]
+    dimensions = [(name, cols, [items[c].weight for c in cols]) for name, cols in dims]
+    unit = np.array([codes.index(r["code"]) for r in rows])
+    return coded, unit, codes, dimensions, [d.weight for d in q.dimensions], rows
+
+
+def departments_independently(run) -> dict[str, analysis.Score]:
+    """Department scores straight from analysis: department-conduct's own dimensions, min n of the scheme."""
+    coded, unit, codes, dimensions, dimension_weights, _ = departments_coded(run)
     scores = analysis.score_units(
         coded,
-        np.array([codes.index(r["code"]) for r in rows]),
+        unit,
         len(codes),
-        dimensions=[(name, cols, [items[c].weight for c in cols]) for name, cols in dims],
-        dimension_weights=[d.weight for d in q.dimensions],
+        dimensions=dimensions,
+        dimension_weights=dimension_weights,
         min_n=SCHEME.min_n,
         small_n=SCHEME.small_n,
     )
@@ -281,3 +290,78 @@ def test_newer_code_reproducing_the_same_bytes_verifies_with_a_note(run, world):
     check = run(assessments.verify, p)
     assert check.ok and check.note.startswith("code version differs (sealed minping ")
     assert "numpy 1.0.0" in check.note
+
+
+# The district's adult population (made-up census shares): the demo's samples lean old.
+POPULATION = {
+    "age_band": {"18-29": 0.2, "30-44": 0.28, "45-59": 0.27, "60-69": 0.15, "70-plus": 0.1},
+    "sex": {"male": 0.49, "female": 0.51},
+}
+WEIGHTING = "weighting:\n  basis: {zh: 第七次全国人口普查, en: 2020 census}\n  margins:\n" + "".join(
+    f"    {m}: {json.dumps(shares)}\n" for m, shares in POPULATION.items()
+)
+
+
+async def only_older(code: str) -> None:
+    """Behind the app's back: nobody aged 18–29 answered for unit `code` (they become 30–44)."""
+    rows = await (
+        Response.select(Response.id, Response.answers)
+        .where(Response.unit.code == code, Response.campaign.slug.like("department-conduct-%"))
+        .output(load_json=True)
+    )
+    cast = "::jsonb" if get_settings().is_postgres else ""
+    for row in rows:
+        if row["answers"].get("age_band") == "18-29":
+            answers = json.dumps({**row["answers"], "age_band": "30-44"})
+            await engine().run_ddl(f"UPDATE response SET answers = '{answers}'{cast} WHERE id = {row['id']}")
+
+
+def test_weighted_league_rakes_each_unit_to_the_population_and_seals(run, demo_city):
+    from scipy import stats
+
+    from survey_app import scheme_format
+
+    scheme = scheme_format.parse((SCHEMES_DIR / "civilized-city-2026.yaml").read_text() + WEIGHTING, name="w")
+    p = run(assessments.create, "w2026", scheme, "加权考核", actor="test", campaigns_by_slug=None)
+    run(only_older, "3311-D05")
+    sealed = run(assessments.close, p, "test")
+    assert run(assessments.verify, p).ok  # weighting is as reproducible as the rest
+    departments = next(g for g in json.loads(sealed.result)["groups"] if g["kind"] == "department")
+    coded, unit, codes, dimensions, dimension_weights, rows = departments_coded(run)
+    y = analysis.respondent_composites(coded, dimensions, dimension_weights)[:, -1]
+    plain = departments_independently(run)
+    moved = []
+    for u in departments["units"]:
+        if u["suppressed"]:
+            assert u["weighting"]["n_eff"] is None
+            continue
+        source = u["sources"][0]
+        assert source["unweighted"] == pytest.approx(plain[u["code"]].index.estimate, abs=1e-6)
+        if u["code"] == "3311-D05":  # no respondent in a level with a share: left unweighted, and said why
+            moved.append(None)
+            assert source["weighted"] is False
+            assert u["weighting"]["problems"] == [
+                {"margin": "age_band", "value": "18-29", "questionnaires": ["department-conduct"]}
+            ]
+            assert u["score"]["estimate"] == pytest.approx(plain[u["code"]].index.estimate, abs=1e-6)
+            assert u["score"]["low"] == pytest.approx(plain[u["code"]].index.low, abs=1e-6)
+            continue
+        rows_of_unit = (unit == codes.index(u["code"])) & ~np.isnan(y)
+        m = int(rows_of_unit.sum())
+        margins = {}
+        for name, shares in POPULATION.items():  # who skipped the question keeps their sample share
+            labels = np.array([r["answers"].get(name) for r in rows], dtype=object)[rows_of_unit]
+            answered = int(sum(label is not None for label in labels))
+            totals = {level: share * answered for level, share in shares.items()} | {None: m - answered}
+            margins[name] = (labels, totals)
+        raked = analysis.rake(analysis.Design(weights=np.ones(m)), margins, epsilon=1e-9, max_iter=200)
+        mean = raked.mean(y[rows_of_unit])
+        half = stats.t.ppf(0.975, m - 1) * mean.se
+        assert source["weighted"] is True and u["weighting"]["problems"] == []
+        assert u["score"]["estimate"] == pytest.approx(mean.estimate, abs=1e-6)
+        assert (u["score"]["low"], u["score"]["high"]) == pytest.approx((mean.estimate - half, mean.estimate + half))
+        assert u["weighting"]["n_eff"] == pytest.approx(mean.n_eff, abs=1e-6) and mean.n_eff < m
+        moved.append(abs(mean.estimate - source["unweighted"]))
+    assert moved.count(None) == 1  # the unweightable unit was scored
+    moved.remove(None)
+    assert len(moved) >= 10 and max(moved) > 0.1  # the weights do move scores

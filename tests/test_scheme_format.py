@@ -9,8 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from survey_app.cli import main
+from survey_app.questionnaire_format import load_directory
 from survey_app.scheme_format import ByRank, SchemeError, Thresholds, from_json, load_file, parse
-from survey_app.settings import SCHEMES_DIR
+from survey_app.settings import QUESTIONNAIRES_DIR, SCHEMES_DIR
 
 BUNDLED = sorted(SCHEMES_DIR.glob("*.yaml"))
 BASE = (SCHEMES_DIR / "civilized-city-2026.yaml").read_text()
@@ -41,13 +42,40 @@ def test_other_point_rules_parse():
 
 BROKEN = [
     (
-        BASE + "weighting: {margins: [age_band]}\n",
-        "weighting: weighting to population margins is not implemented yet; remove the field "
-        "(scores are then unweighted, and the methodology says so)",
+        BASE + "weighting: {basis: 七普, margins: [age_band]}\n",
+        "weighting.margins: expected object, got array (write each as demographic: {option: population share})",
     ),
     (
-        BASE + "weighting: {margins: [income]}\n",
-        "weighting.margins.0: invalid enum value 'income' (allowed: age_band, sex, residence)",
+        BASE + "weighting: {margins: {sex: {male: 0.5, female: 0.5}}}\n",
+        "weighting: object missing required field basis",
+    ),
+    (
+        BASE + "weighting: {basis: 七普, margins: {income: {low: 1}}}\n",
+        "weighting.margins.income: not a demographic (allowed: age_band, sex, residence)",
+    ),
+    (
+        BASE + "weighting: {basis: 七普, margins: {sex: {male: 0.5, female: 0.4}}}\n",
+        "weighting.margins.sex: the shares sum to 0.9; they must sum to 1",
+    ),
+    (
+        BASE + "weighting: {basis: 七普, margins: {sex: {male: 1.0, female: 0}}}\n",
+        "weighting.margins.sex.female: a share must be above 0 and at most 1",
+    ),
+    (
+        BASE + "weighting: {basis: 七普, margins: {sex: {male: 1.0}}}\n",
+        "weighting.margins.sex: no share for option 'female' of community-services.sex",
+    ),
+    (
+        BASE + "weighting: {basis: 七普, margins: {sex: {male: 0.5, female: 0.4, other: 0.1}}}\n",
+        "weighting.margins.sex.other: community-services.sex has no option 'other' (options: male, female)",
+    ),
+    (
+        BASE + "weighting: {basis: 七普, margins: {sex: {male+female: 0.5, female: 0.5}}}\n",
+        "weighting.margins.sex: option 'female' of community-services.sex is in more than one share",
+    ),
+    (
+        BASE + "weighting: {basis: 七普, max_weight: 1, margins: {sex: {male: 0.5, female: 0.5}}}\n",
+        "weighting.max_weight: expected float > 1.0",
     ),
     (
         BASE.replace("kind: department", "kind: ministry"),
@@ -133,6 +161,41 @@ def test_broken_scheme_fails_with_exact_message(text, message):
     with pytest.raises(SchemeError) as caught:
         parse(text, name="broken.yaml")
     assert str(caught.value) == f"broken.yaml: {message}"
+
+
+WEIGHTING = """weighting:
+  basis: {zh: 第七次全国人口普查, en: 2020 census}
+  max_weight: 5
+  margins:
+    age_band: {18-29+30-44: 0.43, 45-59: 0.28, 60-69+70-plus: 0.29}
+    sex: {male: 0.5, female: 0.5}
+"""
+
+
+def test_weighting_parses_and_changes_the_hash(tmp_path: Path):
+    plain, weighted = parse(BASE, name="x"), parse(BASE + WEIGHTING, name="x")
+    assert weighted.weighting.margins["sex"] == {"male": 0.5, "female": 0.5}
+    young, old = "18-29+30-44", "60-69+70-plus"
+    assert weighted.weighting.cell_of("age_band") == {
+        "18-29": young, "30-44": young, "45-59": "45-59", "60-69": old, "70-plus": old
+    }  # fmt: skip
+    assert weighted.weighting.max_weight == 5 and weighted.weighting.basis.en == "2020 census"
+    assert plain.weighting is None and plain.content_hash != weighted.content_hash
+    assert from_json(weighted.to_json()) == weighted
+    # a questionnaire without the demographic item cannot be weighted by it
+    q_dir = tmp_path / "q"
+    q_dir.mkdir()
+    for path in QUESTIONNAIRES_DIR.glob("*.yaml"):
+        text = path.read_text()
+        if path.stem == "department-conduct":
+            text = text.replace("    demographic: sex\n", "")
+        (q_dir / path.name).write_text(text)
+    with pytest.raises(SchemeError) as caught:
+        parse(BASE + WEIGHTING, name="w.yaml", questionnaires={q.slug: q for q in load_directory(q_dir)})
+    assert (
+        str(caught.value)
+        == "w.yaml: weighting.margins.sex: questionnaire 'department-conduct' has no item marked `demographic: sex`"
+    )
 
 
 def test_case_handling_parses_and_leaves_schemes_without_it_hashing_as_before():
