@@ -49,6 +49,7 @@ EVENT_LABELS = {
     "upheld": N_("申诉成立"),
     "rejected": N_("申诉驳回"),
     "continues": N_("续接修改前评价的案件"),
+    "redated": N_("按官方放假安排重算期限（原为估算）"),
 }
 FIGURES_DAYS = 365  # the case list's figures cover cases opened in the last year unless asked otherwise
 

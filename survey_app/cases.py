@@ -29,7 +29,7 @@ from survey_app.case_figures import figures as figures
 from survey_app.db import writing
 from survey_app.i18n import N_, Refusal
 from survey_app.tables import CaseContact, CaseEvent, CaseState, RatingCase, Response, ResponseStatus
-from survey_app.workdays import add_working_days
+from survey_app.workdays import Deadline, add_working_days
 
 # Deadlines, in working days after the day the rating came in (official calendar, survey_app/workdays.py).
 # 好差评 practice: call the resident back at once; fix or explain within 5 working days (Dezhou's
@@ -290,3 +290,33 @@ async def callback_state(campaign_id: int, receipt: str) -> str | None:
     if case is None:
         return None
     return "left" if case["contact_given_at"] else "offer"
+
+
+async def redate_estimated(actor: str) -> list[int]:
+    """Recompute the deadlines of open cases that were estimated (their year was not on the calendar yet),
+    now that the calendar may know it; each change is on the case's timeline and audited. Returns the ids.
+
+    Only open cases: a closed case was judged against the deadline it had. A sealed assessment period
+    that counted a changed case no longer verifies (its data changed); a correction re-seals it.
+    """
+    rows = await RatingCase.select(
+        RatingCase.id, RatingCase.opened_at, RatingCase.verify_due, RatingCase.close_due
+    ).where((RatingCase.due_estimated == True) & RatingCase.state.is_in(list(OPEN_STATES)))  # noqa: E712
+    changed = []
+    async with writing():
+        for row in rows:
+            verify = add_working_days(row["opened_at"], VERIFY_WORKING_DAYS)
+            close = add_working_days(row["opened_at"], CLOSE_WORKING_DAYS)
+            estimated = verify.estimated or close.estimated
+            if (verify.at, close.at) == (row["verify_due"], row["close_due"]) and estimated:
+                continue  # the calendar still does not know the year
+            before = {"verify_due": row["verify_due"].isoformat(), "close_due": row["close_due"].isoformat()}
+            after = {"verify_due": verify.at.isoformat(), "close_due": close.at.isoformat(), "estimated": estimated}
+            await RatingCase.update(
+                {RatingCase.verify_due: verify.at, RatingCase.close_due: close.at, RatingCase.due_estimated: estimated}
+            ).where(RatingCase.id == row["id"])
+            note = f"{Deadline(row['close_due'], True).last_day} → {close.last_day}"
+            await add_event(row["id"], actor, "redated", note)
+            await audit.record(actor, "case.redate", "case", row["id"], before=before, after=after)
+            changed.append(row["id"])
+    return changed

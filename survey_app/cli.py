@@ -13,7 +13,19 @@ from typing import Any, TypeVar
 import click
 import uvicorn
 
-from survey_app import accounts, assessments, audit, campaigns, db, demo, quarantine, questionnaires, reports
+from survey_app import (
+    accounts,
+    assessments,
+    audit,
+    campaigns,
+    cases,
+    db,
+    demo,
+    quarantine,
+    questionnaires,
+    reports,
+    workdays,
+)
 from survey_app.questionnaire_format import QuestionnaireError, json_schema, load_file, load_scale_library
 from survey_app.scheme_format import Scheme, SchemeError
 from survey_app.scheme_format import load_file as load_scheme
@@ -284,6 +296,34 @@ def check_scheme(files: tuple[Path, ...]) -> None:
             failed = True
             click.echo(str(exc), err=True)
     sys.exit(1 if failed else 0)
+
+
+@main.group()
+def holidays() -> None:
+    """The official holiday calendar behind case deadlines (working days)."""
+
+
+@holidays.command("check")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def check_holidays(file: Path | None) -> None:
+    """Validate a holidays file (default: the configured one) and say which years deadlines know."""
+    path = file or get_settings().holidays_file
+    notices = workdays.load_notices(path) if path is not None and path.exists() else {}
+    package = workdays.package_years()
+    extra = ", ".join(str(y) for y in sorted(notices)) or "none"
+    click.echo(f"calendar years: {package[0]}–{package[-1]} (chinesecalendar); from {path}: {extra}")
+
+
+@holidays.command("redate")
+def redate() -> None:
+    """Recompute the estimated deadlines of open cases now that the calendar knows their year."""
+
+    async def go() -> list[int]:
+        await db.migrate()
+        return await cases.redate_estimated("cli")
+
+    changed = run(go())
+    click.echo(f"{len(changed)} open cases got their official deadlines" + (f": {changed}" if changed else ""))
 
 
 @main.group()

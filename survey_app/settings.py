@@ -41,6 +41,9 @@ class Settings:
     flag_interval_s: float = 600.0
     #: The flood guard: resident POSTs a minute per client address (survey_app/ratelimits.py).
     resident_posts_per_minute: int = 300
+    #: The State Council's holiday notices for years the `chinesecalendar` package does not know yet
+    #: (survey_app/workdays.py); read when the file exists.
+    holidays_file: Path | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -70,7 +73,17 @@ def get_settings() -> Settings:
         debug=env.get("MINPING_DEBUG", "").lower() in ("1", "true", "yes"),
         flag_interval_s=float(env.get("MINPING_FLAG_INTERVAL") or 600),
         resident_posts_per_minute=int(env.get("MINPING_RESIDENT_POSTS_PER_MINUTE") or 300),
+        holidays_file=_holidays_file(env.get("MINPING_HOLIDAYS_FILE"), data_dir),
     )
+
+
+def _holidays_file(named: str | None, data_dir: Path) -> Path:
+    """A file named in the environment must exist; the data folder's default is optional."""
+    if not named:
+        return data_dir / "holidays.yaml"
+    if not Path(named).is_file():
+        raise ValueError(f"MINPING_HOLIDAYS_FILE names {named!r}, which is not a file")
+    return Path(named)
 
 
 def _stored_secret_key(data_dir: Path) -> str:

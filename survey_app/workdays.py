@@ -6,14 +6,28 @@ before, so the package knows a limited range of years (1.11.0: 2004–2026) and 
 NotImplementedError for any other. A deadline is never refused for that: days of an unknown year
 are counted Monday to Friday and the deadline is marked `estimated`, so the page can say so and
 an operator knows to upgrade the package (`docs/operations.md`).
+
+An operator need not wait for the package: the notice for a year can be written into a holidays
+file (`MINPING_HOLIDAYS_FILE`, default `holidays.yaml` in the data folder), which is read once and
+takes precedence over the package for the years it lists:
+
+    2027:                                   # 国务院办公厅关于2027年部分节假日安排的通知
+      holidays: [2027-01-01, 2027-02-06..2027-02-12]    # days off (a..b: both included)
+      workdays: [2027-02-14]                            # swapped weekend working days (调休上班)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
 
 import chinese_calendar
+import msgspec
+
+from survey_app.questionnaire_format import _msgspec_message, _read_yaml
+from survey_app.settings import get_settings
 
 # China Standard Time has had no daylight saving since 1991: a fixed offset needs no tz database.
 CHINA = timezone(timedelta(hours=8), "CST")
@@ -32,8 +46,82 @@ class Deadline:
         return (self.at.astimezone(CHINA) - timedelta(microseconds=1)).date()
 
 
+class CalendarError(ValueError):
+    """The holidays file is invalid; the message reads `file: year.field.N: message`."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One year's holiday notice: its days off and its swapped weekend working days."""
+
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+
+    def is_working_day(self, day: date) -> bool:
+        return day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
+
+
+class _NoticeFile(msgspec.Struct, forbid_unknown_fields=True):
+    holidays: list[str]
+    workdays: list[str] = []
+
+
+def load_notices(path: Path) -> dict[int, Notice]:
+    """Read and validate a holidays file; raise `CalendarError` naming the file and the field."""
+    raw = _read_yaml(path.read_bytes(), path.name, CalendarError, "2027: {holidays: […], workdays: […]}")
+    notices = {}
+    for year, body in raw.items():
+        if not isinstance(year, int):
+            raise CalendarError(f"{path.name}: {year}: not a year")
+        try:
+            notice = msgspec.convert(body, _NoticeFile)
+        except msgspec.ValidationError as exc:
+            joiner = "." if " - at `$" in str(exc) else ": "  # the message starts with a field path, or not
+            raise CalendarError(f"{path.name}: {year}{joiner}{_msgspec_message(exc, {})}") from None
+        holidays = _days(path.name, year, "holidays", notice.holidays)
+        workdays = _days(path.name, year, "workdays", notice.workdays)
+        both = sorted(holidays & workdays)
+        if both:
+            raise CalendarError(f"{path.name}: {year}: {both[0]} is both a holiday and a working day")
+        weekdays = sorted(d for d in workdays if d.weekday() < 5)
+        if weekdays:
+            raise CalendarError(f"{path.name}: {year}.workdays: {weekdays[0]} is a weekday; list swapped weekend days")
+        notices[year] = Notice(frozenset(holidays), frozenset(workdays))
+    return notices
+
+
+def _days(name: str, year: int, field: str, entries: list[str]) -> set[date]:
+    days: set[date] = set()
+    for n, entry in enumerate(entries):
+        where = f"{name}: {year}.{field}.{n}"
+        first, _, last = entry.partition("..")
+        try:
+            start, end = date.fromisoformat(first.strip()), date.fromisoformat((last or first).strip())
+        except ValueError:
+            raise CalendarError(f"{where}: {entry!r} is not a date (YYYY-MM-DD) or a range (a..b)") from None
+        if end < start or start.year != year or end.year != year:
+            raise CalendarError(f"{where}: {entry!r} must lie in {year}, its end not before its start")
+        days |= {start + timedelta(days=k) for k in range((end - start).days + 1)}
+    return days
+
+
+def package_years() -> list[int]:
+    """The years the installed `chinesecalendar` knows, in order."""
+    return sorted({day.year for day in chinese_calendar.holidays})
+
+
+@lru_cache(maxsize=1)
+def extra_notices() -> dict[int, Notice]:
+    """The holidays file's notices (read once per process), or none without a file."""
+    path = get_settings().holidays_file
+    return load_notices(path) if path is not None and path.exists() else {}
+
+
 def is_working_day(day: date) -> tuple[bool, bool]:
     """(whether `day` is a working day, whether the official calendar knows its year)."""
+    notice = extra_notices().get(day.year)
+    if notice is not None:
+        return notice.is_working_day(day), True
     try:
         return bool(chinese_calendar.is_workday(day)), True
     except NotImplementedError:

@@ -386,3 +386,25 @@ def test_a_case_opened_where_the_calendar_ends_is_marked_estimated(run, world):
     submit(run, world, {"overall": 1}, now=datetime(2026, 12, 30, 10, tzinfo=CHINA))
     [case] = select(run, RatingCase)
     assert case["due_estimated"] and case["close_due"].astimezone(CHINA).date() > last_known
+
+
+def test_estimated_deadlines_are_redated_once_the_year_is_on_the_calendar(run, world, cli, tmp_path):
+    submit(run, world, {"overall": 1}, now=datetime(2026, 12, 30, 10, tzinfo=CHINA))  # a Wednesday
+    [case] = select(run, RatingCase)
+    # Monday to Friday: 31 Dec, then 1, 4, 5, 6 January 2027, due at the midnight that ends the 6th
+    assert case["due_estimated"] and case["close_due"].astimezone(CHINA).date() == date(2027, 1, 7)
+    # while nothing knows 2027, nothing changes
+    assert cli("holidays", "redate").stdout == "0 open cases got their official deadlines\n"
+    notice = tmp_path / "holidays.yaml"
+    notice.write_text("2027:\n  holidays: [2027-01-01..2027-01-03]\n")  # made up for the test
+    done = cli("holidays", "redate", env={"MINPING_HOLIDAYS_FILE": str(notice)})
+    assert (done.returncode, done.stdout) == (0, f"1 open cases got their official deadlines: [{case['id']}]\n")
+    [case] = select(run, RatingCase)
+    # 31 Dec, then 4, 5, 6, 7 January: the 1st is off
+    assert not case["due_estimated"] and case["close_due"].astimezone(CHINA).date() == date(2027, 1, 8)
+    [event] = select(run, CaseEvent, CaseEvent.kind == "redated")
+    assert (event["actor"], event["note"]) == ("cli", "2027-01-06 → 2027-01-07")
+    [entry] = select(run, AuditEntry, AuditEntry.action == "case.redate")
+    assert json.loads(entry["payload"])["after"]["estimated"] is False
+    again = cli("holidays", "redate", env={"MINPING_HOLIDAYS_FILE": str(notice)})
+    assert again.stdout == "0 open cases got their official deadlines\n"

@@ -44,6 +44,8 @@ def test_environment_overrides(fresh, monkeypatch):
     monkeypatch.setenv("MINPING_PUBLIC_BASE_URL", "https://pj.example/")
     monkeypatch.setenv("MINPING_FLAG_INTERVAL", "30")
     monkeypatch.setenv("MINPING_RESIDENT_POSTS_PER_MINUTE", "1200")
+    (fresh / "2027.yaml").write_text("2027: {holidays: []}")
+    monkeypatch.setenv("MINPING_HOLIDAYS_FILE", str(fresh / "2027.yaml"))
     settings = get_settings()
     assert settings == Settings(
         data_dir=fresh / "elsewhere",
@@ -54,6 +56,7 @@ def test_environment_overrides(fresh, monkeypatch):
         debug=False,
         flag_interval_s=30.0,
         resident_posts_per_minute=1200,
+        holidays_file=fresh / "2027.yaml",
     )
     assert settings.is_postgres
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import chinese_calendar
 import pytest
 
+from survey_app import workdays
 from survey_app.workdays import CHINA, add_working_days, is_working_day
 
 
@@ -52,3 +53,79 @@ def test_a_year_the_calendar_does_not_know_is_estimated_monday_to_friday():
 def test_negative_days_are_refused():
     with pytest.raises(ValueError):
         add_working_days(datetime(2026, 2, 13, tzinfo=CHINA), -1)
+
+
+# A holidays file as an operator writes it from the State Council's notice (the days here are made
+# up for the test: 2027's notice is not out as this is written).
+NOTICE = """
+2027:
+  holidays: [2027-01-01..2027-01-03, "2027-02-10..2027-02-16"]
+  workdays: [2027-02-07]
+"""
+
+
+def test_a_holidays_file_adds_the_years_the_package_does_not_know(tmp_path, monkeypatch):
+    path = tmp_path / "holidays.yaml"
+    path.write_text(NOTICE)
+    notices = workdays.load_notices(path)
+    assert sorted(notices) == [2027] and len(notices[2027].holidays) == 10
+    monkeypatch.setattr(workdays, "extra_notices", lambda: notices)
+    assert is_working_day(date(2027, 1, 1)) == (False, True)  # a Friday off
+    assert is_working_day(date(2027, 2, 7)) == (True, True)  # a swapped Sunday
+    assert is_working_day(date(2027, 1, 4)) == (True, True)
+    assert is_working_day(date(2026, 2, 14)) == (True, True)  # other years still from the package
+    deadline = add_working_days(datetime(2027, 2, 9, 10, tzinfo=CHINA), 1)
+    assert deadline.last_day == date(2027, 2, 17) and not deadline.estimated
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "2027: {holidays: [2027-02-30]}",
+            "2027.holidays.0: '2027-02-30' is not a date (YYYY-MM-DD) or a range (a..b)",
+        ),
+        (
+            "2027: {holidays: [2028-01-01]}",
+            "2027.holidays.0: '2028-01-01' must lie in 2027, its end not before its start",
+        ),
+        (
+            "2027: {holidays: [2027-01-05..2027-01-01]}",
+            "2027.holidays.0: '2027-01-05..2027-01-01' must lie in 2027, its end not before its start",
+        ),
+        (
+            "2027: {holidays: [2027-02-07], workdays: [2027-02-07]}",
+            "2027: 2027-02-07 is both a holiday and a working day",
+        ),
+        (
+            "2027: {holidays: [], workdays: [2027-02-08]}",
+            "2027.workdays: 2027-02-08 is a weekday; list swapped weekend days",
+        ),
+        ("2027: {holiday: [2027-01-01]}", "2027: object contains unknown field holiday"),
+        ("2027: {holidays: 2027-01-01}", "2027.holidays: expected array, got str"),
+        ("next: {holidays: []}", "next: not a year"),
+        ("[2027]", "the file must hold a mapping (2027: {holidays: […], workdays: […]})"),
+    ],
+)
+def test_a_broken_holidays_file_names_the_field(tmp_path, text, message):
+    path = tmp_path / "h.yaml"
+    path.write_text(text)
+    with pytest.raises(workdays.CalendarError) as caught:
+        workdays.load_notices(path)
+    assert str(caught.value) == f"h.yaml: {message}"
+
+
+def test_holidays_check_command(cli, tmp_path):
+    path = tmp_path / "holidays.yaml"
+    path.write_text(NOTICE)
+    shown = cli("holidays", "check", str(path))
+    assert shown.returncode == 0 and shown.stdout.endswith(f"(chinesecalendar); from {path}: 2027\n")
+    path.write_text("2027: {holidays: [nope]}")
+    broken = cli("holidays", "check", str(path))
+    assert broken.returncode == 1
+    assert (
+        broken.stderr == "Error: holidays.yaml: 2027.holidays.0: 'nope' is not a date (YYYY-MM-DD) or a range (a..b)\n"
+    )
+    missing = cli("holidays", "check", env={"MINPING_HOLIDAYS_FILE": str(tmp_path / "none.yaml")})
+    assert missing.returncode == 1
+    assert missing.stderr == f"Error: MINPING_HOLIDAYS_FILE names '{tmp_path / 'none.yaml'}', which is not a file\n"
