@@ -67,8 +67,19 @@ async def open_for_response(row: Response) -> int | None:
     return await _open(int(row.id), int(_id(row.campaign)), int(_id(row.unit)), trigger, row.submitted_at)
 
 
+# Cases opened per transaction by open_missing: few transactions, yet a SQLite writer never holds the
+# write lock (which every resident's answer waits for) for long. 23 parameters a row: 11,500 a batch,
+# below the 32,766 of SQLite (3.32 and later) and asyncpg.
+OPEN_BATCH = 500
+
+
 async def open_missing() -> int:
-    """Open the case of every bad rating that has none (superseded and excluded responses aside); return how many."""
+    """Open the case of every bad rating that has none (superseded and excluded responses aside); return how many.
+
+    The cases and their "opened" events are inserted OPEN_BATCH at a time, one transaction each. A
+    case that another process opens meanwhile (a second sweep) is left to it: the unique index on
+    the response decides (ON CONFLICT DO NOTHING), so nothing is lost or doubled and nothing fails.
+    """
     have = {r["response"] for r in await RatingCase.select(RatingCase.response)}
     rows = await (
         Response.select(Response.id, Response.campaign, Response.unit, Response.answers, Response.submitted_at)
@@ -76,7 +87,7 @@ async def open_missing() -> int:
         .order_by(Response.id)
         .output(load_json=True)
     )
-    opened = 0
+    missing: list[RatingCase] = []
     rules: dict[int, Any] = {}
     for row in rows:
         if row["id"] in have:
@@ -84,21 +95,34 @@ async def open_missing() -> int:
         if row["campaign"] not in rules:
             rules[row["campaign"]] = (await questionnaires.of_campaign(row["campaign"])).bad_rating_rule()
         trigger = rules[row["campaign"]].trigger(row["answers"])
-        if trigger is None:
-            continue
-        try:
-            await _open(row["id"], row["campaign"], row["unit"], trigger, row["submitted_at"])
-            opened += 1
-        except Exception:  # the engines raise different unique-violation types
-            # Opened meanwhile by another process: the unique index decided, nothing is lost.
-            if not await RatingCase.exists().where(RatingCase.response == row["id"]):
-                raise
+        if trigger is not None:
+            missing.append(_new_case(row["id"], row["campaign"], row["unit"], trigger, row["submitted_at"]))
+    opened = 0
+    for start in range(0, len(missing), OPEN_BATCH):
+        opened += await _open_batch(missing[start : start + OPEN_BATCH])
     return opened
 
 
-async def _open(response_id: int, campaign_id: int, unit_id: int, trigger: str, at: datetime) -> int:
+async def _open_batch(batch: list[RatingCase]) -> int:
+    """Insert cases not opened yet, each with its "opened" event, in one transaction; return how many."""
+    by_response = {_id(case.response): case for case in batch}
+    async with writing():
+        inserted = await (
+            RatingCase.insert(*batch)
+            .on_conflict(target=RatingCase.response, action="DO NOTHING")
+            .returning(RatingCase.id, RatingCase.response)
+        )
+        opened = [(r["id"], by_response[r["response"]]) for r in sorted(inserted, key=lambda r: r["id"])]
+        if opened:
+            await CaseEvent.insert(
+                *(CaseEvent(rating_case=i, at=c.opened_at, actor="", kind="opened", note=c.trigger) for i, c in opened)
+            )
+    return len(opened)
+
+
+def _new_case(response_id: int, campaign_id: int, unit_id: int, trigger: str, at: datetime) -> RatingCase:
     verify, close = add_working_days(at, VERIFY_WORKING_DAYS), add_working_days(at, CLOSE_WORKING_DAYS)
-    case = RatingCase(
+    return RatingCase(
         response=response_id,
         campaign=campaign_id,
         unit=unit_id,
@@ -108,6 +132,10 @@ async def _open(response_id: int, campaign_id: int, unit_id: int, trigger: str, 
         close_due=close.at,
         due_estimated=verify.estimated or close.estimated,
     )
+
+
+async def _open(response_id: int, campaign_id: int, unit_id: int, trigger: str, at: datetime) -> int:
+    case = _new_case(response_id, campaign_id, unit_id, trigger, at)
     async with writing():
         await case.save()
         await add_event(int(case.id), "", "opened", trigger, at)

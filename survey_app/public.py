@@ -21,7 +21,7 @@ from litestar.status_codes import (
 )
 from markupsafe import Markup
 
-from survey_app import ballots, campaigns, cases, counters, invitations, qrcodes, questionnaires, responses
+from survey_app import ballots, campaigns, cases, counters, invitations, qrcodes, questionnaires, ratelimits, responses
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.i18n import N_, current_language
 from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
@@ -92,18 +92,23 @@ class PublicController(Controller):
             page = _form_page(link, questionnaire, posted, errors={}, revising=revising)
         return _with_device_cookie(page, request, link, device)
 
-    @post("/", name="public:submit", guards=[browser_form_only])
+    @post("/", name="public:submit", guards=[browser_form_only], opt=ratelimits.SHOWS_FORM_AGAIN)
     async def submit(
         self, request: Request[Any, Any, Any], link: NamedDependency[PublicLink], data: URLEncodedBody[dict[str, Any]]
     ) -> Template | Redirect:
         """Save the answers and show the receipt, or show the form again with messages and the answers kept."""
         if link.state != LinkState.open:
             return _state_page(link)
-        counters.count_start(link.link_id)
         questionnaire = await questionnaires.get(link.questionnaire_id)
-        answers, errors = responses.parse_answers(questionnaire, data)
         token = responses.read_form_token(link.token, str(data.get(FORM_TOKEN_FIELD, "")))
         revising = data.get(REVISE_FIELD) == "1"
+        if (too_fast := ratelimits.refusal(request)) is not None:  # the flood guard: nothing saved, nothing counted
+            form_token = data[FORM_TOKEN_FIELD] if token else None
+            page = _refused_page(link, questionnaire, data, too_fast, form_token=form_token, revising=revising)
+            page.headers.update(too_fast.headers)
+            return page
+        counters.count_start(link.link_id)
+        answers, errors = responses.parse_answers(questionnaire, data)
         if token is None:
             notice = FieldError(N_("页面已过期，您的答案已保留，请检查后再次提交。"))
             return _form_page(link, questionnaire, data, errors, notice=notice, revising=revising)
@@ -126,11 +131,7 @@ class PublicController(Controller):
         except ballots.AlreadyAnswered as exc:
             return _answered_page(link, exc.prior, status_code=exc.status_code)
         except (ballots.BallotRefused, invitations.InvitationRefused) as exc:
-            notice = FieldError(exc.message, exc.params)
-            form_token = data[FORM_TOKEN_FIELD]
-            page = _form_page(link, questionnaire, data, {}, form_token=form_token, notice=notice, revising=revising)
-            page.status_code = exc.status_code
-            return page
+            return _refused_page(link, questionnaire, data, exc, form_token=data[FORM_TOKEN_FIELD], revising=revising)
         redirect = Redirect(path=f"/q/{link.token}/thanks?r={saved.receipt}", status_code=303)
         return _with_device_cookie(redirect, request, link, device)
 
@@ -175,6 +176,22 @@ def _form_page(
     context["revising"] = revising
     status = HTTP_422_UNPROCESSABLE_ENTITY if errors or notice else 200
     return Template("public/form.html", context=context, status_code=status)
+
+
+def _refused_page(
+    link: PublicLink,
+    questionnaire: Questionnaire,
+    posted: dict[str, Any],
+    refusal: ballots.BallotRefused | invitations.InvitationRefused | ratelimits.TooFast,
+    *,
+    form_token: str | None,
+    revising: bool,
+) -> Template:
+    """The form again with the answers as sent and why they were not saved, under the refusal's status."""
+    notice = FieldError(refusal.message, refusal.params)
+    page = _form_page(link, questionnaire, posted, {}, form_token=form_token, notice=notice, revising=revising)
+    page.status_code = refusal.status_code
+    return page
 
 
 def form_context(

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
 
-from survey_app import case_records, cases, responses
+from survey_app import case_records, cases, ratelimits, responses
 from survey_app.campaigns import PublicLink
 from survey_app.case_pages import STATE_LABELS
 from survey_app.cases import CaseError
+from survey_app.i18n import Refusal
 from survey_app.public import provide_link
 
 
@@ -30,21 +31,34 @@ class CallbackController(Controller):
     include_in_schema = False
     dependencies = {"link": Provide(provide_link)}
 
-    @post("/", name="public:callback")
+    @post("/", name="public:callback", opt=ratelimits.SHOWS_FORM_AGAIN)
     async def leave_number(
-        self, link: NamedDependency[PublicLink], data: URLEncodedBody[dict[str, Any]], r: FromQuery[str] = ""
+        self,
+        request: Request[Any, Any, Any],
+        link: NamedDependency[PublicLink],
+        data: URLEncodedBody[dict[str, Any]],
+        r: FromQuery[str] = "",
     ) -> Template | Redirect:
         """Keep the number the resident left for the call-back, or show the thank-you page with what to fix."""
         if not await responses.receipt_exists(link.campaign_id, r):
             raise NotFoundException("unknown receipt")
         phone = str(data.get("phone", ""))
+        if (too_fast := ratelimits.refusal(request)) is not None:  # the flood guard: the number is not kept
+            page = await _thanks_again(link, r, phone, too_fast, too_fast.status_code)
+            page.headers.update(too_fast.headers)
+            return page
         try:
             await cases.leave_contact(link.campaign_id, r, phone)
         except CaseError as exc:
-            callback = await cases.callback_state(link.campaign_id, r)
-            context = {"link": link, "receipt": r, "callback": callback, "phone_error": exc, "phone": phone}
-            return Template("public/thanks.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+            return await _thanks_again(link, r, phone, exc, HTTP_422_UNPROCESSABLE_ENTITY)
         return Redirect(path=f"/q/{link.token}/thanks?r={r}", status_code=303)
+
+
+async def _thanks_again(link: PublicLink, receipt: str, phone: str, error: Refusal, status_code: int) -> Template:
+    """The thank-you page with the number as typed and why it was not kept."""
+    callback = await cases.callback_state(link.campaign_id, receipt)
+    context = {"link": link, "receipt": receipt, "callback": callback, "phone_error": error, "phone": phone}
+    return Template("public/thanks.html", context=context, status_code=status_code)
 
 
 @get("/r", name="public:receipt", include_in_schema=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, datetime, timedelta
 
@@ -108,6 +109,75 @@ def test_the_sweep_opens_cases_for_bad_ratings_saved_without_one(run, world):
     assert run(cases.open_missing) == 2
     assert run(cases.open_missing) == 0  # idempotent
     assert sorted(c["trigger"] for c in select(run, RatingCase)) == ["overall=1", "overall=2"]
+
+
+def cases_as_opened(run):
+    """Every case (without its id) and its events (without theirs), keyed by the case's response."""
+    events = {}
+    for e in select(run, CaseEvent):
+        events.setdefault(e["rating_case"], []).append((e["at"], e["actor"], e["kind"], e["note"]))
+    cases_by_response = {c["response"]: c for c in select(run, RatingCase)}
+    return {r: ({k: v for k, v in c.items() if k != "id"}, events[c["id"]]) for r, c in cases_by_response.items()}
+
+
+def delete_cases(run, *where):
+    async def delete():
+        ids = [c["id"] for c in await RatingCase.select(RatingCase.id).where(*where)]
+        await CaseEvent.delete().where(CaseEvent.rating_case.is_in(ids))
+        await RatingCase.delete().where(RatingCase.id.is_in(ids))
+
+    run(delete)
+
+
+def test_the_sweep_opens_exactly_the_missing_cases_as_saving_would_in_batches(run, world, monkeypatch):
+    # Before and after the Spring Festival, a Saturday, late on a Monday: the deadlines differ for each.
+    bad = [
+        ({"overall": 1}, datetime(2026, 2, 13, 10, tzinfo=CHINA), world.token_a),
+        ({"overall": 2, "comment": "慢"}, datetime(2026, 2, 24, 18, tzinfo=CHINA), world.token_b),
+        ({"overall": 1}, datetime(2026, 3, 7, 9, tzinfo=CHINA), world.token_a),
+        ({"overall": 2}, datetime(2026, 3, 9, 23, 59, tzinfo=CHINA), world.token_b),
+    ]
+    saved = [submit(run, world, answers, token=token, now=at) for answers, at, token in bad]
+    submit(run, world, {"overall": 5})  # no case
+    as_saved = cases_as_opened(run)
+    ids = [response_id(run, s.receipt) for s in saved]
+    assert sorted(as_saved) == ids
+    kept = select(run, RatingCase, RatingCase.response == ids[0])[0]
+    delete_cases(run, RatingCase.response != ids[0])  # as if saved before the loop existed
+    excluded = submit(run, world, {"overall": 1})
+    run(Response.update({Response.status: ResponseStatus.excluded}).where(Response.receipt == excluded.receipt).run)
+    delete_cases(run, RatingCase.response == response_id(run, excluded.receipt))
+
+    monkeypatch.setattr(cases, "OPEN_BATCH", 2)  # three cases to open: two transactions
+    assert run(cases.open_missing) == 3
+    assert cases_as_opened(run) == as_saved  # same rows, deadlines and "opened" events
+    assert select(run, RatingCase, RatingCase.response == ids[0])[0] == kept  # the existing case untouched
+    assert run(cases.open_missing) == 0  # idempotent
+    assert cases_as_opened(run) == as_saved
+
+
+def test_two_sweeps_at_once_open_each_case_once_without_an_error(run, world, monkeypatch):
+    for overall in (1, 2, 5, 1):
+        submit(run, world, {"overall": overall})
+    delete_cases(run, RatingCase.id.is_not_null())
+    real_batch = cases._open_batch
+
+    async def both_sweeps():
+        arrived, ready = [], asyncio.Event()
+
+        async def in_step(batch):  # both sweeps have found the same missing cases before either writes
+            arrived.append(batch)
+            if len(arrived) == 2:
+                ready.set()
+            await ready.wait()
+            return await real_batch(batch)
+
+        monkeypatch.setattr(cases, "_open_batch", in_step)
+        return await asyncio.gather(cases.open_missing(), cases.open_missing())
+
+    assert sorted(run(both_sweeps)) == [0, 3]  # the unique index decided; the loser skipped them
+    opened = cases_as_opened(run)
+    assert len(opened) == 3 and all(len(events) == 1 for _, events in opened.values())
 
 
 BASE = """

@@ -7,16 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 from bs4 import BeautifulSoup
+from litestar import post
+from litestar.params import FromPath
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from litestar.testing import TestClient
 
 from survey_app import app as app_module
-from survey_app import auth, ballots, counters, db, ratelimits
+from survey_app import auth, ballots, cases, counters, db, ratelimits
 from survey_app.app import create_app
 from survey_app.ballots import BallotSettings
 from survey_app.settings import get_settings
-from survey_app.tables import Role
+from survey_app.tables import Link, Role
 
 from .test_public import valid_answers
 
@@ -100,6 +102,94 @@ def test_the_flood_guard_stops_one_address_posting_too_fast(strict_client, world
     assert "稍后再试" in replies[-1].text
     for _ in range(5):  # reading pages is never limited
         assert strict_client.get(f"/q/{world.token_a}").status_code == 200
+
+
+def fill_the_minute(client, token: str) -> None:
+    """Use up the strict client's 3 posts with answers that are refused (no form token), so none is saved."""
+    for _ in range(3):
+        assert client.post(f"/q/{token}", data={"overall": "4"}).status_code == 422
+
+
+BAD_RATING = {"overall": "2", "reasons": ["wait", "repeat"], "comment": "排队两个小时", "one_visit": "no"}
+
+
+def assert_answers_kept(html: str, posted: dict) -> None:
+    soup = BeautifulSoup(html, "html.parser")
+    # The same form token: a resend after the wait is the same submission.
+    assert soup.select_one("input[name=_form]")["value"] == posted["_form"]
+    assert soup.select_one("input[name=overall][value='2']").has_attr("checked")
+    assert [i["value"] for i in soup.select("input[name=reasons][checked]")] == ["wait", "repeat"]
+    assert soup.select_one("input[name=one_visit][value=no]").has_attr("checked")
+    assert soup.select_one("textarea[name=comment]").text == "排队两个小时"
+
+
+def test_over_the_flood_limit_a_resident_gets_the_form_back_with_the_answers_kept(strict_client, world):
+    fill_the_minute(strict_client, world.token_a)
+    posted = valid_answers(strict_client.get(f"/q/{world.token_a}").text, **BAD_RATING)
+    r = strict_client.post(f"/q/{world.token_a}", data=posted, follow_redirects=False)
+    assert r.status_code == 429
+    assert 1 <= int(r.headers["retry-after"]) <= 60 and r.headers["ratelimit-remaining"] == "0"
+    notice = BeautifulSoup(r.text, "html.parser").select_one("p.notice[role=alert]")
+    assert notice.text == "提交太频繁，请稍后再试：等一分钟再提交即可，您填写的答案已保留。"
+    assert_answers_kept(r.text, posted)
+    assert world.responses() == []
+
+
+def test_over_the_flood_limit_a_resident_who_chose_english_is_told_in_english(strict_client, world):
+    strict_client.get(f"/lang/en?next=/q/{world.token_a}")  # the language switch on the page sets a cookie
+    fill_the_minute(strict_client, world.token_a)
+    posted = valid_answers(strict_client.get(f"/q/{world.token_a}").text, **BAD_RATING)
+    r = strict_client.post(f"/q/{world.token_a}", data=posted, follow_redirects=False)
+    assert r.status_code == 429 and "retry-after" in r.headers
+    notice = BeautifulSoup(r.text, "html.parser").select_one("p.notice[role=alert]")
+    assert notice.text.startswith("You are submitting too often. Please try again later") and "kept" in notice.text
+    assert_answers_kept(r.text, posted)
+    assert world.responses() == []
+
+
+def test_over_the_flood_limit_an_expired_form_gets_a_fresh_token_and_nothing_counts(strict_client, world, run):
+    async def starts() -> int:
+        await counters.flush()
+        return (await Link.select(Link.starts).where(Link.token == world.token_a).first())["starts"]
+
+    fill_the_minute(strict_client, world.token_a)
+    assert run(starts) == 3  # refused answers count as starts
+    r = strict_client.post(f"/q/{world.token_a}", data={"_form": "forged", "overall": "5"})
+    assert r.status_code == 429 and "提交太频繁" in r.text
+    form_token = BeautifulSoup(r.text, "html.parser").select_one("input[name=_form]")["value"]
+    assert form_token != "forged" and form_token.count(".") == 2
+    assert run(starts) == 3  # one the flood guard turned away does not
+
+
+def test_over_the_flood_limit_the_call_back_number_is_kept_on_the_page_not_saved(strict_client, world, run):
+    page = strict_client.get(f"/q/{world.token_a}").text
+    thanks = strict_client.post(f"/q/{world.token_a}", data=valid_answers(page, overall="1"))
+    receipt = world.responses()[0]["receipt"]
+    assert thanks.status_code == 200 and receipt in thanks.text
+    for _ in range(2):
+        assert strict_client.post(f"/q/{world.token_a}/callback?r={receipt}", data={"phone": "12"}).status_code == 422
+    r = strict_client.post(f"/q/{world.token_a}/callback?r={receipt}", data={"phone": "13800138000"})
+    assert r.status_code == 429 and "retry-after" in r.headers
+    soup = BeautifulSoup(r.text, "html.parser")
+    assert soup.select_one("#phone-error").text == "提交太频繁，请稍后再试：等一分钟再提交即可，您填写的答案已保留。"
+    assert soup.select_one("input[name=phone]")["value"] == "13800138000"
+    assert run(cases.callback_state, world.campaign_id, receipt) == "offer"  # no number was left
+
+
+def test_other_resident_posts_over_the_limit_get_the_error_page_with_retry_after(strict_client, world):
+    @post("/q/{token:str}/elsewhere", include_in_schema=False)
+    async def elsewhere(token: FromPath[str]) -> str:
+        return "posted"
+
+    strict_client.app.register(elsewhere)
+    replies = [strict_client.post(f"/q/{world.token_a}/elsewhere") for _ in range(4)]
+    assert [r.status_code for r in replies] == [201, 201, 201, 429]
+    assert "访问太频繁" in replies[-1].text and 1 <= int(replies[-1].headers["retry-after"]) <= 60
+    assert strict_client.get(f"/q/{world.token_a}").status_code == 200
+    assert strict_client.post("/login", data={}).status_code == 403  # staff posts are not the guard's (CSRF refuses)
+    wrong_method = strict_client.put(f"/q/{world.token_a}")  # the error page keeps every error's headers
+    assert wrong_method.status_code == 405
+    assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "POST", "OPTIONS"}
 
 
 def test_the_rate_limit_store_is_redis_when_configured(monkeypatch):
