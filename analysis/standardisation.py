@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -52,7 +53,7 @@ def standardised_means(
     y: np.ndarray,
     unit: np.ndarray,
     n_units: int,
-    margins: Mapping[str, tuple[np.ndarray, Mapping[Hashable, float]]],
+    margins: Mapping[str, tuple[np.ndarray, Mapping[Any, float]]],
     *,
     confidence: float = 0.95,
     max_weight: float | None = None,
@@ -129,7 +130,8 @@ def _raked(
             if share > 0 and not np.any(lab[answered] == level):
                 return design, f"{name}={level}"
         missing = object()  # one category for every label that is not a level
-        cells = np.where(answered, lab, missing)
+        cells = lab.copy()
+        cells[~answered] = missing
         totals = {level: share * answered.sum() for level, share in shares[name].items()}
         if not answered.all():
             totals[missing] = float((~answered).sum())

@@ -466,15 +466,18 @@ async def margin_cells(period: Period) -> dict[str, dict[str, list[Text]]]:
     options, from the first of the period's questionnaires that asks it: what the report names."""
     weighting = period.scheme.weighting
     cells: dict[str, dict[str, list[Text]]] = {}
-    for c_slug in period.sources.values() if weighting else ():
+    if weighting is None:
+        return cells
+    for c_slug in period.sources.values():
         campaign = await campaigns.by_slug(c_slug)
         items = (await questionnaires.get(campaign.questionnaire_id)).items if campaign else []
         for item in items:
-            if item.demographic in weighting.margins and item.demographic not in cells:
-                cell_of = weighting.cell_of(item.demographic)
-                cells[item.demographic] = {}
+            margin = item.demographic
+            if margin is not None and margin in weighting.margins and margin not in cells:
+                cell_of = weighting.cell_of(margin)
+                cells[margin] = {}
                 for option in item.options or []:
-                    cells[item.demographic].setdefault(cell_of[option.value], []).append(option.label)
+                    cells[margin].setdefault(cell_of[option.value], []).append(option.label)
     return cells
 
 

@@ -191,7 +191,8 @@ def _source_scores(scheme: Scheme, data: SourceData, position: dict[str, int]) -
     answers = [data.answers[i] for i in keep]
     if not answers:  # no answers from this source: no score, no interval
         nothing = np.full(len(position), np.nan)
-        part = {"estimate": nothing, "low": nothing, "high": nothing, "n": np.zeros(len(position)), "se": nothing}
+        part: dict[str, Any] = {"estimate": nothing, "low": nothing, "high": nothing, "se": nothing}
+        part["n"] = np.zeros(len(position))
         if scheme.weighting is not None:
             no = np.zeros(len(position), dtype=bool)
             part |= {"unweighted": nothing, "n_eff": nothing, "weighted": no, "problem": ("",) * len(position)}
@@ -239,7 +240,7 @@ def _standardise(
 ) -> None:
     """Replace the scored units' estimates by means raked to the scheme's population shares (in place),
     keeping the unweighted estimate, Kish's n_eff, and why a unit could not be weighted."""
-    margins = {}
+    margins: dict[str, tuple[np.ndarray, Mapping[Any, float]]] = {}
     for margin, shares in weighting.margins.items():
         item = next(i for i in q.items if i.demographic == margin)  # the scheme was checked against q
         cell_of = weighting.cell_of(margin)

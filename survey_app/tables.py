@@ -298,6 +298,8 @@ class CaseState(StrEnum):
 class RatingCase(Table, tablename="rating_case"):
     """The case a bad rating opens for its unit; never deleted, closed by a state."""
 
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
     response = ForeignKey(
         Response,
         null=False,
@@ -339,6 +341,8 @@ class RatingCase(Table, tablename="rating_case"):
 class CaseEvent(Table, tablename="case_event"):
     """One step of a case's timeline, as staff see it (the audit trail holds the same, hash-chained)."""
 
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
     rating_case = ForeignKey(RatingCase, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
     at = Timestamptz()  # default: now
     actor = Varchar(length=64, default="", help_text="Staff username; empty for the resident or the system.")
@@ -348,6 +352,8 @@ class CaseEvent(Table, tablename="case_event"):
 
 class CaseContact(Table, tablename="case_contact"):
     """A phone number the resident left for the call-back: apart from the answers, deleted when the case closes."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
 
     rating_case = ForeignKey(
         RatingCase, null=False, unique=True, on_delete=OnDelete.restrict, on_update=OnDelete.restrict
@@ -363,6 +369,8 @@ class PeriodStatus(StrEnum):
 
 class AssessmentPeriod(Table, tablename="assessment_period"):
     """One annual assessment (考核期) under one scheme, fixed when the period is created."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
 
     slug = Varchar(length=63, unique=True, index=True)
     title = Varchar(length=200)
@@ -383,6 +391,8 @@ class AssessmentSnapshot(Table, tablename="assessment_snapshot"):
     Manifest and result are Text, not JSONB: PostgreSQL's JSONB rewrites key order and spacing,
     and `minping assessment verify` compares them byte for byte.
     """
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
 
     period = ForeignKey(AssessmentPeriod, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
     number = Integer(help_text="1 when the period closed; unique per period.")
