@@ -1,5 +1,6 @@
-"""Assessment pages: the list of periods, a period's league table (printable), and the admin's close and
-correct buttons. Assessors and admins only; a member limited to a subtree sees only its rows."""
+"""Assessment pages: the list of periods, the admin's form for a new one, a period's league table
+(printable), and the admin's close and correct buttons. Assessors and admins only; a member limited to a
+subtree sees only its rows."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
-from survey_app import accounts, assessments, exports
+from survey_app import accounts, assessments, campaigns, exports, scheme_format
 from survey_app.accounts import StaffMember
 from survey_app.auth import requires
 from survey_app.export_pages import CSV, XLSX, download
 from survey_app.i18n import N_, current_language
+from survey_app.scheme_format import Scheme
 from survey_app.tables import PeriodStatus, Role
 
 
@@ -33,9 +35,36 @@ class AssessmentController(Controller):
 
     @get("/", name="assessments:list")
     async def list_periods(self, request: Request[StaffMember, Any, Any]) -> Template:
-        """Every period with its status and snapshots; admins get the close button."""
-        context = {"periods": await assessments.listing(), "may_close": request.user.role == Role.admin}
+        """Every period with its status and snapshots; admins get the close button and the new-period link."""
+        is_admin = request.user.role == Role.admin  # the rule of the close and new routes' guards
+        context = {"periods": await assessments.listing(), "may_close": is_admin, "may_create": is_admin}
         return Template("staff/assessments.html", context=context)
+
+    @get("/new", name="assessments:new", guards=[requires(Role.admin)])
+    async def new(self, scheme: FromQuery[str] = "") -> Template:
+        """The form for a new period: the scheme first, then a campaign for each questionnaire it reads."""
+        return await _new_page({"scheme": scheme}, None)
+
+    @post("/new", name="assessments:create", guards=[requires(Role.admin)])
+    async def create(
+        self, request: Request[StaffMember, Any, Any], data: URLEncodedBody[dict[str, Any]]
+    ) -> Template | Redirect:
+        """Open the period and show its league table, or the form again with the reason and the values kept."""
+        values = _texts(data)
+        try:
+            scheme = _chosen_scheme(values.get("scheme", ""))
+            chosen = {q: values[f"campaign-{q}"] for q in scheme.questionnaire_slugs() if values.get(f"campaign-{q}")}
+            period = await assessments.create(
+                values.get("slug", "").strip(),
+                scheme,
+                values.get("title", ""),
+                title_en=values.get("title_en", ""),
+                actor=request.user.username,
+                campaigns_by_slug=chosen,
+            )
+        except assessments.AssessmentError as exc:
+            return await _new_page(values, exc)
+        return Redirect(path=f"/assessments/{period.slug}", status_code=303)
 
     @get("/{period:str}", name="assessments:league", dependencies={"found": Provide(provide_period)})
     async def league(
@@ -130,3 +159,33 @@ async def _league_page(member: StaffMember, period: assessments.Period, error: E
         "margin_names": MARGIN_NAMES,
     }
     return Template("reports/league.html", context=context, status_code=422 if error else 200)
+
+
+def _texts(data: dict[str, Any]) -> dict[str, str]:
+    """The form's single-valued text fields; a field sent twice or as a file is left out, so it reads as empty."""
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+def _chosen_scheme(slug: str) -> Scheme:
+    scheme = scheme_format.bundled_schemes().get(slug)
+    if scheme is None:
+        raise assessments.AssessmentError(N_("请选择考核方案。"))
+    return scheme
+
+
+async def _new_page(values: dict[str, str], error: assessments.AssessmentError | None) -> Template:
+    """The new-period form: the bundled schemes; with one chosen (or only one bundled), its questionnaires,
+    each with the campaigns that use it."""
+    schemes = scheme_format.bundled_schemes()
+    scheme = schemes.get(values.get("scheme", ""))
+    if scheme is None and len(schemes) == 1:
+        scheme = next(iter(schemes.values()))
+    slugs = scheme.questionnaire_slugs() if scheme else []
+    context = {
+        "schemes": list(schemes.values()),
+        "scheme": scheme,
+        "candidates": await campaigns.using_questionnaires(slugs),
+        "values": values,
+        "error": error,
+    }
+    return Template("staff/assessment_new.html", context=context, status_code=422 if error else 200)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from importlib.metadata import version
@@ -21,8 +22,8 @@ from survey_app import audit, campaigns, case_figures, questionnaires
 from survey_app.db import lock_row, writing
 from survey_app.i18n import N_, Refusal
 from survey_app.league import FLOAT_DECIMALS, SourceData, UnitName, canonical_json, score_group
-from survey_app.questionnaire_format import Text
-from survey_app.scheme_format import Group, Scheme, SchemeError, _semantic_errors, from_json
+from survey_app.questionnaire_format import SLUG, Text
+from survey_app.scheme_format import Group, Scheme, _semantic_errors, from_json
 from survey_app.tables import (
     AssessmentPeriod,
     AssessmentSnapshot,
@@ -37,6 +38,9 @@ from survey_app.workdays import CHINA
 # Scores count these statuses only: quarantined answers wait for review, excluded and superseded never count.
 SCORED_STATUSES = (ResponseStatus.counted.value, ResponseStatus.included.value)
 CANONICAL_RULE = f"sorted keys, no spaces, UTF-8, floats rounded to {FLOAT_DECIMALS} decimals, NaN as null"
+# The web form for a new period lives at /assessments/new, so no period may take that address.
+RESERVED_SLUGS = frozenset({"new"})
+TITLE_MAX = 200  # the column's length
 
 
 class AssessmentError(Refusal):
@@ -92,9 +96,17 @@ async def create(
 ) -> Period:
     """Open a period under `scheme`, scoring for each questionnaire the campaign named in
     `campaigns_by_slug` or, when not named, the only campaign that uses it."""
+    if not re.match(SLUG, slug):
+        raise AssessmentError(N_("考核期代码须为 2–63 个小写字母、数字或横线，例如 assessment-2026。"))
+    if slug in RESERVED_SLUGS:
+        raise AssessmentError(N_("考核期代码 %(slug)s 是保留字，请换一个。"), slug=slug)
+    title, title_en = _title(title), _title(title_en)
+    if not title:
+        raise AssessmentError(N_("请填写考核期名称。"))
+    candidates = await campaigns.using_questionnaires(scheme.questionnaire_slugs())
     sources = {}
-    for q_slug in scheme.questionnaire_slugs():
-        sources[q_slug] = await _campaign_for(q_slug, (campaigns_by_slug or {}).get(q_slug))
+    for q_slug, rows in candidates.items():
+        sources[q_slug] = _campaign_for(q_slug, rows, (campaigns_by_slug or {}).get(q_slug))
     await _check_against_campaigns(scheme, sources)
     row = AssessmentPeriod(
         slug=slug,
@@ -116,14 +128,23 @@ async def create(
     return period
 
 
-async def _campaign_for(q_slug: str, chosen: str | None) -> str:
-    rows = [c for c in await campaigns.all_campaigns() if (await questionnaires.get(c.questionnaire_id)).slug == q_slug]
+def _title(text: str) -> str:
+    """A title as stored: trimmed; refused when too long for the column or holding control characters."""
+    text = text.strip()
+    if len(text) > TITLE_MAX or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise AssessmentError(N_("名称不能超过 %(n)s 个字，也不能含控制字符。"), n=TITLE_MAX)
+    return text
+
+
+def _campaign_for(q_slug: str, rows: list[campaigns.CampaignInfo], chosen: str | None) -> str:
     if chosen is not None:
         if not any(c.slug == chosen for c in rows):
             raise AssessmentError(N_("测评活动 %(campaign)s 不存在或不使用问卷 %(q)s。"), campaign=chosen, q=q_slug)
         return chosen
+    if not rows:
+        raise AssessmentError(N_("还没有使用问卷 %(q)s 的测评活动，请先创建一个。"), q=q_slug)
     if len(rows) != 1:
-        names = ", ".join(c.slug for c in rows) or "—"
+        names = ", ".join(c.slug for c in rows)
         raise AssessmentError(N_("问卷 %(q)s 需要指定一个测评活动（现有：%(names)s）。"), q=q_slug, names=names)
     return rows[0].slug
 
@@ -137,7 +158,8 @@ async def _check_against_campaigns(scheme: Scheme, sources: dict[str, str]) -> N
         used[q_slug] = await questionnaires.get(campaign.questionnaire_id)
     errors = _semantic_errors(scheme, used)
     if errors:
-        raise SchemeError(f"{scheme.slug}: {errors[0]}")
+        detail = f"{scheme.slug}: {errors[0]}"
+        raise AssessmentError(N_("所选测评活动的问卷版本不符合考核方案：%(detail)s"), detail=detail)
 
 
 async def get(slug: str) -> Period | None:

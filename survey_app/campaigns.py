@@ -242,6 +242,21 @@ _INFO_COLUMNS = (
 )
 
 
+async def using_questionnaires(slugs: list[str]) -> dict[str, list[CampaignInfo]]:
+    """For each questionnaire slug, the campaigns using any version of it, oldest first."""
+    found: dict[str, list[CampaignInfo]] = {slug: [] for slug in slugs}
+    if not slugs:
+        return found
+    rows = await (
+        Campaign.select(*_INFO_COLUMNS, Campaign.questionnaire.slug.as_alias("questionnaire_slug"))
+        .where(Campaign.questionnaire.slug.is_in(slugs))
+        .order_by(Campaign.id)
+    )
+    for row in rows:
+        found[row.pop("questionnaire_slug")].append(_info(row))
+    return found
+
+
 def _info(row: dict) -> CampaignInfo:
     return CampaignInfo(questionnaire_id=row.pop("questionnaire"), **row)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.exceptions import HTTPException, InternalServerException
+from litestar.exceptions import HTTPException, InternalServerException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -42,6 +42,15 @@ def client_went_away(exc: Exception) -> bool:
     return isinstance(exc, InternalServerException) and exc.detail == CLIENT_GONE
 
 
+# Litestar's CSRF middleware refuses a staff form post with this detail: the form's token is missing or
+# does not match the browser's cookie (e.g. the form was opened before the cookie expired or was cleared).
+CSRF_FAILED = "CSRF token verification failed"
+
+
+def form_expired(exc: Exception) -> bool:
+    return isinstance(exc, PermissionDeniedException) and exc.detail == CSRF_FAILED
+
+
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Template | Response[str]:
     """Render any error as a friendly page in the visitor's language, with the right status."""
     if client_went_away(exc):
@@ -51,4 +60,5 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Template | Re
     if status >= 500:
         request.logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
     headers = (exc.headers or {}) if isinstance(exc, HTTPException) else {}  # e.g. Retry-After on a 429, Allow on a 405
-    return Template("error.html", context={"status": status}, status_code=status, headers=headers)
+    context = {"status": status, "form_expired": form_expired(exc)}
+    return Template("error.html", context=context, status_code=status, headers=headers)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -219,6 +220,24 @@ def bundled_questionnaires() -> dict[str, Questionnaire]:
     from survey_app.settings import QUESTIONNAIRES_DIR
 
     return {q.slug: q for q in load_questionnaires(QUESTIONNAIRES_DIR)}
+
+
+def bundled_schemes() -> dict[str, Scheme]:
+    """The schemes shipped in `schemes/`, by slug, validated against the bundled questionnaires."""
+    from survey_app.settings import QUESTIONNAIRES_DIR, SCHEMES_DIR
+
+    return dict(_bundled_schemes(SCHEMES_DIR, _stamp(SCHEMES_DIR), _stamp(QUESTIONNAIRES_DIR)))
+
+
+def _stamp(directory: Path) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in directory.glob("*.yaml")))
+
+
+@lru_cache(maxsize=2)
+def _bundled_schemes(directory: Path, *stamps: tuple[tuple[str, int], ...]) -> dict[str, Scheme]:
+    # Loading validates against every bundled questionnaire (about 0.1 s): done again only when a file
+    # in either folder changes (`stamps`), e.g. after a deployment.
+    return {s.slug: s for s in load_directory(directory)}
 
 
 def _semantic_errors(s: Scheme, questionnaires: Mapping[str, Questionnaire]) -> list[str]:

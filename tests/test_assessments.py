@@ -120,7 +120,26 @@ def test_closed_period_cannot_change_and_a_correction_is_audited(run, demo_city)
 
 def a_scheme_needs_one_campaign_per_questionnaire(run):
     with pytest.raises(assessments.AssessmentError, match="测评活动 nope 不存在或不使用问卷 department-conduct"):
-        run(assessments.create, "p", SCHEME, "t", actor="test", campaigns_by_slug={"department-conduct": "nope"})
+        run(assessments.create, "p1", SCHEME, "t", actor="test", campaigns_by_slug={"department-conduct": "nope"})
+
+
+@pytest.mark.parametrize(
+    ("slug", "title", "message"),
+    [
+        ("Bad Slug", "考核", "考核期代码须为 2–63 个小写字母"),
+        ("new", "考核", "考核期代码 new 是保留字"),  # the address of the form for a new period
+        ("y2026", "  ", "请填写考核期名称"),
+        ("y2026", "考核\x00", "不能含控制字符"),
+    ],
+)
+def test_a_period_needs_a_good_code_and_title_before_anything_else(run, slug, title, message):
+    with pytest.raises(assessments.AssessmentError, match=message):
+        run(assessments.create, slug, SCHEME, title, actor="test", campaigns_by_slug=None)  # no campaign exists
+
+
+def test_the_command_refuses_a_bad_code_in_one_line(run, cli):
+    made = cli("assessment", "create", "Bad!", "--scheme", "civilized-city-2026", "--title", "考核")
+    assert made.returncode == 1 and made.stderr.count("\n") == 1 and "考核期代码须为" in made.stderr
 
 
 def departments_coded(run) -> tuple[analysis.CodedItems, np.ndarray, list[str], list, list[float], list[dict]]:
@@ -272,7 +291,7 @@ def test_newer_code_reproducing_the_same_bytes_verifies_with_a_note(run, world):
         "groups: [{kind: community, title: 社区, sources: [{questionnaire: window-rating}]}]\n"
         "points: {method: linear}\ngrades: [{label: 合格, min: 60}, {label: 不合格, min: 0}]\n"
     )
-    p = run(assessments.create, "p", scheme_format.parse(text, name="t"), "考核", actor="t", campaigns_by_slug=None)
+    p = run(assessments.create, "p1", scheme_format.parse(text, name="t"), "考核", actor="t", campaigns_by_slug=None)
     sealed = run(assessments.close, p, "t")
     manifest = json.loads(sealed.manifest)
     manifest["code"]["numpy"] = "1.0.0"  # as if sealed by an older numpy

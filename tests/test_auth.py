@@ -65,7 +65,8 @@ def test_sessions_end_after_idle_and_absolute_timeouts(run, staff, world, idle, 
 def test_forms_need_the_csrf_token(client, staff, world):
     staff.as_role(Role.admin)
     data = {"current": PASSWORD, "new": "another long password"}
-    assert client.post("/staff/password", data=data).status_code == 403
+    refused = client.post("/staff/password", data=data)
+    assert refused.status_code == 403 and "表单已过期，未能提交" in refused.text and "没有访问权限" not in refused.text
     page = client.get("/staff/password")
     r = client.post("/staff/password", data={**data, "_csrf_token": csrf_token(page.text)})
     assert r.status_code == 200 and "密码已修改" in r.text

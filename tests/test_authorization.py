@@ -108,6 +108,8 @@ RULES = {
     ("GET", "/api/v1/schema/openapi.json"): PUBLIC,
     ("GET", "/api/v1/schema/{path:str}"): NOWHERE,  # Litestar's answer for other schema files: none here
     ("GET", "/assessments"): REVIEWERS,
+    ("GET", "/assessments/new"): ADMINS,  # the same rule as closing a period
+    ("POST", "/assessments/new"): ADMINS,
     ("GET", "/assessments/{period:str}"): SCOPED_REVIEWERS,
     ("GET", "/assessments/{period:str}/league.csv"): SCOPED_REVIEWERS,
     ("GET", "/assessments/{period:str}/league.xlsx"): SCOPED_REVIEWERS,

@@ -1,5 +1,6 @@
 """A real browser prints a sealed league table to PDF: A4 pages, every page of the tables repeats the
-table header, every unit is in the text, and the methodology appendix starts on its own page.
+table header, every unit is in the text, and the methodology appendix starts on its own page. An admin
+opens a new period from the list page with JavaScript turned off.
 
 Chromium (Debian's, driven by Playwright) renders `minping serve` on loopback with the demo city.
 """
@@ -23,6 +24,7 @@ def server(tmp_path_factory):
     commands = [
         (["demo"], ""),
         (["user", "create", "kaohe", "--role", "assessor"], PASSWORD),
+        (["user", "create", "chuangjian", "--role", "admin"], PASSWORD),
         (["assessment", "create", "y2026", "--scheme", "civilized-city-2026", "--title", "2026 年度考核"], ""),
         (["assessment", "close", "y2026"], ""),
     ]
@@ -71,3 +73,24 @@ def test_assessor_prints_the_league_table_to_pdf(server):
     flat = re.sub(r"\s+", "", "".join(tables))
     assert all(name in flat for name in units)
     assert "民评" not in "".join(pages)  # the site's header bar is not printed
+
+
+def test_admin_opens_a_period_with_javascript_off(server):
+    base, _folder = server
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(base + "/assessments/")
+        page.fill("#username", "chuangjian")
+        page.fill("#password", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.click("text=新建考核期")
+        assert page.url.endswith("/assessments/new")
+        page.fill("#title", "网页新建的考核期")
+        page.fill("#slug", "web-2026")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SHOTS / "assessment-new.png", full_page=True)
+        page.click("text=创建考核期")  # the demo has one campaign per questionnaire: each is preselected
+        assert page.url.endswith("/assessments/web-2026")
+        assert "网页新建的考核期" in page.inner_text("h1") and "开放中" in page.inner_text("main")
+        browser.close()
