@@ -127,3 +127,51 @@ def test_sqlite_runs_in_wal_mode(run):
         return (await db.engine().run_ddl("PRAGMA journal_mode"))[0]["journal_mode"]
 
     assert run(mode) == "wal"
+
+
+def test_pooled_sqlite_runs_a_statement_in_one_trip_and_keeps_foreign_keys(tmp_path, monkeypatch):
+    """Each trip to aiosqlite's thread waits for the GIL under load; a statement makes exactly one,
+    and dropping Piccolo's per-statement pragma does not switch foreign keys off."""
+    import asyncio
+    import sqlite3
+
+    import aiosqlite
+    from piccolo.querystring import QueryString
+
+    from survey_app.sqlite_pool import PooledSQLiteEngine
+
+    trips = []
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        trips.append(getattr(fn, "__name__", fn))
+        return await execute(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    path = tmp_path / "pool.sqlite3"
+
+    async def scenario() -> None:
+        engine = PooledSQLiteEngine(path=str(path))
+        engine.open_pool()
+        try:
+            await engine.run_ddl("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+            await engine.run_ddl("CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent(id))")
+            trips.clear()
+            assert await engine.run_querystring(QueryString("INSERT INTO parent (id) VALUES (1) RETURNING id")) == [
+                {"id": 1}
+            ]
+            assert await engine.run_querystring(QueryString("SELECT id FROM parent")) == [{"id": 1}]
+            assert len(trips) == 2  # one per statement: no pragma, no separate fetch, no commit
+            with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+                await engine.run_querystring(QueryString("INSERT INTO child (parent) VALUES (99)"))
+            with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+                async with engine.transaction():
+                    await engine.run_querystring(QueryString("INSERT INTO child (parent) VALUES (1)"))
+                    await engine.run_querystring(QueryString("INSERT INTO child (parent) VALUES (98)"))
+        finally:
+            await engine.close_pool()
+
+    asyncio.run(scenario())
+    with sqlite3.connect(path) as check:  # the write outside a transaction was committed, the failed one rolled back
+        assert check.execute("SELECT id FROM parent").fetchall() == [(1,)]
+        assert check.execute("SELECT count(*) FROM child").fetchall() == [(0,)]
