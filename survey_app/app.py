@@ -99,7 +99,7 @@ def create_app() -> Litestar:
             security.security_headers_middleware,
             i18n.language_middleware,
             security.refuse_nul_middleware,
-            ratelimits.resident_flood_guard(settings.resident_posts_per_minute).middleware,
+            ratelimits.resident_flood_guard(settings.resident_posts_per_minute),
         ],
         on_app_init=[auth.session_auth().on_app_init],
         stores={

@@ -50,4 +50,5 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Template | Re
     status = exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
     if status >= 500:
         request.logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
-    return Template("error.html", context={"status": status}, status_code=status)
+    headers = exc.headers if isinstance(exc, HTTPException) else None  # e.g. Retry-After on a 429
+    return Template("error.html", context={"status": status}, status_code=status, headers=headers)
