@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar, cast
 
+from jinja2 import Environment
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
@@ -203,6 +204,46 @@ def form_context(
         "revising": False,
         "revise_field": REVISE_FIELD,
     }
+
+
+class QuestionList:
+    """The template global `question_list(q, raw, errors, hints)`: the form's questions as HTML.
+
+    The questions are most of the work of rendering a form (a few hundred macro calls and escapes),
+    and a blank one (no answers, no errors), which is what every resident scanning a code gets,
+    depends only on the questionnaire and the language: `hints` is always `condition_hints(q, lang)`.
+    So a blank form's questions are rendered once per questionnaire and language in each process
+    and reused; forms with answers or errors are rendered each time. Stored questionnaire versions
+    never change (survey_app/questionnaires.py). An entry keeps its questionnaire object, so the
+    `id()` it is filed under cannot be reused by another object while it is there. With templates
+    reloading (debug), nothing is kept.
+    """
+
+    TEMPLATE = "public/_question_list.html"
+    MAX_QUESTIONNAIRES = 64
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self._blank: dict[int, tuple[Questionnaire, dict[str, Markup]]] = {}
+
+    def __call__(
+        self, q: Questionnaire, raw: dict[str, list[str]], errors: dict[str, FieldError], hints: dict[str, Any]
+    ) -> Markup:
+        if errors or self.env.auto_reload or any(item.id in raw for item in q.items):
+            return self._render(q, raw, errors, hints)
+        entry = self._blank.get(id(q))
+        if entry is None:
+            if len(self._blank) >= self.MAX_QUESTIONNAIRES:
+                self._blank.clear()
+            entry = self._blank[id(q)] = (q, {})
+        lang = current_language.get()
+        html = entry[1].get(lang)
+        if html is None:
+            html = entry[1][lang] = self._render(q, {}, {}, hints)
+        return html
+
+    def _render(self, q: Questionnaire, raw: dict[str, list[str]], errors: dict[str, FieldError], hints: Any) -> Markup:
+        return Markup(self.env.get_template(self.TEMPLATE).render(q=q, raw=raw, errors=errors, hints=hints))
 
 
 def condition_hints(q: Questionnaire, lang: str) -> dict[str, tuple[int, str]]:

@@ -232,3 +232,28 @@ def test_form_page_is_sent_compressed_to_browsers_that_accept_it(client, world):
         client.get(f"/q/{world.token_a}/qr.png", headers={"accept-encoding": "gzip"}).headers.get("content-encoding")
         is None
     )
+
+
+def test_a_blank_forms_questions_are_rendered_once_per_language_and_answers_always_shown(client, world, monkeypatch):
+    question_list = client.app.template_engine.engine.globals["question_list"]
+    rendered: list[tuple[str, bool]] = []
+    render = question_list._render
+
+    def counting(q, raw, errors, hints):
+        rendered.append((q.slug, bool(errors)))
+        return render(q, raw, errors, hints)
+
+    monkeypatch.setattr(question_list, "_render", counting)
+    question_list._blank.clear()
+    tokens = (world.token_a, world.token_b)
+    pages = [client.get(f"/q/{token}{lang}").text for lang in ("", "?lang=en") for token in tokens]
+    assert rendered == [("window-rating", False), ("window-rating", False)]  # Chinese once, English once
+    assert len(BeautifulSoup(pages[1], "html.parser").select("input[name=overall]")) == 5
+    assert BeautifulSoup(pages[2], "html.parser").select_one("legend").text.startswith("1. ")
+    assert "（必答）" in pages[0] and "(required)" in pages[2]
+    # A form shown again with errors is rendered with what was posted, never from the blank copy.
+    r = client.post(f"/q/{world.token_a}", data=valid_answers(pages[0], overall="", level="dk"))
+    assert rendered[-1] == ("window-rating", True)
+    assert BeautifulSoup(r.text, "html.parser").select_one("input[name=level][value=dk]").has_attr("checked")
+    blank = BeautifulSoup(client.get(f"/q/{world.token_a}").text, "html.parser")
+    assert not blank.select("input[checked]") and not blank.select(".err")
