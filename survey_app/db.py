@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import os
 import weakref
 from collections.abc import AsyncIterator
 from typing import Any
@@ -42,8 +43,12 @@ async def writing() -> AsyncIterator[Any]:
     SQLite admits one writer at a time anyway, but a writer that finds the database taken waits in
     SQLite's busy handler, which sleeps with growing back-off (up to 100 ms a turn) instead of
     queueing: with dozens of concurrent submissions some waited seconds while the lock sat free,
-    and the unluckiest would reach the busy timeout and fail with "database is locked". The lock
-    leaves the busy handler only the contention between worker processes.
+    and the unluckiest would reach the busy timeout and fail with "database is locked". Between
+    worker processes the same goes for a lock file beside the database (`_between_processes`): the
+    kernel wakes the waiting process the moment the other lets go, where the busy handler had it
+    sleep, so with two workers one of them kept the database most of the time and the other's
+    submissions waited up to a second. SQLite's own lock still decides: the file lock only spares
+    the busy handler, and a process that does not take it (a CLI command) is merely waited for.
     """
     db = engine()
     if isinstance(db, PostgresEngine):
@@ -54,7 +59,11 @@ async def writing() -> AsyncIterator[Any]:
         async with db.transaction(transaction_type=TransactionType.immediate) as transaction:
             yield transaction
     else:
-        async with _process_write_lock(), db.transaction(transaction_type=TransactionType.immediate) as transaction:
+        async with (
+            _process_write_lock(),
+            _between_processes(),
+            db.transaction(transaction_type=TransactionType.immediate) as transaction,
+        ):
             yield transaction
 
 
@@ -79,6 +88,33 @@ def _process_write_lock() -> asyncio.Lock:
     if lock is None:
         lock = _write_locks[loop] = asyncio.Lock()
     return lock
+
+
+@contextlib.asynccontextmanager
+async def _between_processes() -> AsyncIterator[None]:
+    """Hold the SQLite database's write-lock file (flock) while the block runs.
+
+    Each holder opens its own descriptor, so the lock is released by closing it, whatever happens:
+    when the waiting coroutine is cancelled, the thread that waits for the lock keeps the
+    descriptor and closes it once it has the lock. A killed process's locks go with it.
+    """
+    fd = os.open(get_settings().sqlite_path.with_suffix(".write-lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        waiting = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_EX)
+        try:
+            await asyncio.shield(waiting)
+        except BaseException:
+            waiting.add_done_callback(lambda _: os.close(fd))
+            raise
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        yield
+    finally:
+        os.close(fd)
 
 
 async def migrate() -> None:
