@@ -11,15 +11,21 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from piccolo.apps.migrations.commands.forwards import run_forwards
+from piccolo.columns import Column
+from piccolo.columns.column_types import JSON, JSONB
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
+from piccolo.utils.encoding import dump_json
+from piccolo.utils.sql_values import convert_to_sql_value
 
 from survey_app.settings import get_settings
 from survey_app.sqlite_pool import PooledSQLiteEngine
@@ -75,6 +81,48 @@ async def lock_row(table: type[Table], row_id: int) -> None:
     """
     if isinstance(engine(), PostgresEngine):
         await table.raw(f"SELECT id FROM {table._meta.tablename} WHERE id = {{}} FOR UPDATE", row_id)
+
+
+async def insert_row(row: Table) -> None:
+    """Insert a new row and set its id: what `row.save()` does for a new row, on the hot path.
+
+    Piccolo's insert builds the statement anew for every row through its query builder, which on a
+    submission cost more than the database's own work (over 100 µs a row, three rows for a bad
+    rating). Here each table's INSERT … RETURNING is written once, and values are converted as
+    Piccolo converts them (JSON columns dumped with Piccolo's encoder, enums to their values).
+    """
+    table = type(row)
+    if sqlite3.sqlite_version_info < (3, 35) and isinstance(engine(), SQLiteEngine):  # no RETURNING before 3.35
+        await row.save()
+        return
+    statement, columns = _insert_statement(table)
+    primary_key = table._meta.primary_key._meta.name
+    inserted = await table.raw(statement, *(_sql_value(column, row[column._meta.name]) for column in columns))
+    setattr(row, primary_key, inserted[0][primary_key])
+    row._exists_in_db = True
+
+
+_inserts: dict[type[Table], tuple[str, list[Column]]] = {}
+
+
+def _insert_statement(table: type[Table]) -> tuple[str, list[Column]]:
+    if table not in _inserts:
+        primary_key = table._meta.primary_key
+        columns = [c for c in table._meta.columns if c is not primary_key]
+        names = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
+        values = ", ".join("{}" for _ in columns)
+        returning = f'"{primary_key._meta.db_column_name}" AS "{primary_key._meta.name}"'
+        statement = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({values}) RETURNING {returning}'
+        _inserts[table] = (statement, columns)
+    return _inserts[table]
+
+
+def _sql_value(column: Column, value: Any) -> Any:
+    if isinstance(column, JSON | JSONB):
+        return value if value is None or isinstance(value, str) else dump_json(value)
+    if value is None or type(value) in (str, int, float, bool, datetime):
+        return value
+    return convert_to_sql_value(value, column)  # enums, rows as foreign keys, lists
 
 
 # One lock per event loop: an asyncio.Lock is bound to the loop that first waits on it, and the CLI

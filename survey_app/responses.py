@@ -20,7 +20,7 @@ from typing import Any
 from piccolo.query.methods.objects import Objects
 
 from survey_app import cases
-from survey_app.db import writing
+from survey_app.db import insert_row, writing
 from survey_app.i18n import N_
 from survey_app.questionnaire_format import TEXT_LIMITS, Item, Questionnaire
 from survey_app.settings import get_settings
@@ -238,7 +238,7 @@ async def record(
         async with writing():
             if prepare is not None:
                 await prepare(row)
-            await row.save()
+            await insert_row(row)
             await cases.open_for_response(row)  # 差评闭环: a bad rating opens its case with it, or neither is saved
             if on_saved is not None:
                 await on_saved(row)

@@ -85,6 +85,66 @@ def test_answers_round_trip_with_their_types(run, world):
     assert world.responses()[0]["answers"] == answers
 
 
+def test_insert_row_stores_exactly_what_piccolos_save_stores(run, world):
+    """db.insert_row is save() for a new row without the query builder: same values, same types."""
+    from datetime import UTC, datetime
+
+    from survey_app.tables import CaseState, Channel, RatingCase, ResponseStatus
+
+    at = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
+
+    def response(n: int) -> Response:
+        return Response(
+            submission_id=f"{n}" * 32,
+            receipt=f"SAME{n}XYZ",
+            campaign=world.campaign_id,
+            unit=world.unit_a,
+            answers={"overall": 1, "reasons": ["wait"], "comment": '排队 "两" 小时', "one_visit": False, "n": 2.5},
+            channel=Channel.paper,
+            started_at=None,
+            submitted_at=at,
+            duration_s=12.5,
+            status=ResponseStatus.quarantined,
+            flags=["burst"],
+        )
+
+    async def insert_both() -> tuple[Response, Response]:
+        saved, inserted = response(1), response(2)
+        async with db.writing():
+            await saved.save()
+            await db.insert_row(inserted)
+            case = RatingCase(
+                response=inserted.id,
+                campaign=world.campaign_id,
+                unit=world.unit_a,
+                trigger="overall=1",
+                state=CaseState.verified,
+                opened_at=at,
+                verify_due=at,
+                close_due=at,
+                due_estimated=True,
+            )
+            await db.insert_row(case)
+        return saved, inserted
+
+    saved, inserted = run(insert_both)
+    assert inserted.id == saved.id + 1 and inserted._exists_in_db
+    first, second = world.responses()
+    differing = {"id", "submission_id", "receipt"}
+    assert {k: v for k, v in first.items() if k not in differing} == {
+        k: v for k, v in second.items() if k not in differing
+    }
+    assert second["answers"]["comment"] == '排队 "两" 小时' and second["flags"] == ["burst"]
+    assert second["submitted_at"] == at and second["status"] == "quarantined" and second["channel"] == "paper"
+
+    async def case_row() -> dict:
+        return await RatingCase.select().where(RatingCase.response == inserted.id).first()
+
+    case = run(case_row)
+    assert case["state"] == "verified" and case["due_estimated"] is True and case["opened_at"] == at
+    assert case["reply"] == "" and case["closed_at"] is None  # Piccolo's defaults for what was not given
+
+
 def test_migrating_again_changes_nothing_and_keeps_data(run, world):
     insert_response(run, world, "e" * 32)
     run(db.migrate)
