@@ -13,7 +13,7 @@ import fcntl
 import os
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from piccolo.table import Table
 from piccolo.utils.encoding import dump_json
 from piccolo.utils.sql_values import convert_to_sql_value
 
+from survey_app import sqlite_pool
 from survey_app.settings import get_settings
 from survey_app.sqlite_pool import PooledSQLiteEngine
 
@@ -71,6 +72,23 @@ async def writing() -> AsyncIterator[Any]:
             db.transaction(transaction_type=TransactionType.immediate) as transaction,
         ):
             yield transaction
+
+
+@contextlib.contextmanager
+def quick() -> Iterator[None]:
+    """Mark the statements of this block (and a transaction begun in it) as few, small and indexed.
+
+    On SQLite, while a worker serves requests, they then run on the event loop's thread instead of
+    each being handed to a connection thread and back (survey_app/sqlite_pool.py says why that
+    matters); a statement that would have to wait for a lock is still handed over. Only for the
+    resident's hot path: a long statement here would hold up every request of the worker.
+    PostgreSQL: no effect.
+    """
+    token = sqlite_pool.inline.set(True)
+    try:
+        yield
+    finally:
+        sqlite_pool.inline.reset(token)
 
 
 async def lock_row(table: type[Table], row_id: int) -> None:

@@ -235,3 +235,129 @@ def test_pooled_sqlite_runs_a_statement_in_one_trip_and_keeps_foreign_keys(tmp_p
     with sqlite3.connect(path) as check:  # the write outside a transaction was committed, the failed one rolled back
         assert check.execute("SELECT id FROM parent").fetchall() == [(1,)]
         assert check.execute("SELECT count(*) FROM child").fetchall() == [(0,)]
+
+
+def _scratch_engine(path):
+    from survey_app.sqlite_pool import PooledSQLiteEngine
+
+    engine = PooledSQLiteEngine(path=str(path), timeout=5)
+    engine.open_pool()
+    return engine
+
+
+def _count_trips(monkeypatch) -> list:
+    import aiosqlite
+
+    trips: list = []
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        trips.append(getattr(fn, "__name__", fn))
+        return await execute(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return trips
+
+
+def test_quick_statements_and_transactions_run_on_the_loops_thread_with_foreign_keys(tmp_path, monkeypatch):
+    import asyncio
+    import sqlite3
+
+    from piccolo.engine.sqlite import TransactionType
+    from piccolo.querystring import QueryString
+
+    trips = _count_trips(monkeypatch)
+    path = tmp_path / "quick.sqlite3"
+
+    async def scenario() -> None:
+        engine = _scratch_engine(path)
+        try:
+            await engine.run_ddl("PRAGMA journal_mode=WAL")
+            await engine.run_ddl("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+            await engine.run_ddl("CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent(id))")
+            trips.clear()
+            with db.quick():
+                async with engine.transaction(TransactionType.immediate):
+                    await engine.run_querystring(QueryString("INSERT INTO parent (id) VALUES (1)"))
+                    rows = await engine.run_querystring(
+                        QueryString("INSERT INTO child (parent) VALUES (1) RETURNING id")
+                    )
+                assert rows == [{"id": 1}]
+                assert await engine.run_querystring(QueryString("SELECT count(*) AS n FROM child")) == [{"n": 1}]
+                with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+                    await engine.run_querystring(QueryString("INSERT INTO child (parent) VALUES (99)"))
+                with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+                    async with engine.transaction(TransactionType.immediate):
+                        await engine.run_querystring(QueryString("INSERT INTO child (parent) VALUES (1)"))
+                        await engine.run_querystring(QueryString("INSERT INTO child (parent) VALUES (98)"))
+            assert trips == []  # not one hand-over to a connection thread
+            assert await engine.run_querystring(QueryString("SELECT count(*) AS n FROM child")) == [{"n": 1}]
+            assert trips  # outside quick(): the thread, as before
+        finally:
+            await engine.close_pool()
+
+    asyncio.run(scenario())
+    with sqlite3.connect(path) as check:  # committed, and the failed transaction rolled back
+        assert check.execute("SELECT count(*) FROM child").fetchall() == [(1,)]
+
+
+def test_a_quick_transaction_waits_for_another_writer_in_a_thread_and_the_loop_runs_on(tmp_path, monkeypatch):
+    """Another process (here: another connection) holds SQLite's write lock for 0.3 s. A quick
+    transaction must not wait on the loop's thread: it moves to a thread connection, which waits
+    with the engine's busy timeout, while the loop keeps serving; reads meanwhile stay inline (WAL)."""
+    import asyncio
+    import sqlite3
+    import threading
+    import time
+
+    from piccolo.engine.sqlite import TransactionType
+    from piccolo.querystring import QueryString
+
+    trips = _count_trips(monkeypatch)
+    path = tmp_path / "busy.sqlite3"
+    with sqlite3.connect(path) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    holding, released = threading.Event(), threading.Event()
+
+    def hold_write_lock() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t (v) VALUES ('other')")
+        holding.set()
+        time.sleep(0.3)
+        other.execute("COMMIT")
+        released.set()
+        other.close()
+
+    async def scenario() -> tuple[int, bool]:
+        engine = _scratch_engine(path)
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not released.is_set():
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        try:
+            threading.Thread(target=hold_write_lock).start()
+            await asyncio.to_thread(holding.wait, 5)
+            trips.clear()
+            with db.quick():
+                assert await engine.run_querystring(QueryString("SELECT count(*) AS n FROM t")) == [{"n": 0}]
+                assert trips == []  # a read passes the writer inline
+                ticking = asyncio.ensure_future(ticker())
+                async with engine.transaction(TransactionType.immediate):
+                    waited_for_other = released.is_set()
+                    await engine.run_querystring(QueryString("INSERT INTO t (v) VALUES ('mine')"))
+                await ticking
+            return ticks, waited_for_other
+        finally:
+            await engine.close_pool()
+
+    ticks, waited_for_other = asyncio.run(scenario())
+    assert waited_for_other and trips  # it got the lock after the other writer, through a thread
+    assert ticks >= 10  # and the loop ran on meanwhile (0.3 s at 10 ms a tick)
+    with sqlite3.connect(path) as check:
+        assert [v for (v,) in check.execute("SELECT v FROM t ORDER BY id")] == ["other", "mine"]
