@@ -36,6 +36,18 @@ _MIGRATION_LOCK_KEY = 0x4D494E50  # "MINP"
 POOL_MAX_SIZE = 10
 
 
+async def _nothing_to_reset(_connection: object) -> None:
+    """asyncpg's pool runs `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every
+    connection it takes back unless told otherwise: a round trip to PostgreSQL after every query
+    outside a transaction and every transaction, two or three a resident's submission. Minping changes
+    no session state (no SET, no session-level advisory lock (migrations take a transaction-level
+    one), no LISTEN, no cursor kept past its transaction), so there is nothing to reset. asyncpg
+    still rolls back a transaction left open before this runs."""
+
+
+POOL_OPTIONS: dict[str, Any] = {"min_size": 1, "max_size": POOL_MAX_SIZE, "reset": _nothing_to_reset}
+
+
 def engine() -> PostgresEngine | SQLiteEngine:
     found = engine_finder()
     assert isinstance(found, PostgresEngine | SQLiteEngine), f"unsupported engine {found!r}"
@@ -215,7 +227,7 @@ async def lifespan(_app: object) -> AsyncIterator[None]:
     """Per worker: open the connection pool (and set SQLite's journal mode) and close it at exit."""
     db = engine()
     if isinstance(db, PostgresEngine):
-        await db.start_connection_pool(min_size=1, max_size=POOL_MAX_SIZE)
+        await db.start_connection_pool(**POOL_OPTIONS)
     else:
         await db.run_ddl("PRAGMA journal_mode=WAL")
         if isinstance(db, PooledSQLiteEngine):

@@ -361,3 +361,27 @@ def test_a_quick_transaction_waits_for_another_writer_in_a_thread_and_the_loop_r
     assert ticks >= 10  # and the loop ran on meanwhile (0.3 s at 10 ms a tick)
     with sqlite3.connect(path) as check:
         assert [v for (v,) in check.execute("SELECT v FROM t ORDER BY id")] == ["other", "mine"]
+
+
+def test_the_postgres_pool_skips_the_reset_round_trip_but_still_ends_a_forgotten_transaction(run):
+    if not get_settings().is_postgres:
+        pytest.skip("PostgreSQL's connection pool")
+    import asyncpg
+
+    async def scenario() -> tuple[str, bool]:
+        options = {**db.POOL_OPTIONS, "min_size": 1, "max_size": 1}  # the same connection comes back
+        pool = await asyncpg.create_pool(get_settings().database_url, **options)
+        try:
+            async with pool.acquire() as connection:
+                await connection.execute("SET application_name = 'minping-not-reset'")
+                await connection.execute("BEGIN")  # and never committed
+            async with pool.acquire() as connection:
+                return await connection.fetchval("SELECT current_setting('application_name')"), (
+                    connection.is_in_transaction()
+                )
+        finally:
+            await pool.close()
+
+    name, in_transaction = run(scenario)
+    assert name == "minping-not-reset"  # no RESET ALL ran: no round trip on release
+    assert not in_transaction  # asyncpg rolled the forgotten transaction back all the same
