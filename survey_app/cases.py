@@ -26,7 +26,7 @@ from survey_app.accounts import StaffMember
 # Re-exported: the assessment scheme reads `cases.figures(unit_ids, start, end)`.
 from survey_app.case_figures import CaseFigures as CaseFigures
 from survey_app.case_figures import figures as figures
-from survey_app.db import insert_row, writing
+from survey_app.db import insert, writing
 from survey_app.i18n import N_, Refusal
 from survey_app.tables import CaseContact, CaseEvent, CaseState, RatingCase, Response, ResponseStatus
 from survey_app.workdays import add_working_days
@@ -98,20 +98,22 @@ async def open_missing() -> int:
 
 async def _open(response_id: int, campaign_id: int, unit_id: int, trigger: str, at: datetime) -> int:
     verify, close = add_working_days(at, VERIFY_WORKING_DAYS), add_working_days(at, CLOSE_WORKING_DAYS)
-    case = RatingCase(
-        response=response_id,
-        campaign=campaign_id,
-        unit=unit_id,
-        trigger=trigger,
-        opened_at=at,
-        verify_due=verify.at,
-        close_due=close.at,
-        due_estimated=verify.estimated or close.estimated,
-    )
     async with writing():
-        await insert_row(case)
-        await add_event(int(case.id), "", "opened", trigger, at)
-    return int(case.id)
+        case_id = await insert(
+            RatingCase,
+            {
+                "response": response_id,
+                "campaign": campaign_id,
+                "unit": unit_id,
+                "trigger": trigger,
+                "opened_at": at,
+                "verify_due": verify.at,
+                "close_due": close.at,
+                "due_estimated": verify.estimated or close.estimated,
+            },
+        )
+        await add_event(case_id, "", "opened", trigger, at)
+    return case_id
 
 
 def _id(value: Any) -> Any:
@@ -119,7 +121,8 @@ def _id(value: Any) -> Any:
 
 
 async def add_event(case_id: int, actor: str, kind: str, note: str = "", at: datetime | None = None) -> None:
-    await insert_row(CaseEvent(rating_case=case_id, at=at or datetime.now(UTC), actor=actor, kind=kind, note=note))
+    values = {"rating_case": case_id, "at": at or datetime.now(UTC), "actor": actor, "kind": kind, "note": note}
+    await insert(CaseEvent, values)
 
 
 async def case_of_response(response_id: int) -> dict[str, Any] | None:

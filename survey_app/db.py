@@ -20,6 +20,7 @@ from typing import Any
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.columns import Column
 from piccolo.columns.column_types import JSON, JSONB
+from piccolo.columns.defaults.base import Default
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
@@ -48,10 +49,17 @@ async def _nothing_to_reset(_connection: object) -> None:
 POOL_OPTIONS: dict[str, Any] = {"min_size": 1, "max_size": POOL_MAX_SIZE, "reset": _nothing_to_reset}
 
 
+_engine: PostgresEngine | SQLiteEngine | None = None
+
+
 def engine() -> PostgresEngine | SQLiteEngine:
-    found = engine_finder()
-    assert isinstance(found, PostgresEngine | SQLiteEngine), f"unsupported engine {found!r}"
-    return found
+    """The configured engine (found once: Piccolo's finder imports the configuration on every call)."""
+    global _engine
+    if _engine is None:
+        found = engine_finder()
+        assert isinstance(found, PostgresEngine | SQLiteEngine), f"unsupported engine {found!r}"
+        _engine = found
+    return _engine
 
 
 @contextlib.asynccontextmanager
@@ -122,35 +130,72 @@ async def insert_row(row: Table) -> None:
     Piccolo converts them (JSON columns dumped with Piccolo's encoder, enums to their values).
     """
     table = type(row)
-    if sqlite3.sqlite_version_info < (3, 35) and isinstance(engine(), SQLiteEngine):  # no RETURNING before 3.35
+    if _no_returning():
         await row.save()
         return
-    statement, columns = _insert_statement(table)
-    primary_key = table._meta.primary_key._meta.name
-    inserted = await table.raw(statement, *(_sql_value(column, row[column._meta.name]) for column in columns))
-    setattr(row, primary_key, inserted[0][primary_key])
+    statement, columns, key = _insert_statement(table)
+    inserted = await table.raw(statement, *(_sql_value(getattr(row, name), json, c) for name, json, c in columns))
+    setattr(row, key, inserted[0][key])
     row._exists_in_db = True
 
 
-_inserts: dict[type[Table], tuple[str, list[Column]]] = {}
+async def insert(table: type[Table], values: dict[str, Any]) -> int:
+    """Insert a row from {column name: value}, other columns at their defaults; return its id.
+
+    `insert_row` without building the Table instance first, which costs as much again (Piccolo
+    works out every column's value and default through its column objects): for rows the caller
+    does not need as an object.
+    """
+    statement, columns, key = _insert_statement(table)
+    unknown = values.keys() - {name for name, _, _ in columns}
+    if unknown:
+        raise ValueError(f"{table._meta.tablename} has no column {sorted(unknown)}")
+    if _no_returning():
+        row = table(**values)
+        await row.save()
+        return int(getattr(row, key))
+    args = []
+    for name, json, column in columns:
+        if name in values:
+            value = values[name]
+        else:  # as Table.__init__ fills it in
+            value = column.get_default_value()
+            if isinstance(value, Default):
+                value = value.python()
+        args.append(_sql_value(value, json, column))
+    inserted = await table.raw(statement, *args)
+    return int(inserted[0][key])
 
 
-def _insert_statement(table: type[Table]) -> tuple[str, list[Column]]:
+def _no_returning() -> bool:
+    return sqlite3.sqlite_version_info < (3, 35) and isinstance(engine(), SQLiteEngine)
+
+
+_Columns = list[tuple[str, bool, Column]]  # name, is JSON, column
+_inserts: dict[type[Table], tuple[str, _Columns, str]] = {}
+
+
+def _insert_statement(table: type[Table]) -> tuple[str, _Columns, str]:
+    """The table's INSERT, its columns and the primary key's name, worked out once per table."""
     if table not in _inserts:
-        primary_key = table._meta.primary_key
-        columns = [c for c in table._meta.columns if c is not primary_key]
+        key = table._meta.primary_key
+        columns = [c for c in table._meta.columns if c is not key]
         names = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
         values = ", ".join("{}" for _ in columns)
-        returning = f'"{primary_key._meta.db_column_name}" AS "{primary_key._meta.name}"'
+        returning = f'"{key._meta.db_column_name}" AS "{key._meta.name}"'
         statement = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({values}) RETURNING {returning}'
-        _inserts[table] = (statement, columns)
+        described = [(c._meta.name, isinstance(c, JSON | JSONB), c) for c in columns]
+        _inserts[table] = (statement, described, key._meta.name)
     return _inserts[table]
 
 
-def _sql_value(column: Column, value: Any) -> Any:
-    if isinstance(column, JSON | JSONB):
+_PLAIN = frozenset((str, int, float, bool, datetime, type(None)))
+
+
+def _sql_value(value: Any, json: bool, column: Column) -> Any:
+    if json:
         return value if value is None or isinstance(value, str) else dump_json(value)
-    if value is None or type(value) in (str, int, float, bool, datetime):
+    if type(value) in _PLAIN:
         return value
     return convert_to_sql_value(value, column)  # enums, rows as foreign keys, lists
 

@@ -85,8 +85,8 @@ def test_answers_round_trip_with_their_types(run, world):
     assert world.responses()[0]["answers"] == answers
 
 
-def test_insert_row_stores_exactly_what_piccolos_save_stores(run, world):
-    """db.insert_row is save() for a new row without the query builder: same values, same types."""
+def test_insert_row_and_insert_store_exactly_what_piccolos_save_stores(run, world):
+    """db.insert_row and db.insert are save() for a new row without the query builder: same values, same types."""
     from datetime import UTC, datetime
 
     from survey_app.tables import CaseState, Channel, RatingCase, ResponseStatus
@@ -108,26 +108,27 @@ def test_insert_row_stores_exactly_what_piccolos_save_stores(run, world):
             flags=["burst"],
         )
 
-    async def insert_both() -> tuple[Response, Response]:
+    case = {
+        "campaign": world.campaign_id,
+        "unit": world.unit_a,
+        "trigger": "overall=1",
+        "state": CaseState.verified,
+        "opened_at": at,
+        "verify_due": at,
+        "close_due": at,
+        "due_estimated": True,
+    }
+
+    async def insert_both() -> tuple[Response, Response, int]:
         saved, inserted = response(1), response(2)
         async with db.writing():
             await saved.save()
             await db.insert_row(inserted)
-            case = RatingCase(
-                response=inserted.id,
-                campaign=world.campaign_id,
-                unit=world.unit_a,
-                trigger="overall=1",
-                state=CaseState.verified,
-                opened_at=at,
-                verify_due=at,
-                close_due=at,
-                due_estimated=True,
-            )
-            await db.insert_row(case)
-        return saved, inserted
+            await RatingCase(response=saved.id, **case).save()
+            case_id = await db.insert(RatingCase, {"response": inserted.id, **case})
+        return saved, inserted, case_id
 
-    saved, inserted = run(insert_both)
+    saved, inserted, case_id = run(insert_both)
     assert inserted.id == saved.id + 1 and inserted._exists_in_db
     first, second = world.responses()
     differing = {"id", "submission_id", "receipt"}
@@ -137,12 +138,18 @@ def test_insert_row_stores_exactly_what_piccolos_save_stores(run, world):
     assert second["answers"]["comment"] == '排队 "两" 小时' and second["flags"] == ["burst"]
     assert second["submitted_at"] == at and second["status"] == "quarantined" and second["channel"] == "paper"
 
-    async def case_row() -> dict:
-        return await RatingCase.select().where(RatingCase.response == inserted.id).first()
+    async def case_rows() -> list[dict]:
+        return await RatingCase.select().order_by(RatingCase.id)
 
-    case = run(case_row)
-    assert case["state"] == "verified" and case["due_estimated"] is True and case["opened_at"] == at
-    assert case["reply"] == "" and case["closed_at"] is None  # Piccolo's defaults for what was not given
+    by_save, by_insert = run(case_rows)
+    assert by_insert["id"] == case_id
+    assert {k: v for k, v in by_save.items() if k not in ("id", "response")} == {
+        k: v for k, v in by_insert.items() if k not in ("id", "response")
+    }
+    assert by_insert["state"] == "verified" and by_insert["due_estimated"] is True and by_insert["opened_at"] == at
+    assert by_insert["reply"] == "" and by_insert["closed_at"] is None  # Piccolo's defaults for what was not given
+    with pytest.raises(ValueError, match="no column"):
+        run(db.insert, RatingCase, {"response": inserted.id, "colour": "red", **case})
 
 
 def test_migrating_again_changes_nothing_and_keeps_data(run, world):
