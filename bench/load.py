@@ -40,11 +40,16 @@ class Stats:
     errors: Counter[str] = field(default_factory=Counter)
 
 
-async def resident(port: int, tokens: list[str], rng: random.Random, stats: Stats, deadline: float) -> None:
-    """One resident after another on one keep-alive connection until the deadline (closed loop, no think time)."""
+async def resident(
+    port: int, tokens: list[str], rng: random.Random, stats: Stats, deadline: float, fresh: bool = False
+) -> None:
+    """One resident after another until the deadline (closed loop, no think time), on one keep-alive
+    connection, or with `fresh` on a new connection each (its GET and POST share it), as phones do."""
     http = harness.Http(port, timeout=REQUEST_TIMEOUT_S)
     try:
         while time.monotonic() < deadline:
+            if fresh:
+                await http.close()
             path = f"/q/{rng.choice(tokens)}"
             try:
                 start = time.perf_counter()
@@ -109,7 +114,7 @@ async def main(args: argparse.Namespace) -> int:
         start = time.monotonic()
         deadline = start + args.duration
         residents = [
-            resident(port, tokens, random.Random(args.seed * 1000 + i), stats, deadline)
+            resident(port, tokens, random.Random(args.seed * 1000 + i), stats, deadline, args.connections == "fresh")
             for i in range(args.concurrency)
         ]
         await asyncio.wait_for(asyncio.gather(*residents), args.duration + 2 * REQUEST_TIMEOUT_S + 5)
@@ -134,7 +139,7 @@ def report(args: argparse.Namespace, stats: Stats, rows: list[tuple[int, str, st
     rps = accepted / elapsed
     print(
         f"database={'sqlite' if args.database == 'sqlite' else 'postgresql'} workers={args.workers} "
-        f"concurrency={args.concurrency} duration={elapsed:.1f}s links={links}"
+        f"concurrency={args.concurrency} connections={args.connections} duration={elapsed:.1f}s links={links}"
     )
     for name, values in (("GET form", stats.get_ms), ("POST answers", stats.post_ms)):
         p50, p95, p99 = (percentile(values, q) for q in (50, 95, 99))
@@ -153,6 +158,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64, help="simultaneous residents")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--connections",
+        choices=("keep-alive", "fresh"),
+        default="keep-alive",
+        help="each simulated resident reuses one connection for all its rounds, or opens a new one per round",
+    )
     parser.add_argument("--url", default=None, help="target a running server instead of starting one")
     parser.add_argument("--data-dir", default=None, help="with --url: the server's MINPING_DATA_DIR")
     args = parser.parse_args()
@@ -166,4 +177,9 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(parse_args())))
+    # uvloop (installed with uvicorn) when there: the generator shares the cores with the server it measures.
+    try:
+        import uvloop
+    except ImportError:
+        sys.exit(asyncio.run(main(parse_args())))
+    sys.exit(uvloop.run(main(parse_args())))

@@ -24,7 +24,7 @@ from survey_app.export_pages import ResponseExportController, ScoreExportControl
 from survey_app.invitation_pages import InvitationController
 from survey_app.pages import error_page, home, switch_language
 from survey_app.privacy import mask_text
-from survey_app.public import PublicController
+from survey_app.public import PublicController, QuestionList
 from survey_app.questionnaire_format import localise
 from survey_app.questionnaire_pages import QuestionnaireController
 from survey_app.receipt_pages import CallbackController, receipt_status
@@ -59,6 +59,7 @@ def template_environment() -> Environment:
     env.filters["mask"] = lambda value: mask_text(str(value))  # staff see free text through privacy.py
     env.globals.update(i18n.template_callables())
     env.globals["csp_nonce"] = security.current_nonce.get
+    env.globals["question_list"] = QuestionList(env)
     return env
 
 
@@ -99,7 +100,7 @@ def create_app() -> Litestar:
             security.security_headers_middleware,
             i18n.language_middleware,
             security.refuse_nul_middleware,
-            ratelimits.resident_flood_guard(settings.resident_posts_per_minute).middleware,
+            ratelimits.resident_flood_guard(settings.resident_posts_per_minute),
         ],
         on_app_init=[auth.session_auth().on_app_init],
         stores={

@@ -10,7 +10,7 @@ from enum import StrEnum
 from piccolo.query.functions.aggregate import Count
 
 from survey_app import audit
-from survey_app.db import writing
+from survey_app.db import quick, writing
 from survey_app.i18n import N_, Refusal
 from survey_app.tables import (
     Campaign,
@@ -191,7 +191,8 @@ async def find_link(token: str, now: datetime | None = None) -> PublicLink | Non
     """Resolve a public token; None when no such link exists."""
     if not 16 <= len(token) <= 64:  # cheap refusal of junk before touching the database
         return None
-    rows = await Link.raw(_FIND_LINK, token)
+    with quick():
+        rows = await Link.raw(_FIND_LINK, token)
     if not rows:
         return None
     row = rows[0]

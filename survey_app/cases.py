@@ -26,7 +26,7 @@ from survey_app.accounts import StaffMember
 # Re-exported: the assessment scheme reads `cases.figures(unit_ids, start, end)`.
 from survey_app.case_figures import CaseFigures as CaseFigures
 from survey_app.case_figures import figures as figures
-from survey_app.db import writing
+from survey_app.db import insert, writing
 from survey_app.i18n import N_, Refusal
 from survey_app.tables import CaseContact, CaseEvent, CaseState, RatingCase, Response, ResponseStatus
 from survey_app.workdays import Deadline, add_working_days
@@ -120,26 +120,30 @@ async def _open_batch(batch: list[RatingCase]) -> int:
     return len(opened)
 
 
-def _new_case(response_id: int, campaign_id: int, unit_id: int, trigger: str, at: datetime) -> RatingCase:
+def _case_values(response_id: int, campaign_id: int, unit_id: int, trigger: str, at: datetime) -> dict[str, Any]:
+    """A new case's columns, its deadlines counted in working days from the day the rating came in."""
     verify, close = add_working_days(at, VERIFY_WORKING_DAYS), add_working_days(at, CLOSE_WORKING_DAYS)
-    return RatingCase(
-        response=response_id,
-        campaign=campaign_id,
-        unit=unit_id,
-        trigger=trigger,
-        opened_at=at,
-        verify_due=verify.at,
-        close_due=close.at,
-        due_estimated=verify.estimated or close.estimated,
-    )
+    return {
+        "response": response_id,
+        "campaign": campaign_id,
+        "unit": unit_id,
+        "trigger": trigger,
+        "opened_at": at,
+        "verify_due": verify.at,
+        "close_due": close.at,
+        "due_estimated": verify.estimated or close.estimated,
+    }
+
+
+def _new_case(response_id: int, campaign_id: int, unit_id: int, trigger: str, at: datetime) -> RatingCase:
+    return RatingCase(**_case_values(response_id, campaign_id, unit_id, trigger, at))
 
 
 async def _open(response_id: int, campaign_id: int, unit_id: int, trigger: str, at: datetime) -> int:
-    case = _new_case(response_id, campaign_id, unit_id, trigger, at)
     async with writing():
-        await case.save()
-        await add_event(int(case.id), "", "opened", trigger, at)
-    return int(case.id)
+        case_id = await insert(RatingCase, _case_values(response_id, campaign_id, unit_id, trigger, at))
+        await add_event(case_id, "", "opened", trigger, at)
+    return case_id
 
 
 def _id(value: Any) -> Any:
@@ -147,9 +151,8 @@ def _id(value: Any) -> Any:
 
 
 async def add_event(case_id: int, actor: str, kind: str, note: str = "", at: datetime | None = None) -> None:
-    await CaseEvent.insert(
-        CaseEvent(rating_case=case_id, at=at or datetime.now(UTC), actor=actor, kind=kind, note=note)
-    )
+    values = {"rating_case": case_id, "at": at or datetime.now(UTC), "actor": actor, "kind": kind, "note": note}
+    await insert(CaseEvent, values)
 
 
 async def case_of_response(response_id: int) -> dict[str, Any] | None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from typing import Any, TypeVar, cast
 
+from jinja2 import Environment
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
+from litestar.enums import MediaType
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, URLEncodedBody
@@ -21,7 +25,18 @@ from litestar.status_codes import (
 )
 from markupsafe import Markup
 
-from survey_app import ballots, campaigns, cases, counters, invitations, qrcodes, questionnaires, ratelimits, responses
+from survey_app import (
+    ballots,
+    campaigns,
+    cases,
+    counters,
+    invitations,
+    qrcodes,
+    questionnaires,
+    ratelimits,
+    responses,
+    security,
+)
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.i18n import N_, current_language
 from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
@@ -76,7 +91,7 @@ class PublicController(Controller):
         link: NamedDependency[PublicLink],
         code: FromQuery[str] = "",
         revise: FromQuery[str] = "",
-    ) -> Template:
+    ) -> Template | Response[str]:
         """Show the questionnaire, or why it cannot be answered now, or the device's earlier answer."""
         if link.state != LinkState.open:
             return _state_page(link)
@@ -84,8 +99,11 @@ class PublicController(Controller):
         device = ballots.device_of(link.campaign_id, request.cookies)
         prior = await ballots.prior_answer(link, device)
         revising = prior is not None and bool(revise) and prior.link_id == link.link_id and prior.revisable()
+        page: Template | Response[str]
         if prior is not None and not revising:
             page = _answered_page(link, prior)
+        elif prior is None and not code and request.scope.get("user") is None:
+            page = BLANK_FORMS.page(request, link, await questionnaires.get(link.questionnaire_id))
         else:
             questionnaire = await questionnaires.get(link.questionnaire_id)
             posted = responses.form_fields(questionnaire, prior.answers) if prior else {INVITATION_FIELD: code}
@@ -162,6 +180,59 @@ class PublicController(Controller):
         return Template("public/poster.html", context={"link": link, "url": url, "qr_svg": qrcodes.svg(url).decode()})
 
 
+class BlankForms:
+    """Blank form pages, each rendered once per worker and filled in per request.
+
+    A blank form (no earlier answer, no invitation code typed in) is what every resident scanning a
+    code gets, and it is the same for everyone who opens the same address in the same language but
+    for two values: the signed form token and the CSP nonce. So it is rendered once, with a marker
+    in place of each, split at the markers, and each request joins the pieces with its own token
+    and nonce (both of characters that need no escaping). The key holds everything else the page
+    depends on: the link as resolved for this request (so a renamed unit or a changed campaign is a
+    new key), the language, the address and the questionnaire (kept in the entry, so its `id()`
+    cannot be reused meanwhile). Stored questionnaire versions and templates do not change while a
+    worker runs; with templates reloading (debug), nothing is kept.
+    """
+
+    TEMPLATE = "public/form.html"
+    MAX_PAGES = 1024
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[Any, ...], tuple[Questionnaire, list[str]]] = {}
+        self._token, self._nonce = f"minpingformtoken{secrets.token_hex(8)}", f"minpingnonce{secrets.token_hex(8)}"
+        self._markers = re.compile(f"({self._token}|{self._nonce})")
+
+    def page(self, request: Request[Any, Any, Any], link: PublicLink, questionnaire: Questionnaire) -> Response[str]:
+        path = request.scope.get("root_path", "") + request.scope["path"]
+        key = (link, current_language.get(), path, id(questionnaire))
+        entry = self._pages.get(key)
+        if entry is None or entry[0] is not questionnaire:
+            parts = self._markers.split(self._render(request, link, questionnaire))
+            if request.app.template_engine.engine.auto_reload:  # type: ignore[union-attr]
+                entry = (questionnaire, parts)
+            else:
+                if len(self._pages) >= self.MAX_PAGES:
+                    self._pages.clear()
+                entry = self._pages[key] = (questionnaire, parts)
+        fill = {self._token: responses.mint_form_token(link.token), self._nonce: security.current_nonce.get()}
+        return Response("".join([fill.get(part, part) for part in entry[1]]), media_type=MediaType.HTML)
+
+    def _render(self, request: Request[Any, Any, Any], link: PublicLink, questionnaire: Questionnaire) -> str:
+        """The page as `_form_page` would render it, with the markers for the token and the nonce."""
+        context = form_context(link, questionnaire, {INVITATION_FIELD: ""}, {}, form_token=self._token)
+        context["revising"] = False
+        template = Template(self.TEMPLATE, context=context)
+        nonce = security.current_nonce.set(self._nonce)
+        try:
+            jinja = request.app.template_engine.get_template(self.TEMPLATE)  # type: ignore[union-attr]
+            return str(jinja.render(**template.create_template_context(request)))
+        finally:
+            security.current_nonce.reset(nonce)
+
+
+BLANK_FORMS = BlankForms()
+
+
 def _form_page(
     link: PublicLink,
     questionnaire: Questionnaire,
@@ -222,6 +293,46 @@ def form_context(
     }
 
 
+class QuestionList:
+    """The template global `question_list(q, raw, errors, hints)`: the form's questions as HTML.
+
+    The questions are most of the work of rendering a form (a few hundred macro calls and escapes),
+    and a blank one (no answers, no errors), which is what every resident scanning a code gets,
+    depends only on the questionnaire and the language: `hints` is always `condition_hints(q, lang)`.
+    So a blank form's questions are rendered once per questionnaire and language in each process
+    and reused; forms with answers or errors are rendered each time. Stored questionnaire versions
+    never change (survey_app/questionnaires.py). An entry keeps its questionnaire object, so the
+    `id()` it is filed under cannot be reused by another object while it is there. With templates
+    reloading (debug), nothing is kept.
+    """
+
+    TEMPLATE = "public/_question_list.html"
+    MAX_QUESTIONNAIRES = 64
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self._blank: dict[int, tuple[Questionnaire, dict[str, Markup]]] = {}
+
+    def __call__(
+        self, q: Questionnaire, raw: dict[str, list[str]], errors: dict[str, FieldError], hints: dict[str, Any]
+    ) -> Markup:
+        if errors or self.env.auto_reload or any(item.id in raw for item in q.items):
+            return self._render(q, raw, errors, hints)
+        entry = self._blank.get(id(q))
+        if entry is None:
+            if len(self._blank) >= self.MAX_QUESTIONNAIRES:
+                self._blank.clear()
+            entry = self._blank[id(q)] = (q, {})
+        lang = current_language.get()
+        html = entry[1].get(lang)
+        if html is None:
+            html = entry[1][lang] = self._render(q, {}, {}, hints)
+        return html
+
+    def _render(self, q: Questionnaire, raw: dict[str, list[str]], errors: dict[str, FieldError], hints: Any) -> Markup:
+        return Markup(self.env.get_template(self.TEMPLATE).render(q=q, raw=raw, errors=errors, hints=hints))
+
+
 def condition_hints(q: Questionnaire, lang: str) -> dict[str, tuple[int, str]]:
     """For each conditional item: the number of the item it depends on, and the answers that show it."""
     number = {item.id: n for n, item in enumerate(q.items, start=1)}
@@ -273,7 +384,7 @@ def _answered_page(link: PublicLink, prior: ballots.PriorAnswer | None, status_c
     return Template("public/answered.html", context={"link": link, "prior": prior}, status_code=status_code)
 
 
-_T = TypeVar("_T", Template, Redirect)
+_T = TypeVar("_T", Template, Redirect, Response[str])
 
 
 def _with_device_cookie(response: _T, request: Request[Any, Any, Any], link: PublicLink, device: ballots.Device) -> _T:

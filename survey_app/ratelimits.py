@@ -1,4 +1,4 @@
-"""The flood guard on residents' posts: Litestar's rate limiter, per client address.
+"""The flood guard on residents' posts: a counter per client address and minute.
 
 It is deliberately generous. Residents behind one carrier-grade NAT share an address, and a
 community hall's Wi-Fi puts a whole meeting behind one, so a tight per-address limit would lock
@@ -9,29 +9,33 @@ workers share the counts; per process in memory otherwise, which makes the bound
 Behind a reverse proxy, serve with uvicorn's --proxy-headers and --forwarded-allow-ips, or every
 resident shares the proxy's address.
 
-Over the limit, Litestar raises a bare 429 before the body is read, and an exception handler (sync
-in Litestar 2) could not read the answers or load the form. So a handler that shows a resident's form
-declares `opt=SHOWS_FORM_AGAIN`: an over-limit post to it is not counted and reaches the handler
-marked (`refusal(request)`), and the handler shows the form again with the answers and the 429,
-saving nothing. Any other over-limit post gets the 429 raised as usual; both carry Retry-After.
+Over the limit the guard answers before the body is read, where the answers cannot be shown again.
+So a handler that shows a resident's form declares `opt=SHOWS_FORM_AGAIN`: an over-limit post to it
+is not counted and reaches the handler marked (`refusal(request)`), and the handler shows the form
+again with the answers and the 429, saving nothing. Any other over-limit post gets the 429 raised
+as usual; both carry Retry-After.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from litestar import Litestar, Request
 from litestar.exceptions import TooManyRequestsException
-from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 from litestar.stores.memory import MemoryStore
-from litestar.types import Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from survey_app import periodic
 from survey_app.i18n import N_, Refusal
 
+STORE = "rate_limit"
+WINDOW_S = 60
+_RESIDENT_PATH = "/q/"
 # A route handler's opt: over the limit, its post is handed on marked instead of refused here. Such a
 # handler must check `refusal(request)` before it saves or counts anything.
 _OPT = "flood_guard_shows_form_again"
@@ -50,36 +54,57 @@ class TooFast(Refusal):
         self.headers = headers
 
 
-def _is_resident_post(request: Request[Any, Any, Any]) -> bool:
-    return request.method == "POST" and request.url.path.startswith("/q/")
+class FloodGuard:
+    """Middleware: at most `posts_per_minute` resident POSTs per client address in a fixed minute.
+
+    The default (settings.resident_posts_per_minute, MINPING_RESIDENT_POSTS_PER_MINUTE) is 300: a
+    person answers in one to two minutes, so that is 150 residents submitting at once behind one
+    NAT, with a resend each. A load test from one machine raises it.
+
+    It counts as Litestar's RateLimitMiddleware did (a window opens with an address's first post and
+    lasts a minute; the post over the limit gets 429 with Retry-After), but every other request
+    passes after two comparisons: Litestar's built a Request and called the check in a worker
+    thread for every request, pages included, and kept a timestamp per post, decoded and encoded
+    again on each post, so its cost grew with the limit (a raised limit under load cost
+    milliseconds a post). Here the store keeps one counter per address.
+    """
+
+    def __init__(self, posts_per_minute: int, store: str = STORE) -> None:
+        self.posts_per_minute, self.store = posts_per_minute, store
+
+    def __call__(self, app: ASGIApp) -> ASGIApp:
+        lock = anyio.Lock()  # get-then-set must not interleave within the process
+
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(_RESIDENT_PATH):
+                store = scope["litestar_app"].stores.get(self.store)
+                client = scope.get("client")
+                key = f"flood::{client[0] if client else '-'}"
+                async with lock:
+                    now = int(time.time())
+                    count, reset = _read(await store.get(key), now)
+                    over = count >= self.posts_per_minute
+                    if not over:
+                        await store.set(key, f"{count + 1} {reset}", expires_in=max(1, reset - now))
+                if over:
+                    wait = str(max(1, reset - now))
+                    headers = {"RateLimit-Limit": str(self.posts_per_minute), "RateLimit-Remaining": "0"}
+                    headers |= {"RateLimit-Reset": wait, "Retry-After": wait}
+                    if not scope["route_handler"].opt.get(_OPT):
+                        raise TooManyRequestsException(headers=headers)
+                    scope.setdefault("state", {})[_MARK] = TooFast(headers)
+            await app(scope, receive, send)
+
+        return middleware
 
 
-class FloodGuardMiddleware(RateLimitMiddleware):
-    """Litestar's rate limiter (same store, key and counting), with Retry-After on the 429 and
-    over-limit posts to a SHOWS_FORM_AGAIN handler handed on marked rather than refused."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        app = scope["litestar_app"]
-        request: Request[Any, Any, Any] = app.request_class(scope)
-        if not await self.should_check_request(request=request):
-            await self.app(scope, receive, send)
-            return
-        key = self.cache_key_from_request(request)
-        store = self.config.get_store_from_app(app)
-        async with self._lock:
-            cache_object = await self.retrieve_cached_history(key, store)
-            over = len(cache_object.history) >= self.max_requests
-            if not over:
-                await self.set_cached_history(key=key, cache_object=cache_object, store=store)
-        if not over:
-            await self.app(scope, receive, self.create_send_wrapper(send=send, cache_object=cache_object))
-            return
-        headers = self.create_response_headers(cache_object=cache_object)
-        headers["Retry-After"] = str(max(1, int(headers[self.config.rate_limit_reset_header_key])))
-        if not scope["route_handler"].opt.get(_OPT):
-            raise TooManyRequestsException(headers=headers)
-        scope.setdefault("state", {})[_MARK] = TooFast(headers)
-        await self.app(scope, receive, send)
+def _read(value: bytes | None, now: int) -> tuple[int, int]:
+    """(posts counted, end of the window) from a stored value; a fresh window when none or it ended."""
+    if value:
+        count, _, reset = value.decode().partition(" ")
+        if count.isdigit() and reset.isdigit() and int(reset) > now:
+            return int(count), int(reset)
+    return 0, now + WINDOW_S
 
 
 def refusal(request: Request[Any, Any, Any]) -> TooFast | None:
@@ -87,18 +112,9 @@ def refusal(request: Request[Any, Any, Any]) -> TooFast | None:
     return request.scope.get("state", {}).get(_MARK)
 
 
-def resident_flood_guard(posts_per_minute: int) -> RateLimitConfig:
-    """Limit residents' POSTs per client address; every other request passes untouched.
-
-    The default (settings.resident_posts_per_minute, MINPING_RESIDENT_POSTS_PER_MINUTE) is 300: a
-    person answers in one to two minutes, so that is 150 residents submitting at once behind one
-    NAT, with a resend each. A load test from one machine raises it."""
-    return RateLimitConfig(
-        rate_limit=("minute", posts_per_minute),
-        check_throttle_handler=_is_resident_post,
-        middleware_class=FloodGuardMiddleware,
-        store="rate_limit",
-    )
+def resident_flood_guard(posts_per_minute: int) -> FloodGuard:
+    """Limit residents' POSTs per client address; every other request passes untouched."""
+    return FloodGuard(posts_per_minute)
 
 
 # MemoryStore drops an expired entry only when it is read again (Litestar #5085): without a sweep,
@@ -109,7 +125,7 @@ SWEEP_EVERY_S = 600.0
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """Sweep expired entries out of an in-memory rate-limit store while the worker runs (Redis expires its own)."""
-    store = app.stores.get("rate_limit")
+    store = app.stores.get(STORE)
     sweep_every = SWEEP_EVERY_S if isinstance(store, MemoryStore) else 0
     async with periodic.every(sweep_every, store.delete_expired, "sweeping the rate-limit store"):
         yield

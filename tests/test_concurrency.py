@@ -8,12 +8,14 @@ PostgreSQL), so `world` fills it and the assertions read it back.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import random
 import re
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -141,6 +143,88 @@ def test_sqlite_writers_in_one_process_queue_instead_of_busy_waiting(run, world,
 
     run(insert_all)
     assert len(world.responses()) == 50
+
+
+def test_sqlite_writers_wait_for_another_process_on_the_lock_file_not_in_the_busy_handler(run, world, monkeypatch):
+    """Another process in `writing()` holds the lock file and SQLite's write lock for 0.3 s; with a
+    1 ms busy timeout, a writer here still succeeds: it waits on the file, which the kernel hands
+    over at once, instead of sleeping in SQLite's busy handler until the timeout refuses it."""
+    engine = db.engine()
+    if get_settings().is_postgres:
+        pytest.skip("SQLite's writer lock")
+    monkeypatch.setitem(engine.connection_kwargs, "timeout", 0.001)
+    path = get_settings().sqlite_path
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sqlite3, sys, time\n"
+            f"lock = open({str(path.with_suffix('.write-lock'))!r}, 'a')\n"
+            "fcntl.flock(lock, fcntl.LOCK_EX)\n"
+            f"conn = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+            "conn.execute('BEGIN IMMEDIATE')\n"
+            "print('holding', flush=True)\n"
+            "time.sleep(0.3)\n"
+            "conn.execute('COMMIT')\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+
+        async def insert() -> float:
+            start = time.monotonic()
+            async with db.writing():
+                await Response.insert(
+                    Response(submission_id="w" * 32, receipt="WAITED01", campaign=world.campaign_id, unit=world.unit_a)
+                )
+            return time.monotonic() - start
+
+        waited = run(insert)
+    finally:
+        holder.wait(timeout=10)
+    assert waited > 0.1 and len(world.responses()) == 1
+
+
+def test_a_writer_cancelled_while_waiting_for_the_lock_file_leaves_it_free(run):
+    if get_settings().is_postgres:
+        pytest.skip("SQLite's writer lock")
+    lock = os.open(get_settings().sqlite_path.with_suffix(".write-lock"), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # another descriptor: it conflicts like another process
+
+    async def cancelled_writer() -> None:
+        task = asyncio.ensure_future(db.writing().__aenter__())
+        await asyncio.sleep(0.2)
+        assert not task.done()  # waiting for the lock file
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    try:
+        run(cancelled_writer)
+    finally:
+        os.close(lock)  # the waiting thread now gets the lock, and gives it back at once
+
+    async def free_soon() -> bool:
+        for _ in range(100):
+            probe = os.open(get_settings().sqlite_path.with_suffix(".write-lock"), os.O_RDWR)
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                await asyncio.sleep(0.01)
+            finally:
+                os.close(probe)
+        return False
+
+    assert run(free_soon)
+
+    async def write_again() -> None:  # and this process's writers are not stuck either
+        async with db.writing():
+            pass
+
+    run(lambda: asyncio.wait_for(write_again(), 5))
 
 
 def test_nested_writing_reuses_the_outer_transaction(run, world):

@@ -232,3 +232,64 @@ def test_form_page_is_sent_compressed_to_browsers_that_accept_it(client, world):
         client.get(f"/q/{world.token_a}/qr.png", headers={"accept-encoding": "gzip"}).headers.get("content-encoding")
         is None
     )
+
+
+def test_a_blank_forms_questions_are_rendered_once_per_language_and_answers_always_shown(client, world, monkeypatch):
+    question_list = client.app.template_engine.engine.globals["question_list"]
+    rendered: list[tuple[str, bool]] = []
+    render = question_list._render
+
+    def counting(q, raw, errors, hints):
+        rendered.append((q.slug, bool(errors)))
+        return render(q, raw, errors, hints)
+
+    monkeypatch.setattr(question_list, "_render", counting)
+    question_list._blank.clear()
+    tokens = (world.token_a, world.token_b)
+    pages = [client.get(f"/q/{token}{lang}").text for lang in ("", "?lang=en") for token in tokens]
+    assert rendered == [("window-rating", False), ("window-rating", False)]  # Chinese once, English once
+    assert len(BeautifulSoup(pages[1], "html.parser").select("input[name=overall]")) == 5
+    assert BeautifulSoup(pages[2], "html.parser").select_one("legend").text.startswith("1. ")
+    assert "（必答）" in pages[0] and "(required)" in pages[2]
+    # A form shown again with errors is rendered with what was posted, never from the blank copy.
+    r = client.post(f"/q/{world.token_a}", data=valid_answers(pages[0], overall="", level="dk"))
+    assert rendered[-1] == ("window-rating", True)
+    assert BeautifulSoup(r.text, "html.parser").select_one("input[name=level][value=dk]").has_attr("checked")
+    blank = BeautifulSoup(client.get(f"/q/{world.token_a}").text, "html.parser")
+    assert not blank.select("input[checked]") and not blank.select(".err")
+
+
+def test_a_blank_form_page_is_rendered_once_and_filled_in_with_each_requests_token_and_nonce(client, run, world):
+    from survey_app import public
+    from survey_app.tables import Unit
+
+    renders: list[str] = []
+    original = public.BLANK_FORMS._render
+
+    def counting(request, link, questionnaire):
+        renders.append(link.unit_name)
+        return original(request, link, questionnaire)
+
+    public.BLANK_FORMS._pages.clear()
+    public.BLANK_FORMS._render = counting  # type: ignore[method-assign]
+    try:
+        first, second = client.get(f"/q/{world.token_a}"), client.get(f"/q/{world.token_a}")
+        assert renders == ["大洋社区"]
+        tokens = [form_fields(r.text)["_form"] for r in (first, second)]
+        assert tokens[0] != tokens[1] and all(responses.read_form_token(world.token_a, t) for t in tokens)
+        for r in (first, second):
+            nonce = BeautifulSoup(r.text, "html.parser").style["nonce"]
+            assert f"'nonce-{nonce}'" in r.headers["content-security-policy"]
+            assert r.headers["content-type"] == "text/html; charset=utf-8"
+            assert "minpingformtoken" not in r.text and "minpingnonce" not in r.text
+        # Anything the page shows is part of the key: a renamed unit is rendered anew at once.
+        run(lambda: Unit.update({Unit.name: "大洋新社区"}).where(Unit.id == world.unit_a))
+        assert "大洋新社区" in client.get(f"/q/{world.token_a}").text and renders[-1] == "大洋新社区"
+        # A typed-in invitation code is the resident's own page, never cached.
+        assert 'value="ABC123"' not in client.get(f"/q/{world.token_a}?code=ABC123").text  # not invitation-only
+        assert len(renders) == 2
+    finally:
+        public.BLANK_FORMS._render = original  # type: ignore[method-assign]
+    # The cached page is the page the template gives: the form posts and saves as before.
+    r = client.post(f"/q/{world.token_a}", data=valid_answers(second.text), follow_redirects=False)
+    assert r.status_code == 303 and len(world.responses()) == 1

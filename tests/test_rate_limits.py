@@ -100,6 +100,7 @@ def test_the_flood_guard_stops_one_address_posting_too_fast(strict_client, world
     ]
     assert [r.status_code for r in replies] == [303, 303, 303, 429]
     assert "稍后再试" in replies[-1].text
+    assert 1 <= int(replies[-1].headers["retry-after"]) <= 60
     for _ in range(5):  # reading pages is never limited
         assert strict_client.get(f"/q/{world.token_a}").status_code == 200
 

@@ -64,12 +64,14 @@ NOTICE = """
 """
 
 
-def test_a_holidays_file_adds_the_years_the_package_does_not_know(tmp_path, monkeypatch):
+def test_a_holidays_file_adds_the_years_the_package_does_not_know(tmp_path, monkeypatch, request):
     path = tmp_path / "holidays.yaml"
     path.write_text(NOTICE)
     notices = workdays.load_notices(path)
     assert sorted(notices) == [2027] and len(notices[2027].holidays) == 10
     monkeypatch.setattr(workdays, "extra_notices", lambda: notices)
+    is_working_day.cache_clear()  # days are remembered per process; this test changes the calendar
+    request.addfinalizer(is_working_day.cache_clear)
     assert is_working_day(date(2027, 1, 1)) == (False, True)  # a Friday off
     assert is_working_day(date(2027, 2, 7)) == (True, True)  # a swapped Sunday
     assert is_working_day(date(2027, 1, 4)) == (True, True)
