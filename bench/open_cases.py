@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from survey_app.cases import workflow
+
 
 async def clear_cases() -> None:
     from survey_app.tables import CaseContact, CaseEvent, RatingCase
@@ -30,7 +32,7 @@ async def clear_cases() -> None:
 
 
 async def bench(seed: int, repeat: int) -> None:
-    from survey_app import campaigns, cases, db, demo
+    from survey_app import campaigns, db, demo
     from survey_app.tables import CaseEvent, RatingCase
 
     await db.migrate()
@@ -45,7 +47,7 @@ async def bench(seed: int, repeat: int) -> None:
     for _ in range(repeat):
         await clear_cases()
         started = time.perf_counter()
-        opened = await cases.open_missing()
+        opened = await workflow.open_missing()
         times.append(time.perf_counter() - started)
         events = await CaseEvent.count()
         if opened != opened_in_build or events != opened:

@@ -7,6 +7,7 @@ hashes made with weaker settings are upgraded at the next successful login.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -43,6 +44,23 @@ class StaffMember:
     @property
     def sees_everything(self) -> bool:
         return self.unit_id is None
+
+
+@dataclass(frozen=True)
+class UnitScope:
+    """The units a member may see and act on: their unit's subtree, or every unit (`ids` is None)."""
+
+    ids: frozenset[int] | None
+
+    def covers(self, unit_id: int | None) -> bool:
+        """Whether the unit is in scope (no unit, None, is in the scope of those who see every unit only)."""
+        return self.ids is None or unit_id in self.ids
+
+    def covers_any(self, unit_ids: Iterable[int]) -> bool:
+        return self.ids is None or not self.ids.isdisjoint(unit_ids)
+
+    def covers_all(self, unit_ids: Iterable[int]) -> bool:
+        return self.ids is None or self.ids.issuperset(unit_ids)
 
 
 def check_password_strength(password: str) -> None:
@@ -137,8 +155,13 @@ def _member(row: dict) -> StaffMember:
     )
 
 
-async def visible_unit_ids(user: StaffMember) -> set[int] | None:
-    """The units this member may see: their unit's subtree, or None for every unit."""
-    if user.sees_everything:
-        return None
-    return await units.subtree_ids(user.unit_id)  # type: ignore[arg-type]
+async def unit_scope(user: StaffMember) -> UnitScope:
+    """The units this member may see: their unit's subtree, or every unit."""
+    if user.unit_id is None:
+        return UnitScope(None)
+    return UnitScope(frozenset(await units.subtree_ids(user.unit_id)))
+
+
+async def visible_unit_ids(user: StaffMember) -> frozenset[int] | None:
+    """The ids of `unit_scope(user)`, None for every unit: what the domain's listings filter by."""
+    return (await unit_scope(user)).ids

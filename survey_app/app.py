@@ -14,25 +14,27 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from survey_app import api, auth, counters, db, i18n, quarantine, ratelimits, security
-from survey_app.assessment_pages import AssessmentController
-from survey_app.auth import AuthController
-from survey_app.campaign_pages import CampaignController
-from survey_app.case_pages import CaseController
-from survey_app.entry_pages import EntryController
-from survey_app.export_pages import ResponseExportController, ScoreExportController
-from survey_app.invitation_pages import InvitationController
-from survey_app.pages import error_page, home, switch_language
+from survey_app import counters, db, i18n, localtime, quarantine
 from survey_app.privacy import mask_text
-from survey_app.public import PublicController, QuestionList
-from survey_app.questionnaire_format import localise
-from survey_app.questionnaire_pages import QuestionnaireController
-from survey_app.receipt_pages import CallbackController, receipt_status
-from survey_app.report_pages import ReportController
-from survey_app.review_pages import ReviewController
+from survey_app.questionnaires.format import localise
 from survey_app.settings import TEMPLATES_DIR, get_settings
-from survey_app.staff import StaffController
-from survey_app.unit_pages import UnitController
+from survey_app.web import api, auth, flood_guard, security, stores
+from survey_app.web.assessments import AssessmentController
+from survey_app.web.auth import AuthController
+from survey_app.web.campaigns import CampaignController
+from survey_app.web.cases import CaseController
+from survey_app.web.entries import EntryController
+from survey_app.web.exports import ResponseExportController, ScoreExportController
+from survey_app.web.forms import QuestionList
+from survey_app.web.invitations import InvitationController
+from survey_app.web.pages import error_page, home, switch_language
+from survey_app.web.public import PublicController
+from survey_app.web.questionnaires import QuestionnaireController
+from survey_app.web.receipts import CallbackController, receipt_status
+from survey_app.web.reports import ReportController
+from survey_app.web.reviews import ReviewController
+from survey_app.web.staff import StaffController
+from survey_app.web.units import UnitController
 
 # The largest honest form (25 long answers of 2,000 characters, 3 bytes each, percent-encoded) stays
 # well below this; anything bigger is refused before it is parsed.
@@ -56,6 +58,7 @@ def template_environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["t"] = lambda text: localise(text, i18n.current_language.get())
+    env.filters["local_time"] = localtime.format_local  # every time shown is on the city's clock
     env.filters["mask"] = lambda value: mask_text(str(value))  # staff see free text through privacy.py
     env.globals.update(i18n.template_callables())
     env.globals["csp_nonce"] = security.current_nonce.get
@@ -100,14 +103,10 @@ def create_app() -> Litestar:
             security.security_headers_middleware,
             i18n.language_middleware,
             security.refuse_nul_middleware,
-            ratelimits.resident_flood_guard(settings.resident_posts_per_minute),
+            flood_guard.resident_flood_guard(settings.resident_posts_per_minute),
         ],
         on_app_init=[auth.session_auth().on_app_init],
-        stores={
-            "sessions": auth.make_store("sessions"),
-            "throttle": auth.make_store("throttle"),
-            "rate_limit": auth.make_store("rate_limit"),
-        },
+        stores=stores.make_stores(),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="minping_csrf",
@@ -115,7 +114,7 @@ def create_app() -> Litestar:
             exclude=CSRF_EXEMPT,
         ),
         exception_handlers={NotAuthorizedException: auth.to_login, Exception: any_error},
-        lifespan=[db.lifespan, counters.lifespan, quarantine.lifespan, ratelimits.lifespan],
+        lifespan=[db.lifespan, counters.lifespan, quarantine.lifespan, stores.lifespan],
         # A 20 KB form page shrinks to about 4 KB: what matters on a weak mobile signal. PNGs are
         # compressed already.
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6, exclude=r"\.png$"),

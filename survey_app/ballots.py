@@ -31,10 +31,11 @@ from typing import Any
 from litestar.datastructures import Cookie
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_429_TOO_MANY_REQUESTS
 
-from survey_app import audit, cases, counters, invitations, responses
+from survey_app import audit, counters, invitations, responses
 from survey_app.campaigns import PublicLink
+from survey_app.cases import workflow
 from survey_app.db import lock_row, writing
-from survey_app.i18n import N_, Refusal
+from survey_app.i18n import N_, Refusal, pick
 from survey_app.responses import FormToken, Saved
 from survey_app.settings import get_settings
 from survey_app.tables import Campaign, CampaignStatus, Response, ResponseStatus
@@ -86,7 +87,7 @@ class PriorAnswer:
         return max(1, int(left.total_seconds() // 60) + 1)
 
     def unit_display_name(self, lang: str) -> str:
-        return (self.unit_name_en if lang == "en" else "") or self.unit_name
+        return pick(lang, self.unit_name, self.unit_name_en)
 
 
 class AlreadyAnswered(BallotRefused):
@@ -225,7 +226,7 @@ async def cast(
 
     async def on_saved(row: Response) -> None:
         if prior is not None:  # the old answer's bad-rating case follows the revision, or closes
-            await cases.on_superseded(prior.response_id, row.id)
+            await workflow.on_superseded(prior.response_id, row.id)
         elif link.invitation_only:  # a revision was admitted with its first answer
             await invitations.claim(invitation_code, link.campaign_id, link.unit_id, row.id, now)
 

@@ -11,7 +11,7 @@ from piccolo.query.functions.aggregate import Count
 
 from survey_app import audit
 from survey_app.db import quick, writing
-from survey_app.i18n import N_, Refusal
+from survey_app.i18n import N_, Refusal, pick
 from survey_app.tables import (
     Campaign,
     CampaignStatus,
@@ -64,13 +64,13 @@ class PublicLink:
     flag_key: str = field(default="", repr=False)
 
     def campaign_title(self, lang: str) -> str:
-        return (self.title_en if lang == "en" else "") or self.title
+        return pick(lang, self.title, self.title_en)
 
     def campaign_purpose(self, lang: str) -> str:
-        return (self.purpose_en if lang == "en" else "") or self.purpose
+        return pick(lang, self.purpose, self.purpose_en)
 
     def unit_display_name(self, lang: str) -> str:
-        return (self.unit_name_en if lang == "en" else "") or self.unit_name
+        return pick(lang, self.unit_name, self.unit_name_en)
 
 
 @dataclass(frozen=True)
@@ -314,7 +314,7 @@ class CampaignProgress:
         return sum(u.responses for u in self.units)
 
 
-async def progress(visible: set[int] | None) -> list[CampaignProgress]:
+async def progress(visible: frozenset[int] | None) -> list[CampaignProgress]:
     """Every campaign with units in `visible` (None = all): completed responses per unit against target."""
     counts = {
         (r["campaign"], r["unit"]): r["count"]
@@ -399,7 +399,7 @@ async def previous_for_unit(campaign_id: int, unit_id: int) -> CampaignInfo | No
     return _info({k: row[k] for k in ("id", "slug", "title", "status", "questionnaire", "opens_at", "closes_at")})
 
 
-async def in_scope(visible: set[int] | None) -> list[CampaignInfo]:
+async def in_scope(visible: frozenset[int] | None) -> list[CampaignInfo]:
     """Campaigns covering at least one of the `visible` units (None = all), oldest first."""
     if visible is None:
         return await all_campaigns()
@@ -410,7 +410,7 @@ async def in_scope(visible: set[int] | None) -> list[CampaignInfo]:
     return [c for c in await all_campaigns() if c.id in covering]
 
 
-async def visible_by_slug(slug: str, visible: set[int] | None) -> CampaignInfo | None:
+async def visible_by_slug(slug: str, visible: frozenset[int] | None) -> CampaignInfo | None:
     """The campaign when it covers at least one of the `visible` units (None = all); else None (shown as 404)."""
     campaign = await by_slug(slug)
     if campaign is None or visible is None:

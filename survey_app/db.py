@@ -17,7 +17,9 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
 
+from piccolo.apps.migrations.commands.base import BaseMigrationManager
 from piccolo.apps.migrations.commands.forwards import run_forwards
+from piccolo.apps.migrations.tables import Migration
 from piccolo.columns import Column
 from piccolo.columns.column_types import JSON, JSONB
 from piccolo.columns.defaults.base import Default
@@ -29,6 +31,7 @@ from piccolo.utils.encoding import dump_json
 from piccolo.utils.sql_values import convert_to_sql_value
 
 from survey_app import sqlite_pool
+from survey_app.piccolo_app import APP_CONFIG
 from survey_app.settings import get_settings
 from survey_app.sqlite_pool import PooledSQLiteEngine
 
@@ -259,6 +262,24 @@ async def migrate() -> None:
             result = await _quiet_forwards()
     if not result.success:
         raise RuntimeError(f"migration failed: {result.message}")
+
+
+class NotMigrated(RuntimeError):
+    """The database is behind the code: a read-only command refuses rather than migrating it."""
+
+
+async def require_migrated() -> None:
+    """For commands that only read: refuse, saying what to run, when migrations are pending.
+
+    :raise NotMigrated: when the database is empty or behind the code.
+    """
+    manager = BaseMigrationManager()
+    known = manager.get_migration_ids(manager.get_migration_modules(APP_CONFIG.migrations_folder_path))
+    ran = (
+        set(await Migration.get_migrations_which_ran(APP_CONFIG.app_name)) if await Migration.table_exists() else set()
+    )
+    if missing := [m for m in known if m not in ran]:
+        raise NotMigrated(f"the database is not up to date ({len(missing)} migrations pending): run `minping migrate`")
 
 
 async def _quiet_forwards() -> Any:

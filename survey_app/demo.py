@@ -14,10 +14,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from survey_app import accounts, assessments, campaigns, cases, questionnaires, scheme_format, units
+from survey_app import accounts, campaigns, receipts, units
+from survey_app.assessment import periods, schemes
+from survey_app.cases import workflow
 from survey_app.db import writing
-from survey_app.questionnaire_format import Item, LocalText, Questionnaire, localise
-from survey_app.responses import DONT_KNOW, RECEIPT_ALPHABET, RECEIPT_LENGTH
+from survey_app.questionnaires import versions
+from survey_app.questionnaires.format import DONT_KNOW, Item, LocalText, Questionnaire, localise
 from survey_app.settings import SCHEMES_DIR
 from survey_app.tables import CampaignStatus, Channel, Link, Response, Role, UnitKind
 
@@ -75,7 +77,7 @@ async def build(seed: int = DEFAULT_SEED, now: datetime | None = None) -> dict[s
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
     communities, departments = await _create_units()
-    ids = await questionnaires.register_bundled()
+    ids = await versions.register_bundled()
     plan = {
         "community-services": communities,
         "safe-community": communities,
@@ -87,7 +89,7 @@ async def build(seed: int = DEFAULT_SEED, now: datetime | None = None) -> dict[s
     for slug, unit_ids in plan.items():
         if slug not in ids:
             continue
-        questionnaire = await questionnaires.get(ids[slug])
+        questionnaire = await versions.get(ids[slug])
         campaign_slug = f"{slug}-{now.year}"
         campaign_id = await campaigns.create(
             campaign_slug,
@@ -103,10 +105,10 @@ async def build(seed: int = DEFAULT_SEED, now: datetime | None = None) -> dict[s
             targets={u: 60 for u in unit_ids},
         )
         counts[campaign_slug] = await _responses(rng, questionnaire, campaign_id, unit_ids, now)
-    await cases.open_missing()  # the demo inserts responses in bulk: open the cases of its bad ratings
-    await assessments.create(  # an open period, so assessors find a league table from the start
+    await workflow.open_missing()  # the demo inserts responses in bulk: open the cases of its bad ratings
+    await periods.create(  # an open period, so assessors find a league table from the start
         f"demo-{now.year}",
-        scheme_format.load_file(SCHEMES_DIR / DEMO_SCHEME),
+        schemes.load_file(SCHEMES_DIR / DEMO_SCHEME),
         f"{now.year} 年度文明城市测评（演示）",
         title_en=f"Civilized city assessment {now.year} (demo)",
         actor="demo",
@@ -173,7 +175,7 @@ async def _responses(rng: random.Random, q: Questionnaire, campaign_id: int, uni
             rows.append(
                 Response(
                     submission_id=uuid.UUID(int=rng.getrandbits(128), version=4).hex,
-                    receipt="".join(rng.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH)),
+                    receipt="".join(rng.choice(receipts.ALPHABET) for _ in range(receipts.LENGTH)),
                     campaign=campaign_id,
                     unit=unit_id,
                     link=link_ids[unit_id],

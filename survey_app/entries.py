@@ -23,7 +23,7 @@ from survey_app.accounts import StaffMember
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.db import writing
 from survey_app.i18n import N_, Refusal
-from survey_app.questionnaire_format import Questionnaire
+from survey_app.questionnaires.format import Questionnaire
 from survey_app.responses import FieldError, FormToken, Saved
 from survey_app.tables import CampaignStatus, Channel, KeyingState, Link, Response, SecondKeying
 

@@ -30,6 +30,14 @@ LANG_COOKIE = "lang"
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
 
 
+def pick(lang: str, zh: str, en: str | None) -> str:
+    """The text for `lang`: the English when `lang` is English and there is one, else the Chinese.
+
+    Chinese is the source language: every name and title has it, a translation may be missing.
+    """
+    return (en if lang == "en" else None) or zh
+
+
 def N_(message: str) -> str:
     """Mark a message for extraction; it is translated where it is shown."""
     return message
@@ -99,5 +107,5 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
 
 
 def template_callables() -> dict[str, Callable[..., object]]:
-    """What every template can call besides gettext: the current language."""
-    return {"current_language": current_language.get}
+    """What every template can call besides gettext: the current language, and `pick(zh, en)` in it."""
+    return {"current_language": current_language.get, "pick": lambda zh, en=None: pick(current_language.get(), zh, en)}

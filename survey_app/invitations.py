@@ -14,15 +14,15 @@ from datetime import UTC, datetime
 
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
-from survey_app import audit
+from survey_app import audit, receipts
 from survey_app.db import writing
 from survey_app.i18n import N_, Refusal
 from survey_app.tables import CampaignUnit, Invitation
 
 # The receipts' alphabet (no 0/O, 1/I/L): 31 symbols, 10 of them = 49 bits. With ten thousand live
-# codes, a guess hits one with probability 1e-11; at the resident flood guard's pace (survey_app/
-# ratelimits.py) a guesser needs millions of years for an even chance.
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+# codes, a guess hits one with probability 1e-11; at the resident flood guard's pace (survey_app/web/
+# flood_guard.py) a guesser needs millions of years for an even chance.
+CODE_ALPHABET = receipts.ALPHABET
 CODE_LENGTH = 10
 # One printed sheet holds a round of door-to-door visits; more is a mistake, not a plan.
 MAX_BATCH = 500
@@ -92,7 +92,7 @@ async def create_batch(campaign_id: int, unit_id: int, count: int, actor: str) -
     return batch
 
 
-async def batches(campaign_id: int, visible: set[int] | None) -> list[BatchRow]:
+async def batches(campaign_id: int, visible: frozenset[int] | None) -> list[BatchRow]:
     """The campaign's batches for units in `visible` (None = all), newest first, with how many codes were used."""
     rows = await (
         Invitation.select(

@@ -9,14 +9,16 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-# Mainland mobile numbers (1[3-9] + 9 digits), landlines with an area code (0xx[x]-xxxxxxx[x]) and
-# 18-character resident ID numbers (17 digits + digit or X), tolerating spaces or dashes inside,
-# which people type to make numbers readable. Full-width digits are folded first (NFKC would also
-# fold other characters the resident wrote, so only digits, X and dashes are mapped, one to one).
+from survey_app import phones
+
+# Mainland mobile and landline numbers (survey_app/phones.py) and 18-character resident ID numbers
+# (17 digits + digit or X), tolerating spaces or dashes inside, which people type to make numbers
+# readable. Full-width digits are folded first (NFKC would also fold other characters the resident
+# wrote, so only digits, X and dashes are mapped, one to one).
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ－", "0123456789Xx-")
 _ID_CARD = re.compile(r"(?<!\d)\d{6}(?:[ -]?\d){11}[ -]?[\dXx](?![\dXx])")
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[ -]?\d{7,8}(?!\d)")
+_MOBILE = re.compile(rf"(?<!\d)(?:\+?86[ -]?)?{phones.mobile_pattern('[ -]')}(?!\d)")
+_LANDLINE = re.compile(rf"(?<!\d){phones.landline_pattern('[ -]')}(?!\d)")
 MASK = "＊＊＊"
 
 

@@ -35,21 +35,21 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 import analysis
-from survey_app import audit, periodic, questionnaires
+from survey_app import audit, periodic
 from survey_app.db import writing
 from survey_app.i18n import N_
-from survey_app.questionnaire_format import Questionnaire
-from survey_app.reports import level_matrix
+from survey_app.localtime import local
+from survey_app.questionnaires import versions
+from survey_app.questionnaires.format import Questionnaire
+from survey_app.reporting.campaign_report import level_matrix
 from survey_app.settings import get_settings
 from survey_app.tables import Campaign, CampaignStatus, Channel, Response, ResponseStatus
 
 SYSTEM_ACTOR = "system"
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")  # interviews happen in the served cities' local time
 RECENTLY_CLOSED = timedelta(days=30)
 ENTRY_LIMITS = {Channel.interviewer: analysis.INTERVIEWS_PER_HOUR, Channel.paper: analysis.SHEETS_PER_HOUR}
 
@@ -124,7 +124,7 @@ def _staff_entry_signals(rows: Sequence[dict[str, Any]], codes: dict[int, list[s
             continue
         times = np.array([r["submitted_at"].timestamp() for r in entries])
         fast = analysis.entries_over_rate(times, np.array([r["entered_by"] for r in entries]), limit)
-        hours = np.array([r["submitted_at"].astimezone(LOCAL_TIME).hour for r in entries])
+        hours = np.array([local(r["submitted_at"]).hour for r in entries])
         night = analysis.at_night(hours) if channel == Channel.interviewer else np.zeros(len(entries), bool)
         for n, row in enumerate(entries):
             codes[row["id"]] += ["entry_rate"] * bool(fast[n]) + ["night_entry"] * bool(night[n])
@@ -160,7 +160,7 @@ async def flag_campaign(slug: str) -> FlagPass:
     if campaign is None:
         raise LookupError(f"no campaign {slug!r}")
     rows = await signal_rows(campaign["id"])
-    flags = compute_flags(await questionnaires.get(campaign["questionnaire"]), rows)
+    flags = compute_flags(await versions.get(campaign["questionnaire"]), rows)
     moved = 0
     for row in rows:
         codes = flags.get(row["id"])

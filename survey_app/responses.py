@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,17 +18,14 @@ from typing import Any
 
 from piccolo.query.methods.objects import Objects
 
-from survey_app import cases
+from survey_app import receipts
+from survey_app.cases import workflow
 from survey_app.db import insert_row, quick, writing
 from survey_app.i18n import N_
-from survey_app.questionnaire_format import TEXT_LIMITS, Item, Questionnaire
+from survey_app.questionnaires.format import DONT_KNOW, TEXT_LIMITS, Item, Questionnaire
 from survey_app.settings import get_settings
 from survey_app.tables import Channel, Response, ResponseStatus
 
-DONT_KNOW = "dk"
-# Receipts avoid 0/O and 1/I/L so a resident can read one out over the phone.
-RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-RECEIPT_LENGTH = 8
 # A form older than this is still accepted (answers are never thrown away), but no duration is kept.
 MAX_PLAUSIBLE_DURATION_S = 24 * 3600
 
@@ -220,7 +216,7 @@ async def record(
     plausible = 0 <= duration <= MAX_PLAUSIBLE_DURATION_S
     row = Response(
         submission_id=token.submission_id,
-        receipt=_new_receipt(),
+        receipt=receipts.new(),
         campaign=campaign_id,
         unit=unit_id,
         link=link_id,
@@ -240,7 +236,9 @@ async def record(
                 if prepare is not None:
                     await prepare(row)
                 await insert_row(row)
-                await cases.open_for_response(row)  # 差评闭环: a bad rating opens its case with it, or neither is saved
+                await workflow.open_for_response(
+                    row
+                )  # 差评闭环: a bad rating opens its case with it, or neither is saved
                 if on_saved is not None:
                     await on_saved(row)
         return Saved(receipt=str(row.receipt), created=True)
@@ -296,12 +294,8 @@ def form_fields(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dic
     return fields
 
 
-def _new_receipt() -> str:
-    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
-
-
 async def receipt_exists(campaign_id: int, receipt: str) -> bool:
     """Whether `receipt` belongs to a response of this campaign."""
-    if len(receipt) != RECEIPT_LENGTH or not set(receipt) <= set(RECEIPT_ALPHABET):
+    if not receipts.is_receipt(receipt):
         return False
     return bool(await Response.exists().where((Response.campaign == campaign_id) & (Response.receipt == receipt)))

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from survey_app import accounts, audit, cases, questionnaires, sheets
+from survey_app import accounts, audit, sheets
 from survey_app.accounts import StaffMember
+from survey_app.cases import workflow
 from survey_app.db import writing
 from survey_app.i18n import N_, Refusal
 from survey_app.privacy import to_hour
-from survey_app.questionnaire_format import Text
+from survey_app.questionnaires import versions
+from survey_app.questionnaires.format import Text
 from survey_app.tables import Response, ResponseStatus
 
 DECISIONS = {"include": ResponseStatus.included, "exclude": ResponseStatus.excluded}
@@ -97,7 +99,7 @@ async def detail(user: StaffMember, response_id: int) -> Flagged | None:
     row = await _row(user, response_id)
     if row is None:
         return None
-    q = await questionnaires.get(row["questionnaire_id"])
+    q = await versions.get(row["questionnaire_id"])
     answers = (await Response.select(Response.answers).where(Response.id == response_id).output(load_json=True))[0]
     given = answers["answers"]
     shown = tuple(
@@ -178,5 +180,5 @@ async def decide(user: StaffMember, response_id: int, decision: str, reason: str
         if status == ResponseStatus.excluded:
             # An excluded rating no longer asks its unit for a fix; its case closes (a later
             # inclusion does not reopen it: the call-back number is already deleted).
-            await cases.on_excluded(response_id, user.username, reason)
+            await workflow.on_excluded(response_id, user.username, reason)
     return status

@@ -39,10 +39,10 @@ class Settings:
     debug: bool
     #: Seconds between the fraud-flag passes each worker runs (survey_app/quarantine.py); 0 = none.
     flag_interval_s: float = 600.0
-    #: The flood guard: resident POSTs a minute per client address (survey_app/ratelimits.py).
+    #: The flood guard: resident POSTs a minute per client address (survey_app/web/flood_guard.py).
     resident_posts_per_minute: int = 300
     #: The State Council's holiday notices for years the `chinesecalendar` package does not know yet
-    #: (survey_app/workdays.py); read when the file exists.
+    #: (survey_app/cases/workdays.py); read when the file exists.
     holidays_file: Path | None = None
 
     @property

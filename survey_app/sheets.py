@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from survey_app import accounts, audit, entries, questionnaires, responses
+from survey_app import accounts, audit, entries
 from survey_app.accounts import StaffMember
 from survey_app.db import writing
 from survey_app.entries import EntryError
 from survey_app.i18n import N_
 from survey_app.privacy import mask_text
-from survey_app.questionnaire_format import Item, LocalText, Questionnaire, Text
+from survey_app.questionnaires import versions
+from survey_app.questionnaires.format import LABELLED_TYPES, Item, Questionnaire, Text
 from survey_app.tables import KeyingState, Response, SecondKeying
 
 FIRST, SECOND = "first", "second"  # the form's choice per differing item
@@ -73,7 +74,7 @@ async def sheet_check(user: StaffMember, keying_id: int) -> SheetCheck | None:
     visible = await accounts.visible_unit_ids(user)
     if row is None or (visible is not None and row["unit_id"] not in visible):
         return None
-    questionnaire = await questionnaires.get(row["questionnaire_id"])
+    questionnaire = await versions.get(row["questionnaire_id"])
     differences = () if row["state"] == KeyingState.resolved else _differences(questionnaire, row)
     return SheetCheck(
         id=row["id"],
@@ -130,25 +131,11 @@ def _differences(q: Questionnaire, row: Mapping[str, Any]) -> tuple[Difference, 
     )
 
 
-_YES_NO = {True: LocalText(zh="是", en="Yes"), False: LocalText(zh="否", en="No")}
-
-
 def answer_labels(q: Questionnaire, item: Item, value: Any) -> tuple[Text, ...]:
     """An answer as staff see it: labels of levels and options; typed text and numbers with phone
     and ID-card numbers masked (survey_app/privacy.py)."""
-    if value is None:
-        return ()
-    if item.type == "rating":
-        scale = q.scales[item.scale or ""]
-        if value == responses.DONT_KNOW:
-            return (scale.dont_know_label,) if scale.dont_know_label else (str(value),)
-        level = next((lv for lv in scale.levels if lv.value == value), None)
-        return (level.label if level else str(value),)
-    if item.type == "yesno":
-        return (_YES_NO.get(value, str(value)),)
-    if item.type in ("choice", "multi"):
-        options = {o.value: o.label for o in item.options or []}
-        return tuple(options.get(v, str(v)) for v in (value if isinstance(value, list) else [value]))
+    if value is None or item.type in LABELLED_TYPES:
+        return q.answer_labels(item, value)
     return (mask_text(str(value)),)
 
 
@@ -169,7 +156,7 @@ async def resolve(user: StaffMember, keying_id: int, picks: Mapping[str, Any]) -
     if any(str(picks.get(item_id, "")) not in (FIRST, SECOND) for item_id in changed):
         raise EntryError(N_("请为每一处不同选定正确的答案。"))
     taken = [item_id for item_id in changed if picks[item_id] == SECOND]
-    answers = _shown_only(await questionnaires.get(row["questionnaire_id"]), _merge(first, second, taken))
+    answers = _shown_only(await versions.get(row["questionnaire_id"]), _merge(first, second, taken))
     before = {k: first.get(k) for k in changed}
     after = {k: answers.get(k) for k in changed}
     async with writing():

@@ -1,4 +1,4 @@
-"""Piccolo tables. Only the domain modules (units, questionnaires, campaigns, responses, reports) query them.
+"""Piccolo tables. Only domain modules query them, never the HTTP layer (survey_app/web/).
 
 Composite uniqueness — (slug, version) of a questionnaire, (campaign, unit), and (campaign,
 submission_id) and (campaign, sheet) of a response — is enforced by unique indexes created in the migrations, because
@@ -284,7 +284,7 @@ class Invitation(Table):
 
 
 class CaseState(StrEnum):
-    """A bad rating's case (差评闭环); see survey_app/cases.py for the transitions."""
+    """A bad rating's case (差评闭环); see survey_app/cases/workflow.py for the transitions."""
 
     new = "new"  # opened by the bad rating, waiting for the call-back
     verified = "verified"  # the unit called the resident back and confirmed the problem

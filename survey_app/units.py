@@ -9,7 +9,7 @@ from typing import Any
 
 from survey_app import audit
 from survey_app.db import writing
-from survey_app.i18n import N_
+from survey_app.i18n import N_, pick
 from survey_app.tables import Unit, UnitKind
 
 
@@ -22,7 +22,7 @@ class UnitInfo:
     kind: str
 
     def display_name(self, lang: str) -> str:
-        return (self.name_en if lang == "en" else "") or self.name
+        return pick(lang, self.name, self.name_en)
 
 
 async def create(
@@ -114,7 +114,7 @@ class UnitRecord:
     depth: int = 0
 
     def display_name(self, lang: str) -> str:
-        return (self.name_en if lang == "en" else "") or self.name
+        return pick(lang, self.name, self.name_en)
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ async def edit_scope(role: str, root_id: int | None) -> EditScope:
     return EditScope(parents=set(), editable=set())
 
 
-async def listing(visible: set[int] | None = None) -> list[UnitRecord]:
+async def listing(visible: frozenset[int] | None = None) -> list[UnitRecord]:
     """Units in tree order with their depth below the top of what is shown, limited to `visible`."""
     rows = await Unit.select(
         Unit.id, Unit.code, Unit.name, Unit.name_en, Unit.kind, Unit.parent, Unit.parent.code, Unit.population

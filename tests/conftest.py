@@ -32,8 +32,9 @@ if os.environ.get("MINPING_TEST_DATABASE_URL"):
 from anyio.from_thread import BlockingPortal, start_blocking_portal  # noqa: E402
 from litestar.testing import TestClient  # noqa: E402
 
-from survey_app import accounts, campaigns, counters, db, questionnaires, units  # noqa: E402
+from survey_app import accounts, campaigns, counters, db, units  # noqa: E402
 from survey_app.app import create_app  # noqa: E402
+from survey_app.questionnaires import versions  # noqa: E402
 from survey_app.settings import get_settings  # noqa: E402
 from survey_app.tables import (  # noqa: E402
     AssessmentPeriod,
@@ -54,6 +55,7 @@ from survey_app.tables import (  # noqa: E402
     Unit,
     UnitKind,
 )
+from survey_app.web import stores  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # Children before parents, so deleting never trips a RESTRICT foreign key.
@@ -129,14 +131,14 @@ def run(portal: BlockingPortal) -> Callable[..., Any]:
     """Call an async function on the app's loop: `run(campaigns.find_link, token)`."""
     portal.call(counters.flush)  # scans counted by an earlier test must not land on a reused link id
     portal.call(delete_all)
-    questionnaires.forget_cached()  # ids are reused once rows are deleted
+    versions.forget_cached()  # ids are reused once rows are deleted
     return lambda fn, *args, **kwargs: portal.call(functools.partial(fn, *args, **kwargs))
 
 
 @pytest.fixture
 def client(app_client: TestClient, portal: BlockingPortal, run: Callable[..., Any]) -> TestClient:
     app_client.cookies.clear()
-    for store in ("sessions", "throttle", "rate_limit"):  # sign-ins and failures of earlier tests are forgotten
+    for store in stores.NAMES:  # sign-ins and failures of earlier tests are forgotten
         portal.call(app_client.app.stores.get(store).delete_all)
     return app_client
 
@@ -150,7 +152,7 @@ class World:
         run(units.create, "331102-01", "万象街道", UnitKind.street, parent_code="331102")
         self.unit_a = run(units.create, "331102-01-001", "大洋社区", UnitKind.community, parent_code="331102-01")
         self.unit_b = run(units.create, "331102-01-002", "中山社区", UnitKind.community, parent_code="331102-01")
-        self.questionnaire_ids = run(questionnaires.register_bundled)
+        self.questionnaire_ids = run(versions.register_bundled)
         self.campaign_id = self.campaign("window-rating")
         self.token_a, self.token_b = self.tokens(self.campaign_id)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from survey_app import reports, units
+from survey_app import units
+from survey_app.reporting import campaign_report
 from survey_app.tables import Role, UnitKind
 from tests.test_exports import answer
 
@@ -88,7 +89,7 @@ def test_responses_are_shown_as_in_the_export(client, staff, answered):
 
 def test_scores_match_the_report(client, staff, run, answered):
     staff.as_role(Role.admin)
-    report = reports.to_dict(run(reports.build, "window-rating-test"))
+    report = campaign_report.to_dict(run(campaign_report.build, "window-rating-test"))
     page = client.get("/api/v1/campaigns/window-rating-test/scores?limit=1").json()
     assert page["total"] == 2 and page["min_n"] == report["min_n"] and page["next"]
     unit = page["items"][0]

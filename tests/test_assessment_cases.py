@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 import analysis
-from survey_app import assessments, cases, demo
+from survey_app import demo
+from survey_app.assessment import periods
+from survey_app.assessment.schemes import load_file, parse
+from survey_app.cases.figures import figures_of
 from survey_app.db import engine
-from survey_app.scheme_format import load_file, parse
 from survey_app.settings import SCHEMES_DIR
 from survey_app.tables import Campaign, RatingCase, Unit
 
@@ -60,9 +62,9 @@ async def campaign_ids(slugs: list[str]) -> list[int]:
 
 
 def test_case_rate_is_a_weighted_component_checked_independently(run, demo_city):
-    plain = run(assessments.create, "plain", PLAIN, "无案件", actor="test", campaigns_by_slug=None)
-    period = run(assessments.create, "cases", SCHEME, "含案件", actor="test", campaigns_by_slug=None)
-    first = json.loads(run(assessments.compute, period).result)["groups"][0]
+    plain = run(periods.create, "plain", PLAIN, "无案件", actor="test", campaigns_by_slug=None)
+    period = run(periods.create, "cases", SCHEME, "含案件", actor="test", campaigns_by_slug=None)
+    first = json.loads(run(periods.compute, period).result)["groups"][0]
     codes = sorted(u["code"] for u in first["units"])
     # Scored communities, most cases first: rates moved on the first three, the fourth left without cases.
     by_cases = sorted(
@@ -72,8 +74,8 @@ def test_case_rate_is_a_weighted_component_checked_independently(run, demo_city)
     run(resolve_some, scored[:3])
     run(without_cases, scored[3])
     as_of = datetime.now(UTC)
-    survey = {u["code"]: u for u in json.loads(run(assessments.compute, plain).result)["groups"][0]["units"]}
-    result = json.loads(run(assessments.compute, period, as_of).result)
+    survey = {u["code"]: u for u in json.loads(run(periods.compute, plain).result)["groups"][0]["units"]}
+    result = json.loads(run(periods.compute, period, as_of).result)
     group = result["groups"][0]
     assert group["case_handling"] == {"measure": "rectified_rate", "weight": 0.2}
     assert "case_handling" not in result["groups"][1]  # departments: no case component
@@ -81,7 +83,7 @@ def test_case_rate_is_a_weighted_component_checked_independently(run, demo_city)
 
     ids = run(unit_ids, codes)
     window = run(campaign_ids, ["community-services-" + str(as_of.year), "safe-community-" + str(as_of.year)])
-    figures = run(cases.figures, list(ids.values()), datetime(2000, 1, 1, tzinfo=UTC), as_of, as_of, window)
+    figures = run(figures_of, list(ids.values()), datetime(2000, 1, 1, tzinfo=UTC), as_of, as_of, window)
     rows = {u["code"]: u for u in group["units"]}
     checked = 0
     for code in codes:
@@ -143,23 +145,23 @@ async def close_open_cases(code: str) -> int:
 
 
 def test_sealed_cases_reproduce_as_they_stood_and_a_tampered_case_is_detected(run, demo_city):
-    period = run(assessments.create, "cases", SCHEME, "含案件", actor="test", campaigns_by_slug=None)
-    snapshot = run(assessments.close, period, "admin")
+    period = run(periods.create, "cases", SCHEME, "含案件", actor="test", campaigns_by_slug=None)
+    snapshot = run(periods.close, period, "admin")
     manifest = json.loads(snapshot.manifest)
     assert manifest["cases"]["counted"] > 0
     assert datetime.fromisoformat(manifest["cases"]["as_of"]) <= datetime.now(UTC)
     units = json.loads(snapshot.result)["groups"][0]["units"]
     codes = [u["code"] for u in sorted(units, key=lambda u: (-u["cases"]["cases"], u["code"]))]  # most cases first
-    assert run(assessments.verify, period).ok
+    assert run(periods.verify, period).ok
 
     # Cases moving on after sealing do not change what was sealed: verify judges them at the sealing time.
     assert run(close_open_cases, codes[0]) > 0
-    assert run(assessments.verify, period).differences == []
-    live = json.loads(run(assessments.compute, period).result)  # judged now, the rate has moved
+    assert run(periods.verify, period).differences == []
+    live = json.loads(run(periods.compute, period).result)  # judged now, the rate has moved
     assert live != json.loads(snapshot.result)
 
     run(tamper_case, codes[1])
-    check = run(assessments.verify, period)
+    check = run(periods.verify, period)
     assert check.differences[0].startswith("data hash differs (sealed ")
     assert f"{manifest['cases']['counted']} cases sealed, {manifest['cases']['counted']} now" in check.differences[0]
 
@@ -169,8 +171,8 @@ def test_league_page_and_appendix_show_the_case_component(client, staff, run, de
 
     from survey_app.tables import Role
 
-    period = run(assessments.create, "cases", SCHEME, "含案件", actor="test", campaigns_by_slug=None)
-    result = json.loads(run(assessments.compute, period).result)
+    period = run(periods.create, "cases", SCHEME, "含案件", actor="test", campaigns_by_slug=None)
+    result = json.loads(run(periods.compute, period).result)
     units = {u["code"]: u for u in result["groups"][0]["units"]}
     staff.as_role(Role.assessor)
     for lang, heading, none_text, appendix in [

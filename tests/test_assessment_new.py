@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import assessments, campaigns, demo, questionnaires, scheme_format
-from survey_app.scheme_format import bundled_schemes
+from survey_app import campaigns, demo
+from survey_app.assessment import periods, schemes
+from survey_app.assessment.schemes import bundled_schemes
+from survey_app.questionnaires import versions
 from survey_app.tables import AssessmentPeriod, AuditEntry, Role
 from tests.conftest import csrf_token
 
@@ -40,7 +42,7 @@ def shown(html: str) -> dict[str, str]:
     return values
 
 
-def periods(run) -> list[str]:
+def period_slugs(run) -> list[str]:
     async def fetch() -> list[str]:
         return [r["slug"] for r in await AssessmentPeriod.select(AssessmentPeriod.slug).order_by(AssessmentPeriod.id)]
 
@@ -49,7 +51,7 @@ def periods(run) -> list[str]:
 
 def test_admin_opens_a_period_from_the_list_page_and_lands_on_its_league(client, staff, run):
     run(demo.build)
-    ids = run(questionnaires.register_bundled)
+    ids = run(versions.register_bundled)
     now = datetime.now(UTC)
     community_ids = run(_community_ids)
     run(  # a second campaign of the same questionnaire: the form must ask which one counts
@@ -92,7 +94,7 @@ def test_admin_opens_a_period_from_the_list_page_and_lands_on_its_league(client,
     )
     made = client.post("/assessments/new", data=data, follow_redirects=False)
     assert made.status_code == 303 and made.headers["location"] == "/assessments/autumn-2026"
-    period = run(assessments.get, "autumn-2026")
+    period = run(periods.get, "autumn-2026")
     assert period.sources == {
         "community-services": "community-services-autumn",
         "safe-community": f"safe-community-{year}",
@@ -125,8 +127,8 @@ WINDOW_SCHEME = (
 
 
 def test_with_several_schemes_the_scheme_is_chosen_first_without_javascript(client, staff, run, world, monkeypatch):
-    schemes = bundled_schemes() | {"window-test": scheme_format.parse(WINDOW_SCHEME, name="window-test.yaml")}
-    monkeypatch.setattr(scheme_format, "bundled_schemes", lambda: dict(schemes))
+    offered = bundled_schemes() | {"window-test": schemes.parse(WINDOW_SCHEME, name="window-test.yaml")}
+    monkeypatch.setattr(schemes, "bundled_schemes", lambda: dict(offered))
     staff.as_role(Role.admin)
     first = BeautifulSoup(client.get("/assessments/new").text, "html.parser")
     assert first.find("form", method="post", action="/assessments/new") is None  # no scheme yet: step 1 only
@@ -141,7 +143,7 @@ def test_with_several_schemes_the_scheme_is_chosen_first_without_javascript(clie
     data = form_as_sent(second.text, title="窗口考核 2026", slug="window-2026")
     made = client.post("/assessments/new", data=data, follow_redirects=False)
     assert made.status_code == 303 and made.headers["location"] == "/assessments/window-2026"
-    period = run(assessments.get, "window-2026")
+    period = run(periods.get, "window-2026")
     assert period.scheme.slug == "window-test" and period.sources == {"window-rating": "window-rating-test"}
     assert client.get("/assessments/window-2026").status_code == 200
 
@@ -217,7 +219,7 @@ def test_each_refusal_shows_the_form_again_with_its_message_and_the_values_kept(
     assert response.status_code == 422
     assert message in BeautifulSoup(response.text, "html.parser").find(role="alert").get_text()
     assert_kept(response.text, VALID | changes)
-    assert periods(run) == []
+    assert period_slugs(run) == []
 
 
 def test_the_form_says_which_questionnaire_has_no_campaign_yet(client, staff, candidates):
@@ -232,16 +234,16 @@ def test_a_taken_code_is_refused_with_the_values_kept(client, staff, run, candid
     candidates.campaign("department-conduct")
     scheme = bundled_schemes()[SCHEME]
     chosen = {"community-services": "cs-spring"}
-    run(assessments.create, "y2026", scheme, "先建的考核期", actor="t", campaigns_by_slug=chosen)
+    run(periods.create, "y2026", scheme, "先建的考核期", actor="t", campaigns_by_slug=chosen)
     staff.as_role(Role.admin)
     response = post_form(client, {"campaign-department-conduct": "department-conduct-test"})
     assert response.status_code == 422 and "考核期 y2026 已存在" in response.text
     assert_kept(response.text, VALID | {"campaign-department-conduct": "department-conduct-test"})
-    assert run(assessments.get, "y2026").title == "先建的考核期"
+    assert run(periods.get, "y2026").title == "先建的考核期"
     again = post_form(client, {"slug": "y2026-b", "campaign-department-conduct": "department-conduct-test"})
     assert again.status_code == 303 and again.headers["location"] == "/assessments/y2026-b"
     assert client.get("/assessments/y2026-b").status_code == 200  # a league of campaigns without answers yet
-    assert periods(run) == ["y2026", "y2026-b"]
+    assert period_slugs(run) == ["y2026", "y2026-b"]
 
 
 SAFE_COMMUNITY_WITHOUT_SECURITY = """\
@@ -257,7 +259,7 @@ items:
 
 def test_a_campaign_whose_questionnaire_version_does_not_fit_the_scheme_is_refused(client, staff, run, candidates):
     candidates.campaign("department-conduct")
-    run(questionnaires.upload, SAFE_COMMUNITY_WITHOUT_SECURITY.encode(), "safe.yaml", "t")
+    run(versions.upload, SAFE_COMMUNITY_WITHOUT_SECURITY.encode(), "safe.yaml", "t")
     version_id = run(_version_id, "safe-community", 99)
     now = datetime.now(UTC)
     run(campaigns.create, "safe-v99", version_id, "平安社区（改）", [candidates.unit_a], closes_at=now)
@@ -271,7 +273,7 @@ def test_a_campaign_whose_questionnaire_version_does_not_fit_the_scheme_is_refus
         "'safe-community' has no dimension 'security' (known: service)"
     )
     assert_kept(response.text, VALID | sent)
-    assert periods(run) == []
+    assert period_slugs(run) == []
 
 
 async def _version_id(slug: str, version: int) -> int:
@@ -301,7 +303,7 @@ def test_a_post_without_a_valid_csrf_token_changes_nothing_and_says_why(client, 
     for token in ({}, {"_csrf_token": "forged"}):
         refused = client.post("/assessments/new", data=VALID | token, follow_redirects=False)
         assert refused.status_code == 403 and "表单已过期，未能提交" in refused.text
-    assert periods(run) == []
+    assert period_slugs(run) == []
     assert post_form(client, {"campaign-community-services": "cs-spring"}).status_code == 303  # the same, with it
 
 
@@ -339,7 +341,7 @@ def test_malformed_posts_never_fail(client, staff, run, candidates, body, conten
         follow_redirects=False,
     )
     assert response.status_code == 303 if created else 400 <= response.status_code < 500, response.text[:300]
-    assert periods(run) == (["y2026"] if created else [])
+    assert period_slugs(run) == (["y2026"] if created else [])
 
 
 def test_a_multipart_post_is_refused(client, staff, run, candidates):
@@ -355,7 +357,7 @@ def test_a_multipart_post_is_refused(client, staff, run, candidates):
         follow_redirects=False,
     )
     assert response.status_code == 422 and BeautifulSoup(response.text, "html.parser").find(role="alert")
-    assert periods(run) == []
+    assert period_slugs(run) == []
 
 
 @pytest.mark.parametrize("role", [Role.assessor, Role.worker])
@@ -369,4 +371,4 @@ def test_only_admins_see_or_use_the_form(client, staff, run, candidates, role):
     assert client.get("/assessments/new").status_code == 404
     data = VALID | {"_csrf_token": token, "campaign-department-conduct": "department-conduct-test"}
     assert client.post("/assessments/new", data=data, follow_redirects=False).status_code == 404
-    assert periods(run) == []
+    assert period_slugs(run) == []

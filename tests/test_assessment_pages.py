@@ -10,8 +10,9 @@ import json
 import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import assessments, demo
-from survey_app.scheme_format import load_file
+from survey_app import demo
+from survey_app.assessment import periods, schemes
+from survey_app.assessment.schemes import load_file
 from survey_app.settings import SCHEMES_DIR
 from survey_app.tables import AuditEntry, Response, ResponseStatus, Role
 from tests.conftest import csrf_token
@@ -24,7 +25,7 @@ SCHEME = load_file(SCHEMES_DIR / "civilized-city-2026.yaml")
 def demo_period(run):
     run(demo.build)
     return run(
-        assessments.create,
+        periods.create,
         "y2026",
         SCHEME,
         "2026 年度考核",
@@ -45,7 +46,7 @@ def test_league_table_shows_the_computed_numbers(client, staff, run, demo_period
     staff.as_role(Role.assessor)
     page = client.get("/assessments/y2026")
     assert page.status_code == 200
-    result = json.loads(run(assessments.compute, demo_period).result)
+    result = json.loads(run(periods.compute, demo_period).result)
     departments = next(g for g in result["groups"] if g["kind"] == "department")["units"]
     shown = rows(page.text, "市直部门")
     expected = departments_independently(run)
@@ -117,7 +118,7 @@ def test_admin_closes_then_corrects_with_a_reason(client, staff, run, demo_perio
     )
     assert fixed.status_code == 303
     page = client.get("/assessments/y2026")
-    assert run(assessments.latest_snapshot, demo_period).result_hash[:16] in page.text
+    assert run(periods.latest_snapshot, demo_period).result_hash[:16] in page.text
     assert "已封存：第 2 号快照" in page.text and "更正原因：申诉复核" in page.text
 
     async def actions() -> list[str]:
@@ -156,14 +157,13 @@ def test_the_league_downloads_as_the_page_shows_it(client, staff, run, demo_peri
 
 
 def test_a_weighted_league_shows_n_eff_the_unweighted_score_and_its_method(client, staff, run):
-    from survey_app import scheme_format
     from tests.test_assessments import WEIGHTING, only_older
 
     run(demo.build)
-    scheme = scheme_format.parse((SCHEMES_DIR / "civilized-city-2026.yaml").read_text() + WEIGHTING, name="w")
-    p = run(assessments.create, "w2026", scheme, "加权考核", title_en="Weighted", actor="t", campaigns_by_slug=None)
+    scheme = schemes.parse((SCHEMES_DIR / "civilized-city-2026.yaml").read_text() + WEIGHTING, name="w")
+    p = run(periods.create, "w2026", scheme, "加权考核", title_en="Weighted", actor="t", campaigns_by_slug=None)
     run(only_older, "3311-D05")
-    result = json.loads(run(assessments.compute, p).result)
+    result = json.loads(run(periods.compute, p).result)
     departments = next(g for g in result["groups"] if g["kind"] == "department")["units"]
     staff.as_role(Role.assessor)
     page = client.get("/assessments/w2026")

@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 
 import analysis
-from survey_app import assessments, demo, questionnaires
+from survey_app import demo
+from survey_app.assessment import periods, schemes
+from survey_app.assessment.league import band_of, canonical_json, points
+from survey_app.assessment.schemes import Band, ByRank, Linear, Step, Thresholds, load_file
 from survey_app.db import engine
-from survey_app.league import band_of, canonical_json, points
-from survey_app.scheme_format import Band, ByRank, Linear, Step, Thresholds, load_file
+from survey_app.questionnaires import versions
 from survey_app.settings import SCHEMES_DIR, get_settings
 from survey_app.tables import AuditEntry, Campaign, Response, ResponseStatus, Unit
 
@@ -28,8 +30,8 @@ def demo_city(run):
     run(demo.build)
 
 
-def period(run, slug: str = "y2026") -> assessments.Period:
-    return run(assessments.create, slug, SCHEME, "2026 年度考核", actor="test", campaigns_by_slug=None)
+def period(run, slug: str = "y2026") -> periods.Period:
+    return run(periods.create, slug, SCHEME, "2026 年度考核", actor="test", campaigns_by_slug=None)
 
 
 async def tamper(code: str, item: str) -> int:
@@ -59,8 +61,8 @@ def test_close_verify_and_detect_tampering(run, cli, demo_city):
     assert closed.stdout.startswith("closed y2026: snapshot 1, result ")
     ok = cli("assessment", "verify", "y2026")
     assert (ok.returncode, ok.stdout) == (0, "ok y2026 snapshot 1: recomputed result identical byte for byte\n")
-    sealed = run(assessments.latest_snapshot, run(assessments.get, "y2026"))
-    again = run(assessments.compute, run(assessments.get, "y2026"))
+    sealed = run(periods.latest_snapshot, run(periods.get, "y2026"))
+    again = run(periods.compute, run(periods.get, "y2026"))
     assert (again.manifest, again.result, again.data_hash) == (sealed.manifest, sealed.result, sealed.data_hash)
 
     run(tamper, "3311-D12", "courtesy")
@@ -71,23 +73,23 @@ def test_close_verify_and_detect_tampering(run, cli, demo_city):
     assert "; result differs (units 3311-D05, " in bad.stderr  # shrinkage moves every scored department
 
 
-def a_renamed_unit_is_changed_data(run, p: assessments.Period) -> None:
+def a_renamed_unit_is_changed_data(run, p: periods.Period) -> None:
     async def rename() -> None:
         await engine().run_ddl("UPDATE unit SET name = '改名社区' WHERE code = '331102-03-003'")
 
     run(rename)
-    check = run(assessments.verify, p)
+    check = run(periods.verify, p)
     assert check.differences[0].startswith("data hash differs")
     assert "331102-03-003" in check.differences[-1]
 
 
 def test_closed_period_cannot_change_and_a_correction_is_audited(run, demo_city):
     p = period(run)
-    first = run(assessments.close, p, "admin")
-    with pytest.raises(assessments.AssessmentError, match="已封存"):
-        run(assessments.close, p, "admin")
-    with pytest.raises(assessments.AssessmentError, match="原因"):
-        run(assessments.correct, p, "admin", "  ")
+    first = run(periods.close, p, "admin")
+    with pytest.raises(periods.AssessmentError, match="已封存"):
+        run(periods.close, p, "admin")
+    with pytest.raises(periods.AssessmentError, match="原因"):
+        run(periods.correct, p, "admin", "  ")
 
     async def appeal() -> None:  # an appeal upheld: two answers excluded, one waits in quarantine
         scored = Response.select(Response.id).where(
@@ -98,11 +100,11 @@ def test_closed_period_cannot_change_and_a_correction_is_audited(run, demo_city)
         await Response.update({Response.status: ResponseStatus.quarantined}).where(Response.id == ids[2])
 
     run(appeal)
-    assert not run(assessments.verify, p).ok
-    second = run(assessments.correct, p, "admin", "申诉复核：两份恶意评价已排除")
+    assert not run(periods.verify, p).ok
+    second = run(periods.correct, p, "admin", "申诉复核：两份恶意评价已排除")
     assert second.number == 2 and second.reason == "申诉复核：两份恶意评价已排除"
     assert json.loads(second.manifest)["data"]["responses"] == json.loads(first.manifest)["data"]["responses"] - 3
-    verified = run(assessments.verify, p)
+    verified = run(periods.verify, p)
     assert verified.ok and verified.snapshot == 2
     a_renamed_unit_is_changed_data(run, p)
 
@@ -119,8 +121,8 @@ def test_closed_period_cannot_change_and_a_correction_is_audited(run, demo_city)
 
 
 def a_scheme_needs_one_campaign_per_questionnaire(run):
-    with pytest.raises(assessments.AssessmentError, match="测评活动 nope 不存在或不使用问卷 department-conduct"):
-        run(assessments.create, "p1", SCHEME, "t", actor="test", campaigns_by_slug={"department-conduct": "nope"})
+    with pytest.raises(periods.AssessmentError, match="测评活动 nope 不存在或不使用问卷 department-conduct"):
+        run(periods.create, "p1", SCHEME, "t", actor="test", campaigns_by_slug={"department-conduct": "nope"})
 
 
 @pytest.mark.parametrize(
@@ -133,8 +135,8 @@ def a_scheme_needs_one_campaign_per_questionnaire(run):
     ],
 )
 def test_a_period_needs_a_good_code_and_title_before_anything_else(run, slug, title, message):
-    with pytest.raises(assessments.AssessmentError, match=message):
-        run(assessments.create, slug, SCHEME, title, actor="test", campaigns_by_slug=None)  # no campaign exists
+    with pytest.raises(periods.AssessmentError, match=message):
+        run(periods.create, slug, SCHEME, title, actor="test", campaigns_by_slug=None)  # no campaign exists
 
 
 def test_the_command_refuses_a_bad_code_in_one_line(run, cli):
@@ -150,7 +152,7 @@ def departments_coded(run) -> tuple[analysis.CodedItems, np.ndarray, list[str], 
         campaign = (
             await Campaign.select(Campaign.questionnaire).where(Campaign.slug.like("department-conduct-%")).first()
         )
-        q = await questionnaires.get(campaign["questionnaire"])
+        q = await versions.get(campaign["questionnaire"])
         rows = await (
             Response.select(Response.unit.code.as_alias("code"), Response.answers)
             .where(Response.campaign.slug.like("department-conduct-%"))
@@ -212,17 +214,17 @@ def test_simultaneous_seals_and_corrections_queue_instead_of_failing(run, demo_c
     async def twice(action, *args):  # two admins at the same moment, on two connections (PostgreSQL)
         return await asyncio.gather(action(p, "a", *args), action(p, "b", *args), return_exceptions=True)
 
-    sealed = run(twice, assessments.close)
-    assert sum(isinstance(r, assessments.Snapshot) for r in sealed) == 1
+    sealed = run(twice, periods.close)
+    assert sum(isinstance(r, periods.Snapshot) for r in sealed) == 1
     refused = [str(r) for r in sealed if isinstance(r, Exception)]
     assert refused == [f"考核期 {p.slug} 已封存，不能再关闭；更正请新建快照。"]
-    corrected = run(twice, assessments.correct, "复核")
+    corrected = run(twice, periods.correct, "复核")
     assert sorted(r.number for r in corrected) == [2, 3]
 
 
 def test_league_numbers_match_analysis_computed_independently(run, demo_city):
     a_scheme_needs_one_campaign_per_questionnaire(run)
-    sealed = run(assessments.compute, period(run))
+    sealed = run(periods.compute, period(run))
     assert hashlib.sha256(sealed.result).hexdigest() == DEMO_RESULT_SHA256
     result = json.loads(sealed.result)
     departments = next(g for g in result["groups"] if g["kind"] == "department")
@@ -284,15 +286,14 @@ def test_grades_type():
 
 
 def test_newer_code_reproducing_the_same_bytes_verifies_with_a_note(run, world):
-    from survey_app import scheme_format
 
     text = (
         "slug: window-test\nversion: 1\ntitle: 窗口考核\nmin_n: 10\nsmall_n: 10\n"
         "groups: [{kind: community, title: 社区, sources: [{questionnaire: window-rating}]}]\n"
         "points: {method: linear}\ngrades: [{label: 合格, min: 60}, {label: 不合格, min: 0}]\n"
     )
-    p = run(assessments.create, "p1", scheme_format.parse(text, name="t"), "考核", actor="t", campaigns_by_slug=None)
-    sealed = run(assessments.close, p, "t")
+    p = run(periods.create, "p1", schemes.parse(text, name="t"), "考核", actor="t", campaigns_by_slug=None)
+    sealed = run(periods.close, p, "t")
     manifest = json.loads(sealed.manifest)
     manifest["code"]["numpy"] = "1.0.0"  # as if sealed by an older numpy
     older = canonical_json(manifest).decode()
@@ -306,7 +307,7 @@ def test_newer_code_reproducing_the_same_bytes_verifies_with_a_note(run, world):
         )
 
     run(rewrite)
-    check = run(assessments.verify, p)
+    check = run(periods.verify, p)
     assert check.ok and check.note.startswith("code version differs (sealed minping ")
     assert "numpy 1.0.0" in check.note
 
@@ -338,13 +339,11 @@ async def only_older(code: str) -> None:
 def test_weighted_league_rakes_each_unit_to_the_population_and_seals(run, demo_city):
     from scipy import stats
 
-    from survey_app import scheme_format
-
-    scheme = scheme_format.parse((SCHEMES_DIR / "civilized-city-2026.yaml").read_text() + WEIGHTING, name="w")
-    p = run(assessments.create, "w2026", scheme, "加权考核", actor="test", campaigns_by_slug=None)
+    scheme = schemes.parse((SCHEMES_DIR / "civilized-city-2026.yaml").read_text() + WEIGHTING, name="w")
+    p = run(periods.create, "w2026", scheme, "加权考核", actor="test", campaigns_by_slug=None)
     run(only_older, "3311-D05")
-    sealed = run(assessments.close, p, "test")
-    assert run(assessments.verify, p).ok  # weighting is as reproducible as the rest
+    sealed = run(periods.close, p, "test")
+    assert run(periods.verify, p).ok  # weighting is as reproducible as the rest
     departments = next(g for g in json.loads(sealed.result)["groups"] if g["kind"] == "department")
     coded, unit, codes, dimensions, dimension_weights, rows = departments_coded(run)
     y = analysis.respondent_composites(coded, dimensions, dimension_weights)[:, -1]

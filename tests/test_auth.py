@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from survey_app import accounts, auth
+from survey_app import accounts
 from survey_app.tables import Role, StaffUser
+from survey_app.web import auth
 from tests.conftest import PASSWORD, csrf_token
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from survey_app import accounts, assessments, campaigns, entries, invitations, responses, scheme_format, units
+from survey_app import accounts, campaigns, entries, invitations, responses, units
+from survey_app.assessment import periods, schemes
 from survey_app.tables import RatingCase, Response, ResponseStatus, Role, UnitKind
 from tests.conftest import csrf_token
 
@@ -178,7 +179,7 @@ def assessment_period(run) -> str:
         "groups: [{kind: community, title: 社区, sources: [{questionnaire: window-rating}]}]\n"
         "points: {method: linear}\ngrades: [{label: 合格, min: 60}, {label: 不合格, min: 0}]\n"
     )
-    run(assessments.create, "p2026", scheme_format.parse(text, name="t"), "考核", actor="test", campaigns_by_slug=None)
+    run(periods.create, "p2026", schemes.parse(text, name="t"), "考核", actor="test", campaigns_by_slug=None)
     return "p2026"
 
 

@@ -10,6 +10,7 @@ from bs4 import BeautifulSoup
 from survey_app import ballots, campaigns, responses
 from survey_app.ballots import BallotSettings
 from survey_app.i18n import Refusal
+from survey_app.reporting import campaign_report
 from survey_app.tables import Campaign, CampaignStatus, Response, ResponseStatus
 
 from .test_public import form_fields, valid_answers
@@ -205,13 +206,12 @@ def test_revision_minutes_zero_allows_no_revision(client, run, world):
 
 
 def test_reports_count_a_revised_answer_once(client, run, world):
-    from survey_app import reports
 
     device_check_on(run, world)
     answer(client, world.token_a, overall="1")
     form = client.get(f"/q/{world.token_a}?revise=1").text
     client.post(f"/q/{world.token_a}", data=valid_answers(form, overall="5"))
-    report = run(reports.build, "window-rating-test")
+    report = run(campaign_report.build, "window-rating-test")
     unit = next(u for u in report.units if u.id == world.unit_a)
     assert unit.responses == 1 and report.responses == 1
 

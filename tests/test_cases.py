@@ -9,12 +9,14 @@ from datetime import date, datetime, timedelta
 import pytest
 
 import analysis
-from survey_app import accounts, appeals, audit, campaigns, case_records, cases, responses, reviews
-from survey_app.cases import CaseError
-from survey_app.questionnaire_format import QuestionnaireError, load_scale_library, parse
+from survey_app import accounts, audit, campaigns, responses, reviews
+from survey_app.cases import appeals, records, workflow
+from survey_app.cases.figures import figures_of
+from survey_app.cases.workflow import CaseError
+from survey_app.localtime import CITY_TIME_ZONE
+from survey_app.questionnaires.format import QuestionnaireError, load_scale_library, parse
 from survey_app.settings import QUESTIONNAIRES_DIR
 from survey_app.tables import AuditEntry, CaseContact, CaseEvent, RatingCase, Response, ResponseStatus, Role
-from survey_app.workdays import CHINA
 
 
 def submit(run, world, answers, token=None, now=None):
@@ -51,15 +53,15 @@ def member(run, staff, name, role, unit=None):
 
 
 def test_a_bad_overall_rating_opens_one_case_with_working_day_deadlines(run, world):
-    opened = datetime(2026, 2, 13, 10, 0, tzinfo=CHINA)
+    opened = datetime(2026, 2, 13, 10, 0, tzinfo=CITY_TIME_ZONE)
     saved = submit(run, world, {"overall": 1, "comment": "等了两小时"}, now=opened)
     submit(run, world, {"overall": 3})  # 基本满意 is not a bad rating
     [case] = select(run, RatingCase)
     assert case["response"] == response_id(run, saved.receipt)
     assert case["unit"] == world.unit_a and case["state"] == "new" and case["trigger"] == "overall=1"
     # Spring Festival 2026: call back by Sat 14 Feb (a swapped working day); close by Fri 27 Feb.
-    assert case["verify_due"] == datetime(2026, 2, 15, tzinfo=CHINA)
-    assert case["close_due"] == datetime(2026, 2, 28, tzinfo=CHINA)
+    assert case["verify_due"] == datetime(2026, 2, 15, tzinfo=CITY_TIME_ZONE)
+    assert case["close_due"] == datetime(2026, 2, 28, tzinfo=CITY_TIME_ZONE)
     assert not case["due_estimated"]
     assert [e["kind"] for e in select(run, CaseEvent)] == ["opened"]
 
@@ -72,7 +74,7 @@ def test_a_resent_submission_and_the_sweep_open_no_second_case(run, world):
     first = run(responses.record, answers={"overall": 2}, **kwargs)
     again = run(responses.record, answers={"overall": 2}, **kwargs)
     assert again.receipt == first.receipt and not again.created
-    assert run(cases.open_missing) == 0
+    assert run(workflow.open_missing) == 0
     assert len(select(run, RatingCase)) == 1
 
 
@@ -106,8 +108,8 @@ def test_the_sweep_opens_cases_for_bad_ratings_saved_without_one(run, world):
             ).save()
 
     run(saved_behind_the_loop)
-    assert run(cases.open_missing) == 2
-    assert run(cases.open_missing) == 0  # idempotent
+    assert run(workflow.open_missing) == 2
+    assert run(workflow.open_missing) == 0  # idempotent
     assert sorted(c["trigger"] for c in select(run, RatingCase)) == ["overall=1", "overall=2"]
 
 
@@ -132,10 +134,10 @@ def delete_cases(run, *where):
 def test_the_sweep_opens_exactly_the_missing_cases_as_saving_would_in_batches(run, world, monkeypatch):
     # Before and after the Spring Festival, a Saturday, late on a Monday: the deadlines differ for each.
     bad = [
-        ({"overall": 1}, datetime(2026, 2, 13, 10, tzinfo=CHINA), world.token_a),
-        ({"overall": 2, "comment": "慢"}, datetime(2026, 2, 24, 18, tzinfo=CHINA), world.token_b),
-        ({"overall": 1}, datetime(2026, 3, 7, 9, tzinfo=CHINA), world.token_a),
-        ({"overall": 2}, datetime(2026, 3, 9, 23, 59, tzinfo=CHINA), world.token_b),
+        ({"overall": 1}, datetime(2026, 2, 13, 10, tzinfo=CITY_TIME_ZONE), world.token_a),
+        ({"overall": 2, "comment": "慢"}, datetime(2026, 2, 24, 18, tzinfo=CITY_TIME_ZONE), world.token_b),
+        ({"overall": 1}, datetime(2026, 3, 7, 9, tzinfo=CITY_TIME_ZONE), world.token_a),
+        ({"overall": 2}, datetime(2026, 3, 9, 23, 59, tzinfo=CITY_TIME_ZONE), world.token_b),
     ]
     saved = [submit(run, world, answers, token=token, now=at) for answers, at, token in bad]
     submit(run, world, {"overall": 5})  # no case
@@ -148,11 +150,11 @@ def test_the_sweep_opens_exactly_the_missing_cases_as_saving_would_in_batches(ru
     run(Response.update({Response.status: ResponseStatus.excluded}).where(Response.receipt == excluded.receipt).run)
     delete_cases(run, RatingCase.response == response_id(run, excluded.receipt))
 
-    monkeypatch.setattr(cases, "OPEN_BATCH", 2)  # three cases to open: two transactions
-    assert run(cases.open_missing) == 3
+    monkeypatch.setattr(workflow, "OPEN_BATCH", 2)  # three cases to open: two transactions
+    assert run(workflow.open_missing) == 3
     assert cases_as_opened(run) == as_saved  # same rows, deadlines and "opened" events
     assert select(run, RatingCase, RatingCase.response == ids[0])[0] == kept  # the existing case untouched
-    assert run(cases.open_missing) == 0  # idempotent
+    assert run(workflow.open_missing) == 0  # idempotent
     assert cases_as_opened(run) == as_saved
 
 
@@ -160,7 +162,7 @@ def test_two_sweeps_at_once_open_each_case_once_without_an_error(run, world, mon
     for overall in (1, 2, 5, 1):
         submit(run, world, {"overall": overall})
     delete_cases(run, RatingCase.id.is_not_null())
-    real_batch = cases._open_batch
+    real_batch = workflow._open_batch
 
     async def both_sweeps():
         arrived, ready = [], asyncio.Event()
@@ -172,8 +174,8 @@ def test_two_sweeps_at_once_open_each_case_once_without_an_error(run, world, mon
             await ready.wait()
             return await real_batch(batch)
 
-        monkeypatch.setattr(cases, "_open_batch", in_step)
-        return await asyncio.gather(cases.open_missing(), cases.open_missing())
+        monkeypatch.setattr(workflow, "_open_batch", in_step)
+        return await asyncio.gather(workflow.open_missing(), workflow.open_missing())
 
     assert sorted(run(both_sweeps)) == [0, 3]  # the unique index decided; the loser skipped them
     opened = cases_as_opened(run)
@@ -244,40 +246,40 @@ def test_bad_rating_mistakes_are_named(extra, message):
     ],
 )
 def test_phone_numbers_are_normalised(typed, stored):
-    assert cases.normalise_phone(typed) == stored
+    assert workflow.normalise_phone(typed) == stored
 
 
 @pytest.mark.parametrize("typed", ["", "12345", "12800138000", "1380013800", "2123456", "0578-21234", "电话"])
 def test_other_phone_numbers_are_refused(typed):
     with pytest.raises(CaseError):
-        cases.normalise_phone(typed)
+        workflow.normalise_phone(typed)
 
 
 def test_the_number_is_kept_apart_and_deleted_when_the_case_closes(run, world, staff):
     saved = submit(run, world, {"overall": 1})
-    run(cases.leave_contact, world.campaign_id, saved.receipt, "13800138000")
-    run(cases.leave_contact, world.campaign_id, saved.receipt, "13900139000")  # a corrected typo replaces it
+    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13900139000")  # a corrected typo replaces it
     [contact] = select(run, CaseContact)
     assert contact["phone"] == "13900139000"
     assert "139" not in json.dumps(select(run, Response)[0]["answers"])
     worker = member(run, staff, "worker1", Role.worker, "331102-01")
-    run(cases.move, worker, contact["rating_case"], "verified", "已回访，确认等候过久")
+    run(workflow.move, worker, contact["rating_case"], "verified", "已回访，确认等候过久")
     assert select(run, CaseContact)  # still open: kept
-    run(cases.move, worker, contact["rating_case"], "resolved", "增开窗口")
+    run(workflow.move, worker, contact["rating_case"], "resolved", "增开窗口")
     assert select(run, CaseContact) == []
     [case] = select(run, RatingCase)
     assert case["contact_given_at"] is not None and case["verified_at"] is not None and case["closed_at"]
     with pytest.raises(CaseError):  # closed: no number is taken any more
-        run(cases.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+        run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000")
 
 
 def test_no_number_for_a_good_rating_or_another_campaign(run, world):
     good = submit(run, world, {"overall": 5})
     bad = submit(run, world, {"overall": 1})
     with pytest.raises(CaseError):
-        run(cases.leave_contact, world.campaign_id, good.receipt, "13800138000")
+        run(workflow.leave_contact, world.campaign_id, good.receipt, "13800138000")
     with pytest.raises(CaseError):
-        run(cases.leave_contact, world.campaign_id + 1, bad.receipt, "13800138000")
+        run(workflow.leave_contact, world.campaign_id + 1, bad.receipt, "13800138000")
     assert select(run, CaseContact) == []
 
 
@@ -286,14 +288,14 @@ def test_moves_follow_the_state_machine_with_a_note_and_are_audited(run, world, 
     [case] = select(run, RatingCase)
     worker = member(run, staff, "worker1", Role.worker, "331102-01")
     with pytest.raises(CaseError):
-        run(cases.move, worker, case["id"], "verified", "  ")
+        run(workflow.move, worker, case["id"], "verified", "  ")
     with pytest.raises(CaseError):
-        run(cases.move, worker, case["id"], "excluded", "想直接排除")  # only an upheld appeal excludes
-    run(cases.move, worker, case["id"], "rectifying", "居民未留电话，直接整改")
+        run(workflow.move, worker, case["id"], "excluded", "想直接排除")  # only an upheld appeal excludes
+    run(workflow.move, worker, case["id"], "rectifying", "居民未留电话，直接整改")
     with pytest.raises(CaseError):
-        run(cases.move, worker, case["id"], "verified", "回不去了")
-    run(cases.reply, worker, case["id"], "已调整窗口排班。")
-    run(cases.move, worker, case["id"], "explained", "属于政策规定，已解释")
+        run(workflow.move, worker, case["id"], "verified", "回不去了")
+    run(workflow.reply, worker, case["id"], "已调整窗口排班。")
+    run(workflow.move, worker, case["id"], "explained", "属于政策规定，已解释")
     entries = select(run, AuditEntry)
     assert [e["action"] for e in entries][-3:] == ["case.state", "case.reply", "case.state"]
     assert json.loads(entries[-3]["payload"])["after"] == {"state": "rectifying", "note": "居民未留电话，直接整改"}
@@ -303,7 +305,7 @@ def test_moves_follow_the_state_machine_with_a_note_and_are_audited(run, world, 
 
 def test_an_upheld_appeal_excludes_the_rating_and_closes_the_case(run, world, staff):
     saved = submit(run, world, {"overall": 1})
-    run(cases.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000")
     [case] = select(run, RatingCase)
     worker = member(run, staff, "worker1", Role.worker, "331102-01")
     assessor = member(run, staff, "assessor1", Role.assessor)
@@ -344,46 +346,46 @@ def test_a_rejected_appeal_leaves_the_case_running_and_nobody_decides_their_own(
 
 def test_a_revision_that_is_no_longer_bad_closes_the_old_case(run, world):
     old = submit(run, world, {"overall": 1})
-    run(cases.leave_contact, world.campaign_id, old.receipt, "13800138000")
+    run(workflow.leave_contact, world.campaign_id, old.receipt, "13800138000")
     new = submit(run, world, {"overall": 4})
-    run(cases.on_superseded, response_id(run, old.receipt), response_id(run, new.receipt))
+    run(workflow.on_superseded, response_id(run, old.receipt), response_id(run, new.receipt))
     [case] = select(run, RatingCase)
     assert case["state"] == "superseded" and case["closed_at"] is not None
     assert select(run, CaseContact) == []
-    assert run(case_records.receipt_status, old.receipt).state == "superseded"
+    assert run(records.receipt_status, old.receipt).state == "superseded"
 
 
 def test_a_revision_that_is_still_bad_carries_the_case_on(run, world, staff):
-    opened = datetime(2026, 2, 13, 10, 0, tzinfo=CHINA)
+    opened = datetime(2026, 2, 13, 10, 0, tzinfo=CITY_TIME_ZONE)
     old = submit(run, world, {"overall": 2}, now=opened)
-    run(cases.leave_contact, world.campaign_id, old.receipt, "13800138000")
+    run(workflow.leave_contact, world.campaign_id, old.receipt, "13800138000")
     worker = member(run, staff, "worker1", Role.worker, "331102-01")
     old_case = select(run, RatingCase)[0]
-    run(cases.move, worker, old_case["id"], "verified", "已回访")
+    run(workflow.move, worker, old_case["id"], "verified", "已回访")
     run(appeals.file, worker, old_case["id"], "mistaken", "点错")
     new = submit(run, world, {"overall": 1}, now=opened + timedelta(minutes=20))
-    run(cases.on_superseded, response_id(run, old.receipt), response_id(run, new.receipt))
-    run(cases.on_superseded, response_id(run, old.receipt), response_id(run, new.receipt))  # twice: no harm
+    run(workflow.on_superseded, response_id(run, old.receipt), response_id(run, new.receipt))
+    run(workflow.on_superseded, response_id(run, old.receipt), response_id(run, new.receipt))  # twice: no harm
     old_case, new_case = select(run, RatingCase)
     assert (old_case["state"], old_case["successor"], old_case["appeal"]) == ("superseded", new_case["id"], "lapsed")
     assert new_case["state"] == "verified" and new_case["opened_at"] == opened  # no time bought by revising
-    assert new_case["close_due"] == datetime(2026, 2, 28, tzinfo=CHINA)
+    assert new_case["close_due"] == datetime(2026, 2, 28, tzinfo=CITY_TIME_ZONE)
     [contact] = select(run, CaseContact)
     assert contact["rating_case"] == new_case["id"]
-    assert run(case_records.receipt_status, old.receipt).state == "verified"  # the old code follows the case
+    assert run(records.receipt_status, old.receipt).state == "verified"  # the old code follows the case
 
 
 def test_an_excluded_response_closes_its_case(run, world):
     saved = submit(run, world, {"overall": 1})
-    run(cases.leave_contact, world.campaign_id, saved.receipt, "13800138000")
-    run(cases.on_excluded, response_id(run, saved.receipt), "a", "隔离复核：刷票")
+    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+    run(workflow.on_excluded, response_id(run, saved.receipt), "a", "隔离复核：刷票")
     assert select(run, RatingCase)[0]["state"] == "excluded"
     assert select(run, CaseContact) == []
 
 
 def test_excluding_a_flagged_rating_on_review_closes_its_case(run, world, staff):
     saved = submit(run, world, {"overall": 1})
-    run(cases.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000")
     rid = response_id(run, saved.receipt)
     run(Response.update({Response.status: ResponseStatus.quarantined}).where(Response.id == rid).run)
     assessor = member(run, staff, "assessor1", Role.assessor)
@@ -397,30 +399,30 @@ def test_excluding_a_flagged_rating_on_review_closes_its_case(run, world, staff)
 def test_receipt_status_shows_state_and_reply_but_nothing_of_the_resident(run, world, staff):
     bad = submit(run, world, {"overall": 1, "comment": "我的电话13800138000"})
     good = submit(run, world, {"overall": 5})
-    run(cases.leave_contact, world.campaign_id, bad.receipt, "13800138000")
+    run(workflow.leave_contact, world.campaign_id, bad.receipt, "13800138000")
     worker = member(run, staff, "worker1", Role.worker, "331102-01")
     [case] = select(run, RatingCase)
-    run(cases.reply, worker, case["id"], "已整改，如有问题请拨打 13900139000 联系")
-    status = run(case_records.receipt_status, bad.receipt.lower())
+    run(workflow.reply, worker, case["id"], "已整改，如有问题请拨打 13900139000 联系")
+    status = run(records.receipt_status, bad.receipt.lower())
     assert status.state == "new" and status.unit_name == "大洋社区"
     assert "13900139000" not in status.reply and "＊＊＊" in status.reply
     assert "13800138000" not in repr(status)
-    assert run(case_records.receipt_status, good.receipt).state is None
-    assert run(case_records.receipt_status, "ZZZZZZZZ") is None
-    assert run(case_records.receipt_status, "not a code") is None
+    assert run(records.receipt_status, good.receipt).state is None
+    assert run(records.receipt_status, "ZZZZZZZZ") is None
+    assert run(records.receipt_status, "not a code") is None
 
 
 def test_figures_count_call_backs_deadlines_and_closes_with_wilson_intervals(run, world, staff):
     worker = member(run, staff, "worker1", Role.worker, "331102-01")
-    start = datetime(2026, 3, 2, tzinfo=CHINA)  # Monday; 5 working days → due end of Monday 9 March
+    start = datetime(2026, 3, 2, tzinfo=CITY_TIME_ZONE)  # Monday; 5 working days → due end of Monday 9 March
     receipts = [submit(run, world, {"overall": 1}, now=start + timedelta(hours=h)).receipt for h in range(5)]
     submit(run, world, {"overall": 1}, token=world.token_b, now=start)
     ids = [c["id"] for c in select(run, RatingCase, RatingCase.unit == world.unit_a)]
     for receipt in receipts[:3]:
-        run(cases.leave_contact, world.campaign_id, receipt, "13800138000")
-    run(cases.move, worker, ids[0], "verified", "已回访")
-    run(cases.move, worker, ids[0], "resolved", "已整改")  # closed now (after its deadline in 2026-03)
-    run(cases.move, worker, ids[1], "explained", "已解释")
+        run(workflow.leave_contact, world.campaign_id, receipt, "13800138000")
+    run(workflow.move, worker, ids[0], "verified", "已回访")
+    run(workflow.move, worker, ids[0], "resolved", "已整改")  # closed now (after its deadline in 2026-03)
+    run(workflow.move, worker, ids[1], "explained", "已解释")
     assessor = member(run, staff, "assessor1", Role.assessor)
     run(appeals.file, worker, ids[4], "malicious", "恶意")
     run(appeals.decide, assessor, ids[4], True, "成立")  # excluded: not counted
@@ -430,7 +432,7 @@ def test_figures_count_call_backs_deadlines_and_closes_with_wilson_intervals(run
 
     run(closed_on_time)
     end = start + timedelta(days=1)
-    figures = run(cases.figures, [world.unit_a, world.unit_b, 999999], start, end)  # as of now
+    figures = run(figures_of, [world.unit_a, world.unit_b, 999999], start, end)  # as of now
     a = figures[world.unit_a]
     assert (a.n, a.open, a.overdue) == (4, 2, 2)
     assert (a.called_back.estimate, a.called_back.n) == (pytest.approx(1 / 3), 3)
@@ -442,27 +444,27 @@ def test_figures_count_call_backs_deadlines_and_closes_with_wilson_intervals(run
     assert figures[999999].rectified.n == 0
     # Judged as the cases stood two days in: only the first was closed (the others, the number left,
     # the call-back and the upheld appeal all came later), and no open case was due yet.
-    early = run(cases.figures, [world.unit_a], start, end, as_of=start + timedelta(days=2))[world.unit_a]
+    early = run(figures_of, [world.unit_a], start, end, as_of=start + timedelta(days=2))[world.unit_a]
     assert (early.n, early.open, early.overdue) == (5, 4, 0)
     assert (early.on_time.n, early.on_time.estimate, early.called_back.n) == (1, 1.0, 0)
     assert (early.rectified.estimate, early.rectified.n) == (pytest.approx(1 / 5), 5)
     # Before the cases were opened they did not exist.
-    assert run(cases.figures, [world.unit_a], start, end, as_of=start - timedelta(hours=1))[world.unit_a].n == 0
-    assert run(cases.figures, [world.unit_a], end, end + timedelta(days=1))[world.unit_a].n == 0
+    assert run(figures_of, [world.unit_a], start, end, as_of=start - timedelta(hours=1))[world.unit_a].n == 0
+    assert run(figures_of, [world.unit_a], end, end + timedelta(days=1))[world.unit_a].n == 0
 
 
 def test_a_case_opened_where_the_calendar_ends_is_marked_estimated(run, world):
     last_known = date(2026, 12, 30)
-    submit(run, world, {"overall": 1}, now=datetime(2026, 12, 30, 10, tzinfo=CHINA))
+    submit(run, world, {"overall": 1}, now=datetime(2026, 12, 30, 10, tzinfo=CITY_TIME_ZONE))
     [case] = select(run, RatingCase)
-    assert case["due_estimated"] and case["close_due"].astimezone(CHINA).date() > last_known
+    assert case["due_estimated"] and case["close_due"].astimezone(CITY_TIME_ZONE).date() > last_known
 
 
 def test_estimated_deadlines_are_redated_once_the_year_is_on_the_calendar(run, world, cli, tmp_path):
-    submit(run, world, {"overall": 1}, now=datetime(2026, 12, 30, 10, tzinfo=CHINA))  # a Wednesday
+    submit(run, world, {"overall": 1}, now=datetime(2026, 12, 30, 10, tzinfo=CITY_TIME_ZONE))  # a Wednesday
     [case] = select(run, RatingCase)
     # Monday to Friday: 31 Dec, then 1, 4, 5, 6 January 2027, due at the midnight that ends the 6th
-    assert case["due_estimated"] and case["close_due"].astimezone(CHINA).date() == date(2027, 1, 7)
+    assert case["due_estimated"] and case["close_due"].astimezone(CITY_TIME_ZONE).date() == date(2027, 1, 7)
     # while nothing knows 2027, nothing changes
     assert cli("holidays", "redate").stdout == "0 open cases got their official deadlines\n"
     notice = tmp_path / "holidays.yaml"
@@ -471,7 +473,7 @@ def test_estimated_deadlines_are_redated_once_the_year_is_on_the_calendar(run, w
     assert (done.returncode, done.stdout) == (0, f"1 open cases got their official deadlines: [{case['id']}]\n")
     [case] = select(run, RatingCase)
     # 31 Dec, then 4, 5, 6, 7 January: the 1st is off
-    assert not case["due_estimated"] and case["close_due"].astimezone(CHINA).date() == date(2027, 1, 8)
+    assert not case["due_estimated"] and case["close_due"].astimezone(CITY_TIME_ZONE).date() == date(2027, 1, 8)
     [event] = select(run, CaseEvent, CaseEvent.kind == "redated")
     assert (event["actor"], event["note"]) == ("cli", "2027-01-06 → 2027-01-07")
     [entry] = select(run, AuditEntry, AuditEntry.action == "case.redate")

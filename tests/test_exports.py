@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import openpyxl
 import pytest
 
-from survey_app import reports, responses
+from survey_app import responses
+from survey_app.reporting import campaign_report
 from survey_app.responses import FormToken
 from survey_app.tables import Response, ResponseStatus, Role
 
@@ -175,7 +176,7 @@ def test_members_export_only_their_units(client, staff, run, answered):
 
 def test_score_exports_carry_the_report_numbers(client, staff, run, answered):
     staff.as_role(Role.assessor)
-    report = reports.to_dict(run(reports.build, "window-rating-test"))
+    report = campaign_report.to_dict(run(campaign_report.build, "window-rating-test"))
     overall_a = next(s for s in report["units"][0]["scores"] if s["level"] == "overall")
     # Compared with what reports.build says, not with counts: which statuses count is the report's rule.
     dimension_a = next(s for s in report["units"][0]["scores"] if s["level"] == "dimension")

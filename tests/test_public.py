@@ -10,6 +10,7 @@ from bs4 import BeautifulSoup
 
 from survey_app import responses
 from survey_app.tables import CampaignStatus, Link
+from survey_app.web import forms
 
 # The bar in the brief: the form page with everything it loads.
 MAX_PAGE_BYTES = 30 * 1024
@@ -260,18 +261,17 @@ def test_a_blank_forms_questions_are_rendered_once_per_language_and_answers_alwa
 
 
 def test_a_blank_form_page_is_rendered_once_and_filled_in_with_each_requests_token_and_nonce(client, run, world):
-    from survey_app import public
     from survey_app.tables import Unit
 
     renders: list[str] = []
-    original = public.BLANK_FORMS._render
+    original = forms.BLANK_FORMS._render
 
     def counting(request, link, questionnaire):
         renders.append(link.unit_name)
         return original(request, link, questionnaire)
 
-    public.BLANK_FORMS._pages.clear()
-    public.BLANK_FORMS._render = counting  # type: ignore[method-assign]
+    forms.BLANK_FORMS._pages.clear()
+    forms.BLANK_FORMS._render = counting  # type: ignore[method-assign]
     try:
         first, second = client.get(f"/q/{world.token_a}"), client.get(f"/q/{world.token_a}")
         assert renders == ["大洋社区"]
@@ -289,7 +289,7 @@ def test_a_blank_form_page_is_rendered_once_and_filled_in_with_each_requests_tok
         assert 'value="ABC123"' not in client.get(f"/q/{world.token_a}?code=ABC123").text  # not invitation-only
         assert len(renders) == 2
     finally:
-        public.BLANK_FORMS._render = original  # type: ignore[method-assign]
+        forms.BLANK_FORMS._render = original  # type: ignore[method-assign]
     # The cached page is the page the template gives: the form posts and saves as before.
     r = client.post(f"/q/{world.token_a}", data=valid_answers(second.text), follow_redirects=False)
     assert r.status_code == 303 and len(world.responses()) == 1

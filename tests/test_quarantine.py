@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from survey_app import audit, quarantine, responses
-from survey_app.questionnaire_format import Questionnaire, load_file
-from survey_app.responses import DONT_KNOW, FormToken
+from survey_app.questionnaires import versions
+from survey_app.questionnaires.format import DONT_KNOW, Questionnaire, load_file
+from survey_app.responses import FormToken
 from survey_app.settings import QUESTIONNAIRES_DIR
 from survey_app.tables import Channel, Response, ResponseStatus, Role
 from tests.conftest import csrf_token
@@ -193,7 +194,7 @@ def test_a_pass_quarantines_the_burst_and_audits_each_move(run, world, stuffed):
 
 
 def test_mirrored_answers_in_the_database_flag_the_same_responses(run, world, stuffed):
-    q = run(quarantine.questionnaires.get, run(world_questionnaire, world))
+    q = run(versions.get, run(world_questionnaire, world))
     before = quarantine.compute_flags(q, run(quarantine.signal_rows, world.campaign_id))
 
     async def mirror_all() -> None:

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from survey_app.cli import main
-from survey_app.questionnaire_format import (
+from survey_app.questionnaires.format import (
     QuestionnaireError,
     from_json,
     json_schema,

@@ -7,7 +7,7 @@ import json
 import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import questionnaires
+from survey_app.questionnaires import versions
 from survey_app.settings import QUESTIONNAIRES_DIR
 from survey_app.tables import AuditEntry, Role
 from tests.conftest import csrf_token
@@ -93,7 +93,7 @@ def test_an_admin_uploads_a_new_version_and_it_is_audited(world, staff, client, 
     assert entry["after"]["slug"] == "window-rating" and entry["after"]["version"] == 2
     assert entry["after"]["file"] == "window-rating v2.yaml"
     assert "window-rating v2" in catalogue_rows(client)
-    assert run(questionnaires.find, "window-rating", 2).version == 2
+    assert run(versions.find, "window-rating", 2).version == 2
 
 
 def test_uploading_a_stored_version_again_changes_nothing(world, staff, client, run):
@@ -123,7 +123,7 @@ def test_a_stored_version_with_other_content_is_refused(world, staff, client, ru
             WINDOW_RATING.replace("version: 1", "version: 3", 1).replace("scale: satisfaction", "scale: nope", 1),
             "upload.yaml: items.0.scale: unknown scale 'nope'",
         ),
-        ("x" * (questionnaires.MAX_UPLOAD_BYTES + 1), "upload.yaml: the file is larger than 256 KB"),
+        ("x" * (versions.MAX_UPLOAD_BYTES + 1), "upload.yaml: the file is larger than 256 KB"),
     ],
 )
 def test_an_invalid_file_shows_the_checkers_message(world, staff, client, run, content, message):

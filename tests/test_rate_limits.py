@@ -14,11 +14,13 @@ from litestar.stores.redis import RedisStore
 from litestar.testing import TestClient
 
 from survey_app import app as app_module
-from survey_app import auth, ballots, cases, counters, db, ratelimits
+from survey_app import ballots, counters, db
 from survey_app.app import create_app
 from survey_app.ballots import BallotSettings
+from survey_app.cases import workflow
 from survey_app.settings import get_settings
 from survey_app.tables import Link, Role
+from survey_app.web import flood_guard, stores
 
 from .test_public import valid_answers
 
@@ -174,7 +176,7 @@ def test_over_the_flood_limit_the_call_back_number_is_kept_on_the_page_not_saved
     soup = BeautifulSoup(r.text, "html.parser")
     assert soup.select_one("#phone-error").text == "提交太频繁，请稍后再试：等一分钟再提交即可，您填写的答案已保留。"
     assert soup.select_one("input[name=phone]")["value"] == "13800138000"
-    assert run(cases.callback_state, world.campaign_id, receipt) == "offer"  # no number was left
+    assert run(workflow.callback_state, world.campaign_id, receipt) == "offer"  # no number was left
 
 
 def test_other_resident_posts_over_the_limit_get_the_error_page_with_retry_after(strict_client, world):
@@ -198,9 +200,9 @@ def test_the_rate_limit_store_is_redis_when_configured(monkeypatch):
     monkeypatch.setenv("MINPING_REDIS_URL", "redis://127.0.0.1:6399/0")
     get_settings.cache_clear()
     try:
-        store = auth.make_store("rate_limit")
+        store = stores.make_store("rate_limit")
         assert isinstance(store, RedisStore)
     finally:
         monkeypatch.delenv("MINPING_REDIS_URL")
         get_settings.cache_clear()
-    assert ratelimits.resident_flood_guard(300).store == "rate_limit"
+    assert flood_guard.resident_flood_guard(300).store == "rate_limit"

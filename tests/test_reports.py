@@ -9,7 +9,8 @@ import uuid
 import pytest
 from scipy import stats
 
-from survey_app import reports, responses
+from survey_app import responses
+from survey_app.reporting import campaign_report
 from survey_app.responses import FormToken
 from survey_app.tables import Response, ResponseStatus, Role
 
@@ -46,7 +47,7 @@ def scored(run, world):
         answer(run, world, world.unit_a, {"overall": overall, "efficiency": efficiency})
     for overall in (5, 4, 1):
         answer(run, world, world.unit_b, {"overall": overall})
-    return reports.to_dict(run(reports.build, "window-rating-test"))
+    return campaign_report.to_dict(run(campaign_report.build, "window-rating-test"))
 
 
 def line(report: dict, unit_code: str, level: str, key: str) -> dict:
@@ -107,17 +108,17 @@ def test_report_names_its_method_and_questionnaire(scored):
 
 
 def test_report_is_identical_when_recomputed(run, scored):
-    assert reports.to_dict(run(reports.build, "window-rating-test")) == scored
+    assert campaign_report.to_dict(run(campaign_report.build, "window-rating-test")) == scored
 
 
 def test_csv_and_table_carry_the_same_numbers(run, scored):
-    report = run(reports.build, "window-rating-test")
-    rows = [r.split(",") for r in reports.to_csv(report).splitlines()]
-    assert rows[0] == reports.CSV_COLUMNS
+    report = run(campaign_report.build, "window-rating-test")
+    rows = [r.split(",") for r in campaign_report.to_csv(report).splitlines()]
+    assert rows[0] == campaign_report.CSV_COLUMNS
     [overall] = [r for r in rows if r[:4] == ["331102-01-001", "大洋社区", "item", "overall"]]
     assert overall[5:10] == ["12", "0", "False", "True", "68.8"]
     assert overall[12] == "0.8333"
-    table = reports.to_table(report)
+    table = campaign_report.to_table(report)
     assert "15 responses" in table
     assert any(row.startswith("大洋社区") and "12" in row for row in table.splitlines())
 
@@ -164,7 +165,7 @@ def test_quarantined_and_excluded_leave_the_score_but_not_the_all_responses_figu
     set_status(run, world, 1, ResponseStatus.quarantined)
     set_status(run, world, 2, ResponseStatus.excluded)
     set_status(run, world, 5, ResponseStatus.included)  # reviewed and kept: counted
-    report = reports.to_dict(run(reports.build, "window-rating-test"))
+    report = campaign_report.to_dict(run(campaign_report.build, "window-rating-test"))
     overall = line(report, "331102-01-001", "item", "overall")
     assert overall["n"] == 10
     assert overall["index"]["estimate"] == pytest.approx((825 - 0 - 25) / 10)  # the 1 and the 2 left out
@@ -180,21 +181,21 @@ def test_quarantined_and_excluded_leave_the_score_but_not_the_all_responses_figu
 
 def test_superseded_responses_count_nowhere(run, world, scored):
     set_status(run, world, 4, ResponseStatus.superseded, count=4)
-    report = reports.to_dict(run(reports.build, "window-rating-test"))
+    report = campaign_report.to_dict(run(campaign_report.build, "window-rating-test"))
     unit = next(u for u in report["units"] if u["code"] == "331102-01-001")
     assert unit["responses_all"] == unit["responses"] == 8 and unit["with_all_responses"]["n"] == 8
 
 
 def test_every_form_of_the_report_carries_both_scores(run, world, client, staff, cli, scored):
     set_status(run, world, 5, ResponseStatus.quarantined, count=4)  # unit A keeps 8 counted: below MIN_N
-    report = run(reports.build, "window-rating-test")
-    rows = [r.split(",") for r in reports.to_csv(report).splitlines()]
+    report = run(campaign_report.build, "window-rating-test")
+    rows = [r.split(",") for r in campaign_report.to_csv(report).splitlines()]
     assert rows[0][-2:] == ["unit_quarantined", "unit_excluded"]
     [everything] = [r for r in rows if r[0] == "331102-01-001" and r[2] == "overall_all"]
     assert everything[5] == "12" and everything[9] != "" and everything[-2:] == ["4", "0"]
     [counted] = [r for r in rows if r[0] == "331102-01-001" and r[2] == "overall"]
     assert counted[5] == "8" and counted[9] == ""  # 8 < MIN_N: no published score without them
-    table = reports.to_table(report)
+    table = campaign_report.to_table(report)
     assert "(not counted: 4 quarantined, 0 excluded)" in table and "含全部答卷" in table
     staff.as_role(Role.assessor)
     page = client.get("/reports/window-rating-test").text

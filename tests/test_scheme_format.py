@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from survey_app.assessment.schemes import ByRank, SchemeError, Thresholds, from_json, load_file, parse
 from survey_app.cli import main
-from survey_app.questionnaire_format import load_directory
-from survey_app.scheme_format import ByRank, SchemeError, Thresholds, from_json, load_file, parse
+from survey_app.questionnaires.format import load_directory
 from survey_app.settings import QUESTIONNAIRES_DIR, SCHEMES_DIR
 
 BUNDLED = sorted(SCHEMES_DIR.glob("*.yaml"))

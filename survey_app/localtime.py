@@ -1,0 +1,38 @@
+"""The city's time: the one time zone in which Minping shows times and reads the dates staff type.
+
+Residents, workers and assessors live in the city Minping serves, so "open until 30 November", "due
+by the end of the fifth working day" or "answered at 21:00" mean that day and hour on their clock.
+Times are stored in UTC and turned into the city's time only here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+CITY_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def local(moment: datetime) -> datetime:
+    """`moment` (aware) on the city's clock."""
+    return moment.astimezone(CITY_TIME_ZONE)
+
+
+def local_date(moment: datetime) -> date:
+    """The city's calendar day at `moment`."""
+    return moment.astimezone(CITY_TIME_ZONE).date()
+
+
+def start_of(day: date) -> datetime:
+    """00:00 of `day` in the city, as an aware time."""
+    return datetime.combine(day, time(), CITY_TIME_ZONE)
+
+
+def today() -> date:
+    """Today on the city's calendar."""
+    return datetime.now(CITY_TIME_ZONE).date()
+
+
+def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """`moment` on the city's clock as text (the templates' `local_time` filter); "" for none."""
+    return "" if moment is None else moment.astimezone(CITY_TIME_ZONE).strftime(pattern)

@@ -1,0 +1,437 @@
+"""The questionnaire file format: frozen structures, loading, and validation with precise messages.
+
+A questionnaire is data (`questionnaires/*.yaml`, documented in `questionnaires/README.md`). It is
+validated once, when loaded, and every error reads `file: path.to.field: message`. Named scales
+come from the shared library `questionnaires/_scales.yaml` or from the file's own `scales:`; the
+validated questionnaire embeds the scales it uses, so a stored definition is self-contained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import msgspec
+
+from survey_app.datafiles import duplicates, msgspec_message, read_yaml
+from survey_app.i18n import pick
+
+SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
+ITEM_ID = r"^[A-Za-z][A-Za-z0-9_]{0,39}$"
+SCALES_FILE = "_scales.yaml"
+
+ItemType = Literal["rating", "choice", "multi", "yesno", "text", "longtext", "number"]
+CHOICE_TYPES = ("choice", "multi")
+TEXT_LIMITS = {"text": 200, "longtext": 2000}
+# Item types whose answers are values with labels; the others are typed by the resident.
+LABELLED_TYPES = ("rating", "yesno", "choice", "multi")
+# The stored answer of a resident who chose "don't know" (不清楚) on a rating item that offers it.
+DONT_KNOW = "dk"
+
+
+class LocalText(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A text in Chinese (required) with an optional English translation."""
+
+    zh: Annotated[str, msgspec.Meta(min_length=1)]
+    en: str | None = None
+
+
+# Every text may be written as a plain string (Chinese) or as {zh: …, en: …}.
+Text = str | LocalText
+
+
+def localise(text: Text | None, lang: str) -> str:
+    """Return `text` in `lang`, falling back to Chinese when no translation exists."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text
+    return pick(lang, text.zh, text.en)
+
+
+YES_NO: dict[Any, Text] = {True: LocalText(zh="是", en="Yes"), False: LocalText(zh="否", en="No")}
+
+
+class Level(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One level of a rating scale; `value` is what is stored (e.g. 5 for 非常满意)."""
+
+    value: int
+    label: Text
+
+
+class Scale(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A named ordered scale, best level first."""
+
+    levels: Annotated[list[Level], msgspec.Meta(min_length=2, max_length=11)]
+    #: How many of the best levels count as satisfied (满意率: 基本满意 and above = 3 of 5).
+    satisfied_levels: int = 3
+    #: How many of the worst levels count as a bad rating (差评: 不满意, 非常不满意).
+    bad_levels: int = 2
+    dont_know_label: Text = LocalText(zh="不清楚", en="Don't know")
+
+
+class Option(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A choice of a single- or multiple-choice item."""
+
+    value: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+    label: Text
+
+
+class ShowIf(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Show an item only when another item's answer is one of `values`."""
+
+    item: str
+    values: Annotated[list[int | str | bool], msgspec.Meta(min_length=1)]
+
+
+class Item(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One question."""
+
+    id: Annotated[str, msgspec.Meta(pattern=ITEM_ID)]
+    type: ItemType
+    text: Text
+    help: Text | None = None
+    required: bool = False
+    scale: str | None = None
+    dimension: str | None = None
+    weight: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    reverse: bool = False
+    dont_know: bool = False
+    options: list[Option] | None = None
+    min: float | None = None
+    max: float | None = None
+    demographic: Literal["age_band", "sex", "residence"] | None = None
+    show_if: ShowIf | None = None
+
+
+class AnswerIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An item answered with one of `values` (for a multi item: any of them ticked)."""
+
+    item: str
+    values: Annotated[list[int | str | bool], msgspec.Meta(min_length=1)]
+
+
+class BadRating(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Which answers are a bad rating (差评) and open a case for the unit (the 好差评 closed loop).
+
+    `item` is a rating item whose scale's worst `bad_levels` levels are bad (不满意, 非常不满意);
+    null means no item does. `reasons` optionally lists answers that open a case whatever that item
+    says (e.g. "staff asked for favours").
+    """
+
+    item: str | None
+    reasons: AnswerIn | None = None
+
+
+class Dimension(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A weighted group of rating items (维度); weights are normalised over the questionnaire."""
+
+    id: Annotated[str, msgspec.Meta(pattern=ITEM_ID)]
+    title: Text
+    weight: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+
+
+class Questionnaire(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A validated questionnaire definition."""
+
+    slug: Annotated[str, msgspec.Meta(pattern=SLUG)]
+    version: Annotated[int, msgspec.Meta(ge=1)]
+    title: Text
+    items: Annotated[list[Item], msgspec.Meta(min_length=1)]
+    intro: Text | None = None
+    privacy: Text | None = None
+    dimensions: list[Dimension] = []
+    scales: dict[str, Scale] = {}
+    # UNSET (absent) is left out of the canonical JSON, so definitions stored before this field
+    # existed keep their content hash; absent means the default rule of `bad_rating_rule`.
+    bad_rating: BadRating | msgspec.UnsetType = msgspec.UNSET
+
+    def item(self, item_id: str) -> Item:
+        return next(i for i in self.items if i.id == item_id)
+
+    def is_shown(self, item: Item, answers: Mapping[str, Any]) -> bool:
+        """Whether `item` is asked, given the answers so far (its `show_if` condition holds)."""
+        if item.show_if is None:
+            return True
+        answer = answers.get(item.show_if.item)
+        # Compare types too: in Python True == 1, but a yes/no answer must never match rating 1.
+        return any(type(v) is type(answer) and v == answer for v in item.show_if.values)
+
+    def labels_of(self, item: Item) -> dict[Any, Text]:
+        """Each value an answer to `item` may hold, with its label: the scale's levels and "don't know",
+        yes and no, or the options; {} for typed answers."""
+        if item.type == "rating":
+            scale = self.scales[item.scale or ""]
+            return {level.value: level.label for level in scale.levels} | {DONT_KNOW: scale.dont_know_label}
+        if item.type == "yesno":
+            return dict(YES_NO)
+        return {o.value: o.label for o in item.options or []}
+
+    def answer_labels(self, item: Item, value: Any) -> tuple[Text, ...]:
+        """An answer in words: the label of each value it holds (a value without a label as written);
+        () for no answer. Typed answers come back as written: staff pages mask them (privacy.py)."""
+        if value is None:
+            return ()
+        values = value if isinstance(value, list) else [value]
+        labels = self.labels_of(item)
+        return tuple(labels.get(v, str(v)) for v in values)
+
+    def rating_items(self) -> list[Item]:
+        return [i for i in self.items if i.type == "rating"]
+
+    def bad_rating_rule(self) -> BadRatingRule:
+        """The resolved bad-rating rule: without `bad_rating`, the rating item `overall` if there is one."""
+        rule = self.bad_rating
+        if isinstance(rule, msgspec.UnsetType):
+            overall = next((i for i in self.items if i.id == DEFAULT_BAD_RATING_ITEM and i.type == "rating"), None)
+            rule = BadRating(item=overall.id if overall and not overall.reverse else None)
+        bad_values: frozenset[int] = frozenset()
+        if rule.item is not None:
+            scale = self.scales[self.item(rule.item).scale or ""]
+            bad_values = frozenset(level.value for level in scale.levels[len(scale.levels) - scale.bad_levels :])
+        return BadRatingRule(rule.item, bad_values, rule.reasons)
+
+    def to_json(self) -> bytes:
+        """Canonical JSON: the stored definition and the input of `content_hash`."""
+        return msgspec.json.encode(self, order="sorted")
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.to_json()).hexdigest()
+
+
+# The item a questionnaire without `bad_rating` is judged by: the bundled ones call their overall
+# judgement "overall" (questionnaires/README.md).
+DEFAULT_BAD_RATING_ITEM = "overall"
+
+
+@dataclass(frozen=True)
+class BadRatingRule:
+    """`bad_rating` resolved against the questionnaire's scales."""
+
+    item: str | None
+    bad_values: frozenset[int]
+    reasons: AnswerIn | None
+
+    def trigger(self, answers: Mapping[str, Any]) -> str | None:
+        """Why these answers are a bad rating, as `item=value` (e.g. "overall=1"), or None."""
+        if self.item is not None and answers.get(self.item) in self.bad_values:
+            value = answers[self.item]
+            if not isinstance(value, bool):  # True == 1 in Python; a yes/no answer is never a level
+                return f"{self.item}={value}"
+        if self.reasons is not None:
+            answer = answers.get(self.reasons.item)
+            given = answer if isinstance(answer, list) else [answer]
+            for value in self.reasons.values:
+                if any(type(value) is type(a) and value == a for a in given):
+                    return f"{self.reasons.item}={str(value).lower() if isinstance(value, bool) else value}"
+        return None
+
+
+_FIELDS = "slug, version, title, items…"  # named when a file holds no mapping
+
+
+class QuestionnaireError(ValueError):
+    """A questionnaire file is invalid; the message reads `file: path.to.field: message`."""
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a questionnaire file, for editors.
+
+    Descriptions come from the docstrings, dedented here: msgspec releases differ in how they
+    indent a docstring's later lines, and the published file must not depend on which is installed.
+    """
+    schema = _clean_descriptions(msgspec.json.schema(Questionnaire))
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Minping questionnaire"
+    return schema
+
+
+def _clean_descriptions(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: inspect.cleandoc(v) if k == "description" else _clean_descriptions(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_clean_descriptions(v) for v in node]
+    return node
+
+
+def load_file(path: Path, library: Mapping[str, Scale] | None = None) -> Questionnaire:
+    """Load and validate one questionnaire file.
+
+    :param library: shared named scales; defaults to the `_scales.yaml` next to the file.
+    :raise QuestionnaireError: on any structural or semantic error.
+    """
+    if library is None:
+        library = load_scale_library(path.parent / SCALES_FILE)
+    questionnaire = parse(path.read_bytes(), name=path.name, library=library)
+    if questionnaire.slug != path.stem:
+        raise QuestionnaireError(f"{path.name}: slug: must match the file name ({path.stem!r})")
+    return questionnaire
+
+
+def parse(source: bytes | str, *, name: str, library: Mapping[str, Scale]) -> Questionnaire:
+    """Validate questionnaire source text (YAML or JSON); `name` prefixes every error message."""
+    raw = read_yaml(source, name, QuestionnaireError, _FIELDS)
+    try:
+        questionnaire = msgspec.convert(raw, Questionnaire)
+    except msgspec.ValidationError as exc:
+        raise QuestionnaireError(f"{name}: {msgspec_message(exc, _ENUM_FIELDS)}") from None
+    errors = _semantic_errors(questionnaire, library)
+    if errors:
+        raise QuestionnaireError(f"{name}: {errors[0]}")
+    used = {i.scale for i in questionnaire.items if i.scale}
+    scales = {s: questionnaire.scales.get(s) or library[s] for s in sorted(used)}
+    return msgspec.structs.replace(questionnaire, scales=scales)
+
+
+def from_json(data: bytes | str) -> Questionnaire:
+    """Rebuild a stored (already validated) definition."""
+    return msgspec.json.decode(data, type=Questionnaire)
+
+
+def load_scale_library(path: Path) -> dict[str, Scale]:
+    """Load the shared named scales; a missing file means no shared scales."""
+    if not path.exists():
+        return {}
+    raw = read_yaml(path.read_bytes(), path.name, QuestionnaireError, "scale names, each with levels…")
+    try:
+        scales = msgspec.convert(raw, dict[str, Scale])
+    except msgspec.ValidationError as exc:
+        raise QuestionnaireError(f"{path.name}: {msgspec_message(exc, _ENUM_FIELDS)}") from None
+    for scale_name, scale in scales.items():
+        error = _scale_error(scale)
+        if error:
+            raise QuestionnaireError(f"{path.name}: {scale_name}.{error}")
+    return scales
+
+
+def load_directory(directory: Path) -> list[Questionnaire]:
+    """Load every questionnaire in `directory` (files starting with `_` are libraries)."""
+    library = load_scale_library(directory / SCALES_FILE)
+    paths = sorted(p for p in directory.glob("*.yaml") if not p.name.startswith("_"))
+    return [load_file(p, library) for p in paths]
+
+
+# Fields whose type is a fixed set of words: an invalid value's message lists them.
+DEMOGRAPHICS = ("age_band", "sex", "residence")
+_ENUM_FIELDS = {"type": get_args(ItemType), "demographic": DEMOGRAPHICS}
+
+
+def _scale_error(scale: Scale) -> str | None:
+    values = [level.value for level in scale.levels]
+    if len(set(values)) != len(values):
+        return "levels: level values must be distinct"
+    if not 1 <= scale.satisfied_levels < len(values):
+        return "satisfied_levels: must be between 1 and the number of levels minus one"
+    if not 0 <= scale.bad_levels < len(values):
+        return "bad_levels: must be below the number of levels"
+    return None
+
+
+def _semantic_errors(q: Questionnaire, library: Mapping[str, Scale]) -> list[str]:
+    """Rules a type cannot express, each as `path: message`; the first one is reported."""
+    errors: list[str] = []
+    for name, scale in q.scales.items():
+        error = _scale_error(scale)
+        if error:
+            errors.append(f"scales.{name}.{error}")
+    dimension_ids = [d.id for d in q.dimensions]
+    errors += duplicates("dimensions", dimension_ids)
+    errors += duplicates("items", [i.id for i in q.items])
+    known_scales = set(library) | set(q.scales)
+    seen: dict[str, Item] = {}
+    for n, item in enumerate(q.items):
+        where = f"items.{n}"
+        if item.type == "rating":
+            if item.scale is None:
+                errors.append(f"{where}.scale: a rating item needs a scale")
+            elif item.scale not in known_scales:
+                known = ", ".join(sorted(known_scales)) or "none"
+                errors.append(f"{where}.scale: unknown scale {item.scale!r} (known: {known})")
+        else:
+            for field in ("scale", "dimension"):
+                if getattr(item, field) is not None:
+                    errors.append(f"{where}.{field}: only rating items take a {field}")
+            if item.reverse or item.dont_know:
+                errors.append(f"{where}: reverse and dont_know apply to rating items only")
+        if item.dimension is not None and item.dimension not in dimension_ids:
+            errors.append(f"{where}.dimension: unknown dimension {item.dimension!r}")
+        if item.type in CHOICE_TYPES:
+            if not item.options or len(item.options) < 2:
+                errors.append(f"{where}.options: a {item.type} item needs at least two options")
+            else:
+                errors += duplicates(f"{where}.options", [o.value for o in item.options])
+        elif item.options is not None:
+            errors.append(f"{where}.options: only choice and multi items take options")
+        if item.type != "number" and (item.min is not None or item.max is not None):
+            errors.append(f"{where}: min and max apply to number items only")
+        if item.min is not None and item.max is not None and item.min > item.max:
+            errors.append(f"{where}.max: must not be below min")
+        if item.demographic and item.type != "choice":
+            errors.append(f"{where}.demographic: a demographic item must be a choice item")
+        if item.show_if is not None:
+            target = seen.get(item.show_if.item)
+            if target is None:
+                errors.append(f"{where}.show_if.item: {item.show_if.item!r} is not an earlier item")
+            elif target.type not in ("rating", "choice", "yesno"):
+                errors.append(f"{where}.show_if.item: must be a rating, choice or yes/no item")
+            else:
+                allowed = _answer_values(q, library, target)
+                for v_n, value in enumerate(item.show_if.values):
+                    if not any(type(value) is type(a) and value == a for a in allowed):
+                        errors.append(f"{where}.show_if.values.{v_n}: {value!r} is not an answer of {target.id!r}")
+        seen[item.id] = item
+    shapes = {}
+    for n, item in enumerate(q.items):
+        scale = q.scales.get(item.scale or "") or library.get(item.scale or "")
+        if item.type == "rating" and scale is not None:
+            shape = (len(scale.levels), scale.satisfied_levels, scale.bad_levels)
+            if shapes and shape not in shapes.values():
+                first = next(iter(shapes))
+                errors.append(
+                    f"items.{n}.scale: {item.scale!r} has {shape[0]} levels ({shape[1]} satisfied, {shape[2]} bad) "
+                    f"but {first!r} has {shapes[first][0]} ({shapes[first][1]}, {shapes[first][2]}); "
+                    "rating items are combined into one index, so their scales must have the same shape"
+                )
+            shapes.setdefault(item.scale or "", shape)
+    for n, dimension in enumerate(q.dimensions):
+        if not any(i.dimension == dimension.id for i in q.items):
+            errors.append(f"dimensions.{n}: dimension {dimension.id!r} has no rating items")
+    return errors + _bad_rating_errors(q, seen)
+
+
+def _bad_rating_errors(q: Questionnaire, items: Mapping[str, Item]) -> list[str]:
+    rule = q.bad_rating
+    if isinstance(rule, msgspec.UnsetType):
+        return []
+    errors = []
+    if rule.item is not None:
+        item = items.get(rule.item)
+        if item is None or item.type != "rating":
+            errors.append(f"bad_rating.item: {rule.item!r} is not a rating item")
+        elif item.reverse:
+            errors.append("bad_rating.item: must not be a reversed item (its worst levels would be its best)")
+    if rule.reasons is not None:
+        target = items.get(rule.reasons.item)
+        if target is None or target.type not in ("choice", "multi", "yesno"):
+            errors.append(f"bad_rating.reasons.item: {rule.reasons.item!r} is not a choice, multi or yes/no item")
+        else:
+            allowed = [True, False] if target.type == "yesno" else [o.value for o in target.options or []]
+            for n, value in enumerate(rule.reasons.values):
+                if not any(type(value) is type(a) and value == a for a in allowed):
+                    errors.append(f"bad_rating.reasons.values.{n}: {value!r} is not an answer of {target.id!r}")
+    return errors
+
+
+def _answer_values(q: Questionnaire, library: Mapping[str, Scale], item: Item) -> list[int | str | bool]:
+    """The values an answer to `item` can take (for checking `show_if`)."""
+    if item.type == "yesno":
+        return [True, False]
+    if item.type == "choice":
+        return [o.value for o in item.options or []]
+    scale = q.scales.get(item.scale or "") or library.get(item.scale or "")
+    return [level.value for level in scale.levels] if scale else []

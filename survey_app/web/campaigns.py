@@ -1,0 +1,296 @@
+"""Campaigns in the back office: create one for a subtree, open and close it, manage its QR links,
+print its posters and download its QR images."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import date, timedelta
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Response, Template
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
+
+from analysis.sampling import sample_size_for_proportion
+from survey_app import accounts, ballots, campaigns, invitations, links, localtime, qrcodes, units
+from survey_app.accounts import StaffMember
+from survey_app.campaigns import CampaignError
+from survey_app.i18n import N_, Refusal
+from survey_app.tables import CampaignStatus, Role, UnitKind
+from survey_app.web.auth import requires
+from survey_app.web.common import STAFF, CampaignScope, base_url, provide_scope
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+DEFAULT_TARGET = 60
+
+
+class CampaignController(Controller):
+    path = "/staff/campaigns"
+    include_in_schema = False
+    guards = [requires(Role.admin, Role.worker, Role.assessor)]
+    dependencies = {"campaign_scope": Provide(provide_scope)}
+
+    @get("/new", name="campaigns:new", guards=[requires(*STAFF)])
+    async def new(self, request: Request[StaffMember, Any, Any]) -> Template:
+        return await _form_page(request.user, {}, None)
+
+    @post("/new", name="campaigns:create", guards=[requires(*STAFF)])
+    async def create(
+        self, request: Request[StaffMember, Any, Any], data: URLEncodedBody[dict[str, Any]]
+    ) -> Template | Redirect:
+        """Create a campaign for the chosen units, or show the form again with the reason."""
+        try:
+            slug = await _create_from_form(request.user, data)
+        except CampaignError as exc:
+            return await _form_page(request.user, data, exc)
+        return Redirect(path=f"/staff/campaigns/{slug}", status_code=303)
+
+    @get("/{slug:str}", name="campaigns:show")
+    async def show(
+        self, request: Request[StaffMember, Any, Any], campaign_scope: NamedDependency[CampaignScope]
+    ) -> Template:
+        """Status, period, and every link of the member's units with scans, starts and completed answers."""
+        return await _campaign_page(request.user, campaign_scope)
+
+    @post("/{slug:str}/ballots", name="campaigns:ballots", guards=[requires(*STAFF)])
+    async def change_ballots(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Template | Redirect:
+        """Switch the device check and invitation codes, set the revision window and hourly limits (audited)."""
+        if not campaign_scope.may_run:
+            raise NotFoundException()
+        try:
+            await ballots.change_settings(campaign_scope.campaign.id, _ballot_settings(data), request.user.username)
+        except Refusal as exc:
+            return await _campaign_page(request.user, campaign_scope, error=exc)
+        return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
+
+    @post("/{slug:str}/status", name="campaigns:status", guards=[requires(*STAFF)])
+    async def set_status(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Redirect:
+        status = data.get("status")
+        if not campaign_scope.may_run:
+            raise NotFoundException()
+        if status not in {s.value for s in CampaignStatus}:
+            raise ValidationException("unknown status")
+        await campaigns.set_status(campaign_scope.campaign.id, CampaignStatus(status), request.user.username)
+        return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
+
+    @post("/{slug:str}/links", name="campaigns:add_link", guards=[requires(*STAFF)])
+    async def add_link(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Redirect:
+        """Issue a link for one unit, e.g. for a second poster site."""
+        unit_id = _int(data.get("unit"))
+        if unit_id is None:
+            raise ValidationException("choose a unit")
+        if not campaign_scope.units.covers(unit_id):
+            raise NotFoundException()
+        await links.add(campaign_scope.campaign.id, unit_id, str(data.get("site", "")), request.user.username)
+        return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
+
+    @post("/{slug:str}/links/{token:str}/revoke", name="campaigns:revoke_link", guards=[requires(*STAFF)])
+    async def revoke_link(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        token: FromPath[str],
+    ) -> Redirect:
+        owner = await links.owner(token)
+        if owner is None or owner[0] != campaign_scope.campaign.id or not campaign_scope.units.covers(owner[1]):
+            raise NotFoundException()
+        await links.revoke(token, request.user.username)
+        return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
+
+    @get("/{slug:str}/posters", name="campaigns:posters")
+    async def posters(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        unit: FromQuery[str] = "",
+    ) -> Template:
+        """One A4 poster per active link (of `unit`'s subtree if given), ready for print-to-PDF."""
+        base = base_url(request)
+        sheets = [
+            {
+                "link": link,
+                "url": campaigns.public_url(base, link.token),
+                "qr_svg": qrcodes.svg(campaigns.public_url(base, link.token)).decode(),
+            }
+            for link in await _active_links(campaign_scope, unit)
+        ]
+        return Template("staff/posters.html", context={"c": campaign_scope.campaign, "sheets": sheets})
+
+    @get("/{slug:str}/qr.zip", name="campaigns:qr_zip")
+    async def qr_zip(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        unit: FromQuery[str] = "",
+    ) -> Response[bytes]:
+        """SVG and PNG of every active link (of `unit`'s subtree if given), named by unit code and site."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for link in await _active_links(campaign_scope, unit):
+                url = campaigns.public_url(base_url(request), link.token)
+                name = f"{link.unit_code}-{_file_safe(link.site) or link.token[:6]}"
+                archive.writestr(f"{name}.svg", qrcodes.svg(url))
+                archive.writestr(f"{name}.png", qrcodes.png(url))
+        headers = {"Content-Disposition": f'attachment; filename="{campaign_scope.campaign.slug}-qr.zip"'}
+        return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
+
+
+async def _campaign_page(user: StaffMember, scope: CampaignScope, error: Refusal | None = None) -> Template:
+    rows = await links.for_campaign(scope.campaign.id, scope.visible)
+    context = {
+        "c": scope.campaign,
+        "may_run": scope.may_run,
+        "links": rows,
+        "may_edit": user.role in STAFF,
+        "link_units": sorted({(r.unit_id, r.unit_name, r.unit_code) for r in rows}, key=lambda u: u[2]),
+        "poster_roots": await units.listing(scope.visible),
+        "one_day": timedelta(days=1),
+        "ballots": await ballots.settings_of(scope.campaign.id),
+        "batches": await invitations.batches(scope.campaign.id, scope.visible) if user.role in STAFF else [],
+        "max_batch": invitations.MAX_BATCH,
+        "error": error,
+    }
+    return Template("staff/campaign.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY if error else 200)
+
+
+def _ballot_settings(data: dict[str, Any]) -> ballots.BallotSettings:
+    """The settings form as settings; a number that is not one is refused with a message."""
+    values: dict[str, int | None] = {}
+    for name in ("revision_minutes", "link_hourly_limit", "campaign_hourly_limit"):
+        text = str(data.get(name, "")).strip()
+        values[name] = _int(text) if text else None
+        if text and values[name] is None:
+            raise Refusal(N_("请填写整数。"))
+    return ballots.BallotSettings(
+        device_check=data.get("device_check") == "on",
+        revision_minutes=values["revision_minutes"] or 0,
+        invitation_only=data.get("invitation_only") == "on",
+        link_hourly_limit=values["link_hourly_limit"],
+        campaign_hourly_limit=values["campaign_hourly_limit"],
+    )
+
+
+async def _active_links(campaign_scope: CampaignScope, unit_code: str) -> list[links.LinkRow]:
+    """The campaign's active links the member may see, limited to `unit_code`'s subtree if given."""
+    rows = await links.for_campaign(campaign_scope.campaign.id, campaign_scope.visible)
+    if unit_code:
+        root = await units.by_code(unit_code)
+        if root is None:
+            raise NotFoundException()
+        inside = await units.subtree_ids(root.id)
+        rows = [r for r in rows if r.unit_id in inside]
+    return [r for r in rows if not r.revoked]
+
+
+def _file_safe(text: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", text).strip("_")
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+async def _form_page(user: StaffMember, values: dict[str, Any], error: CampaignError | None) -> Template:
+    visible = await accounts.visible_unit_ids(user)
+    context = {
+        "values": values,
+        "error": error,
+        "questionnaires": await campaigns.questionnaire_choices(),
+        "roots": await units.listing(visible),
+        "kinds": [k.value for k in UnitKind],
+    }
+    return Template(
+        "staff/campaign_new.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY if error else 200
+    )
+
+
+async def _create_from_form(user: StaffMember, data: dict[str, Any]) -> str:
+    """Check the form and create the campaign; raise CampaignError with the reason otherwise."""
+    slug, title = str(data.get("slug", "")).strip(), str(data.get("title", "")).strip()
+    if not SLUG.match(slug):
+        raise CampaignError(N_("代码须为 2–63 个小写字母、数字或横线，例如 community-2026-q1。"))
+    if not title:
+        raise CampaignError(N_("请填写评议活动名称。"))
+    questionnaire_id, root = _int(data.get("questionnaire")), _int(data.get("root"))
+    if questionnaire_id is None or questionnaire_id not in {q.id for q in await campaigns.questionnaire_choices()}:
+        raise CampaignError(N_("请选择问卷。"))
+    opens, closes = _date(data.get("opens")), _date(data.get("closes"))
+    if opens is None or closes is None:
+        raise CampaignError(N_("请填写开始和结束日期。"))
+    scope = await accounts.unit_scope(user)
+    if root is None or not scope.covers(root):
+        raise CampaignError(N_("请选择单位。"))
+    kind = str(data.get("kind", "")) or None
+    chosen = [u for u in await units.descendants(root, kind) if scope.covers(u.id)]
+    return await _create(user, slug, title, questionnaire_id, chosen, opens, closes, data)
+
+
+async def _create(
+    user: StaffMember,
+    slug: str,
+    title: str,
+    questionnaire_id: int,
+    chosen: list[Any],
+    opens: date,
+    closes: date,
+    data: dict[str, Any],
+) -> str:
+    margin = _percent(data.get("margin"))
+    fixed = _int(data.get("target")) or DEFAULT_TARGET
+    targets = {
+        u.id: sample_size_for_proportion(margin, u.population) if margin and u.population else fixed for u in chosen
+    }
+    await campaigns.create(
+        slug,
+        questionnaire_id,
+        title,
+        [u.id for u in chosen],
+        title_en=str(data.get("title_en", "")).strip(),
+        purpose=str(data.get("purpose", "")).strip(),
+        purpose_en=str(data.get("purpose_en", "")).strip(),
+        status=CampaignStatus.draft,
+        opens_at=localtime.start_of(opens),  # dates typed are the city's: 00:00 on the first day
+        closes_at=localtime.start_of(closes + timedelta(days=1)),  # to 24:00 on the last
+        targets=targets,
+        actor=user.username,
+    )
+    return slug
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _percent(value: Any) -> float | None:
+    """A margin of error typed as percentage points (e.g. "5" for ±5 %), as a proportion."""
+    try:
+        margin = float(str(value)) / 100
+    except ValueError:
+        return None
+    return margin if 0 < margin < 1 else None

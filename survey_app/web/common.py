@@ -1,0 +1,105 @@
+"""What the controllers share: the public origin, the dependencies that resolve a link, a campaign or a
+report in the member's scope, downloads, and the labels of case states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Response
+from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_410_GONE
+
+from survey_app import accounts, campaigns
+from survey_app.accounts import StaffMember, UnitScope
+from survey_app.campaigns import CampaignInfo, LinkState, PublicLink
+from survey_app.i18n import N_
+from survey_app.reporting import campaign_report
+from survey_app.settings import get_settings
+from survey_app.tables import Channel, Role
+
+STAFF = (Role.admin, Role.worker)
+
+
+def base_url(request: Request[Any, Any, Any]) -> str:
+    """The configured public origin, or the address this request reached."""
+    return get_settings().public_base_url or str(request.base_url).rstrip("/")
+
+
+async def provide_link(token: FromPath[str]) -> PublicLink:
+    link = await campaigns.find_link(token)
+    if link is None:
+        raise NotFoundException("unknown link")
+    return link
+
+
+STATE_STATUS = {
+    LinkState.closed: HTTP_410_GONE,
+    LinkState.revoked: HTTP_410_GONE,
+    LinkState.not_yet_open: HTTP_403_FORBIDDEN,
+}
+
+
+@dataclass(frozen=True)
+class CampaignScope:
+    """A campaign as one member sees it: the units of it they may see, and whether they may run it."""
+
+    campaign: CampaignInfo
+    units: UnitScope
+    may_run: bool  # change status: an admin, or a worker whose scope covers every unit of it
+
+    @property
+    def visible(self) -> frozenset[int] | None:
+        """The ids of the member's units, None for all: what the domain's listings filter by."""
+        return self.units.ids
+
+
+async def provide_scope(slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> CampaignScope:
+    campaign = await campaigns.by_slug(slug)
+    scope = await accounts.unit_scope(request.user)
+    covered = set(await campaigns.unit_ids(campaign.id)) if campaign else set()
+    if campaign is None or not scope.covers_any(covered):
+        raise NotFoundException()
+    may_run = request.user.role == Role.admin or (request.user.role == Role.worker and scope.covers_all(covered))
+    return CampaignScope(campaign, scope, may_run)
+
+
+async def provide_report(
+    slug: FromPath[str], request: Request[StaffMember, Any, Any], channel: FromQuery[str] = ""
+) -> campaign_report.Report:
+    """The campaign's report over the member's units, from all channels or those in `?channel=qr,paper`;
+    404 when the campaign has none of the member's units."""
+    chosen = [c for c in channel.split(",") if c] or None
+    if chosen and not set(chosen) <= {c.value for c in Channel}:
+        raise ValidationException("unknown channel")
+    try:
+        report = await campaign_report.build(slug, chosen)
+    except campaign_report.ReportError as exc:
+        raise NotFoundException(str(exc)) from exc
+    visible = campaign_report.restrict(report, await accounts.visible_unit_ids(request.user))
+    if visible is None:
+        raise NotFoundException()
+    return visible
+
+
+CSV = "text/csv; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(content: bytes, media_type: str, filename: str) -> Response[bytes]:
+    # Slugs are [a-z0-9-] by construction, so the name needs no quoting beyond the quotes.
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+    return Response(content, media_type=media_type, headers=headers)
+
+
+STATE_LABELS = {
+    "new": N_("待回访"),
+    "verified": N_("已回访核实"),
+    "rectifying": N_("整改中"),
+    "resolved": N_("已整改"),
+    "explained": N_("已解释说明"),
+    "excluded": N_("申诉成立，不计入"),
+    "superseded": N_("居民已修改评价"),
+}

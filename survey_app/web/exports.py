@@ -1,0 +1,80 @@
+"""Downloads for staff: a campaign's raw responses (CSV, XLSX) and its scores per unit (CSV, XLSX, JSON).
+
+The columns are documented in docs/exports.md. A member sees the responses and scores of the units
+in their subtree only; a campaign without any of them answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Response
+
+from survey_app import accounts, campaigns
+from survey_app.accounts import StaffMember
+from survey_app.i18n import current_language
+from survey_app.questionnaires import versions
+from survey_app.questionnaires.format import Questionnaire
+from survey_app.reporting import campaign_report, exports
+from survey_app.tables import Role
+from survey_app.web.auth import requires
+from survey_app.web.common import CSV, XLSX, download, provide_report
+
+
+async def _responses(slug: str, user: StaffMember) -> tuple[Questionnaire, exports.Table]:
+    visible = await accounts.visible_unit_ids(user)
+    campaign = await campaigns.visible_by_slug(slug, visible)
+    if campaign is None:
+        raise NotFoundException()
+    questionnaire = await versions.get(campaign.questionnaire_id)
+    records = await exports.response_records(campaign.id, questionnaire, visible, current_language.get())
+    return questionnaire, exports.response_table(questionnaire, records)
+
+
+class ResponseExportController(Controller):
+    path = "/staff/campaigns/{slug:str}"
+    include_in_schema = False
+    guards = [requires(Role.admin, Role.assessor, Role.worker)]
+
+    @get("/responses.csv", name="exports:responses_csv")
+    async def responses_csv(self, slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> Response[bytes]:
+        """One row per response of the member's units, answers as codes and labels."""
+        _, table = await _responses(slug, request.user)
+        return download(exports.to_csv(table), CSV, f"{slug}-responses.csv")
+
+    @get("/responses.xlsx", name="exports:responses_xlsx")
+    async def responses_xlsx(self, slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> Response[bytes]:
+        """The same rows as the CSV, plus a sheet saying which question each column holds."""
+        questionnaire, table = await _responses(slug, request.user)
+        questions = exports.question_table(questionnaire, current_language.get())
+        content = exports.to_xlsx([("responses", table), ("columns", questions)])
+        return download(content, XLSX, f"{slug}-responses.xlsx")
+
+
+class ScoreExportController(Controller):
+    path = "/reports/{slug:str}"
+    include_in_schema = False
+    guards = [requires(Role.admin, Role.assessor, Role.worker)]
+    dependencies = {"report": Provide(provide_report)}
+
+    @get("/units.csv", name="exports:scores_csv")
+    async def scores_csv(self, report: NamedDependency[campaign_report.Report]) -> Response[bytes]:
+        """One row per unit: overall score with n and interval, then every dimension and item."""
+        sheet = await exports.score_sheet(report, current_language.get())
+        return download(exports.to_csv(exports.score_table(sheet)), CSV, f"{report.campaign_slug}-units.csv")
+
+    @get("/units.xlsx", name="exports:scores_xlsx")
+    async def scores_xlsx(self, report: NamedDependency[campaign_report.Report]) -> Response[bytes]:
+        lang = current_language.get()
+        sheet = await exports.score_sheet(report, lang)
+        content = exports.to_xlsx([("scores", exports.score_table(sheet)), ("about", exports.score_about(sheet, lang))])
+        return download(content, XLSX, f"{report.campaign_slug}-units.xlsx")
+
+    @get("/units.json", name="exports:scores_json")
+    async def scores_json(self, report: NamedDependency[campaign_report.Report]) -> Response[bytes]:
+        sheet = await exports.score_sheet(report, current_language.get())
+        return download(exports.encode_json(sheet), "application/json", f"{report.campaign_slug}-units.json")

@@ -1,0 +1,30 @@
+"""The back office home: campaigns in the member's scope with live progress, and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.response import Template
+
+from survey_app import accounts, audit, campaigns
+from survey_app.accounts import StaffMember
+from survey_app.tables import Role
+from survey_app.web.auth import requires, requires_full_scope
+
+
+class StaffController(Controller):
+    path = "/staff"
+    include_in_schema = False
+    guards = [requires(Role.admin, Role.worker, Role.assessor)]
+
+    @get("/", name="staff:home")
+    async def home(self, request: Request[StaffMember, Any, Any]) -> Template:
+        """Campaigns covering the member's units: responses per unit against target, units at risk."""
+        visible = await accounts.visible_unit_ids(request.user)
+        return Template("staff/home.html", context={"progress": await campaigns.progress(visible)})
+
+    @get("/audit", name="staff:audit", guards=[requires(Role.admin, Role.assessor), requires_full_scope])
+    async def audit_trail(self) -> Template:
+        """The newest audit entries and whether the whole chain verifies."""
+        return Template("staff/audit.html", context={"entries": await audit.recent(), "check": await audit.verify()})
