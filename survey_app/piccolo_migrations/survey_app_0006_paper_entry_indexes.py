@@ -1,7 +1,7 @@
 """A paper sheet counts once: (campaign, sheet) is unique on response (see survey_app/entries.py).
 
 A separate migration because Piccolo runs a migration's raw statements before its column changes,
-and the index needs the `sheet` column added by survey_app_0004_paper_entry. Rows without a sheet
+and the index needs the `sheet` column added by survey_app_0005_paper_entry. Rows without a sheet
 (QR, interviews) hold NULL, which unique indexes on SQLite and PostgreSQL never treat as equal.
 """
 
