@@ -32,7 +32,7 @@ if os.environ.get("MINPING_TEST_DATABASE_URL"):
 from anyio.from_thread import BlockingPortal, start_blocking_portal  # noqa: E402
 from litestar.testing import TestClient  # noqa: E402
 
-from survey_app import accounts, campaigns, counters, db, units  # noqa: E402
+from survey_app import accounts, campaigns, counters, db, demo, units  # noqa: E402
 from survey_app.app import create_app  # noqa: E402
 from survey_app.questionnaires import versions  # noqa: E402
 from survey_app.settings import get_settings  # noqa: E402
@@ -196,6 +196,12 @@ class World:
 @pytest.fixture
 def world(run: Callable[..., Any]) -> World:
     return World(run)
+
+
+@pytest.fixture
+def demo_city(run: Callable[..., Any]) -> dict[str, int]:
+    """The demo city (survey_app/demo.py, default seed) in an otherwise empty database: responses per campaign."""
+    return run(demo.build)  # type: ignore[no-any-return]
 
 
 PASSWORD = "correct horse battery"

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import analysis
-from survey_app import demo
 from survey_app.assessment import periods
 from survey_app.assessment.schemes import load_file, parse
 from survey_app.cases.figures import figures_of
@@ -26,11 +25,6 @@ WITH_CASES = BASE.replace(
 )
 SCHEME = parse(WITH_CASES, name="civilized-city-2026.yaml")
 PLAIN = load_file(SCHEMES_DIR / "civilized-city-2026.yaml")
-
-
-@pytest.fixture
-def demo_city(run):
-    run(demo.build)
 
 
 async def resolve_some(codes: list[str]) -> None:

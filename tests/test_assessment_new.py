@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import campaigns, demo
+from survey_app import campaigns
 from survey_app.assessment import periods, schemes
 from survey_app.assessment.schemes import bundled_schemes
 from survey_app.questionnaires import versions
@@ -49,8 +49,7 @@ def period_slugs(run) -> list[str]:
     return run(fetch)
 
 
-def test_admin_opens_a_period_from_the_list_page_and_lands_on_its_league(client, staff, run):
-    run(demo.build)
+def test_admin_opens_a_period_from_the_list_page_and_lands_on_its_league(client, staff, run, demo_city):
     ids = run(versions.register_bundled)
     now = datetime.now(UTC)
     community_ids = run(_community_ids)

@@ -10,7 +10,6 @@ import json
 import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import demo
 from survey_app.assessment import periods, schemes
 from survey_app.assessment.schemes import load_file
 from survey_app.settings import SCHEMES_DIR
@@ -22,8 +21,7 @@ SCHEME = load_file(SCHEMES_DIR / "civilized-city-2026.yaml")
 
 
 @pytest.fixture
-def demo_period(run):
-    run(demo.build)
+def demo_period(run, demo_city):
     return run(
         periods.create,
         "y2026",
@@ -156,10 +154,9 @@ def test_the_league_downloads_as_the_page_shows_it(client, staff, run, demo_peri
     assert "/assessments/y2026/league.csv" in client.get("/assessments/y2026").text
 
 
-def test_a_weighted_league_shows_n_eff_the_unweighted_score_and_its_method(client, staff, run):
+def test_a_weighted_league_shows_n_eff_the_unweighted_score_and_its_method(client, staff, run, demo_city):
     from tests.test_assessments import WEIGHTING, only_older
 
-    run(demo.build)
     scheme = schemes.parse((SCHEMES_DIR / "civilized-city-2026.yaml").read_text() + WEIGHTING, name="w")
     p = run(periods.create, "w2026", scheme, "加权考核", title_en="Weighted", actor="t", campaigns_by_slug=None)
     run(only_older, "3311-D05")

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import analysis
-from survey_app import demo
 from survey_app.assessment import periods, schemes
 from survey_app.assessment.league import band_of, canonical_json, points
 from survey_app.assessment.schemes import Band, ByRank, Linear, Step, Thresholds, load_file
@@ -23,11 +22,6 @@ from survey_app.tables import AuditEntry, Campaign, Response, ResponseStatus, Un
 
 SCHEME = load_file(SCHEMES_DIR / "civilized-city-2026.yaml")
 GRADES = SCHEME.grades
-
-
-@pytest.fixture
-def demo_city(run):
-    run(demo.build)
 
 
 def period(run, slug: str = "y2026") -> periods.Period:
