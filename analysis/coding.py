@@ -67,7 +67,8 @@ class CodedItems:
     @property
     def shape(self) -> tuple[int, int]:
         """(n_responses, n_items)."""
-        return self.code.shape  # type: ignore[return-value]
+        rows, columns = self.code.shape
+        return rows, columns
 
     @cached_property
     def rank(self) -> np.ndarray:

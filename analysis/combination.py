@@ -29,7 +29,7 @@ def t_standard_errors(low: np.ndarray, high: np.ndarray, n: np.ndarray, confiden
     lo, hi, m = np.broadcast_arrays(np.asarray(low, float), np.asarray(high, float), np.asarray(n, float))
     df = np.where(m >= 2, m - 1.0, np.nan)
     q = stats.t.ppf(0.5 + confidence / 2.0, df)
-    return (hi - lo) / (2.0 * q)
+    return np.asarray((hi - lo) / (2.0 * q))
 
 
 def combine_independent(

@@ -76,7 +76,7 @@ def chi_square(table: np.ndarray) -> ChiSquareResult:
     with np.errstate(invalid="ignore", divide="ignore"):
         resid = (t - expected) / np.sqrt(expected * (1 - row) * (1 - col))
     v = float(np.sqrt(stat / (n * (min(t.shape) - 1)))) if min(t.shape) > 1 else np.nan
-    return ChiSquareResult(float(stat), float(p), int(dof), expected, resid, v)
+    return ChiSquareResult(float(stat), float(p), int(dof), np.asarray(expected), resid, v)
 
 
 def p_adjust(pvalues: Sequence[float] | np.ndarray, method: str = "holm") -> np.ndarray:

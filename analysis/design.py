@@ -196,10 +196,11 @@ class Design:
         p = m.estimate
         with np.errstate(divide="ignore", invalid="ignore"):
             half = stats.t.ppf(0.5 + confidence / 2, self.df) * m.se / (p * (1 - p))
-            low, high = special.expit(special.logit(p) - half), special.expit(special.logit(p) + half)
+            low = float(special.expit(special.logit(p) - half))
+            high = float(special.expit(special.logit(p) + half))
         if not 0 < p < 1:
             low = high = np.nan
-        return replace(m, low=float(low), high=float(high), method="logit")
+        return replace(m, low=low, high=high, method="logit")
 
     def _prepare(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         y = np.asarray(y, dtype=float)
@@ -252,8 +253,8 @@ def _svyvar(y: np.ndarray, w: np.ndarray) -> float:
 
 def _cell_mean(values: np.ndarray, cells: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
     if weights is None:
-        return (np.bincount(cells, values) / np.bincount(cells))[cells]
-    return (np.bincount(cells, values * weights) / np.bincount(cells, weights))[cells]
+        return np.asarray((np.bincount(cells, values) / np.bincount(cells))[cells])
+    return np.asarray((np.bincount(cells, values * weights) / np.bincount(cells, weights))[cells])
 
 
 def _residualise(z: np.ndarray, steps: tuple[Calibration, ...]) -> np.ndarray:

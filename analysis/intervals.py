@@ -130,7 +130,7 @@ def t_bounds(
     df = np.where(ok, n - 1.0, 1.0)
     # the quantile per distinct df only: a unit table repeats the same few hundred n many times
     uniq, inverse = np.unique(df, return_inverse=True)
-    q = stats.t.ppf(0.5 + confidence / 2.0, uniq)[inverse].reshape(df.shape)
+    q = np.asarray(stats.t.ppf(0.5 + confidence / 2.0, uniq))[inverse].reshape(df.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         half = q * sd / np.sqrt(n)
     return np.where(ok, mean - half, np.nan), np.where(ok, mean + half, np.nan)

@@ -138,7 +138,7 @@ def block_sums(
 
 def workspace_size(rows: int, spec: CompositeSpec) -> int:
     """Float64 elements of scratch `block_sums` needs for a block of `rows` rows."""
-    d = spec.item_weight.shape[1]
+    d = int(spec.item_weight.shape[1])
     k = 2 * d + 2 * (d + 1) + len(RATES) * d
     return rows * (len(SUMS) * (d + 1) + k)
 

@@ -42,7 +42,7 @@ def straight_lining(levels: np.ndarray, min_items: int = MIN_ITEMS) -> np.ndarra
     spread = np.nanmax(x, axis=1, initial=-np.inf, where=~np.isnan(x)) - np.nanmin(
         x, axis=1, initial=np.inf, where=~np.isnan(x)
     )
-    return (answered >= min_items) & (spread == 0)
+    return np.asarray((answered >= min_items) & (spread == 0))
 
 
 def identical_vectors(levels: np.ndarray, min_items: int = MIN_ITEMS) -> np.ndarray:

@@ -27,7 +27,7 @@ class Suppressed:
     @property
     def mask(self) -> np.ndarray:
         """All suppressed cells."""
-        return self.primary | self.complementary
+        return np.asarray(self.primary | self.complementary)
 
 
 def suppress_cells(counts: np.ndarray, k: int = DEFAULT_K) -> Suppressed:

@@ -57,7 +57,7 @@ def _post_step(w: np.ndarray, cells: np.ndarray, pop: np.ndarray) -> np.ndarray:
         raise ValueError("a post-stratum with a population total has no sample weight")
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where(have > 0, pop / have, 0.0)
-    return w * g[cells]
+    return np.asarray(w * g[cells])
 
 
 def post_stratify(design: Design, labels: np.ndarray, totals: Mapping[Hashable, float]) -> Design:

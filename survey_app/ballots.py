@@ -265,7 +265,7 @@ async def _supersede(prior: PriorAnswer, row: Response) -> None:
         raise _Superseded(prior.response_id)
     row.replaces = prior.response_id
     row.status = prior.status  # a quarantined answer stays in quarantine when revised
-    row.flags = prior.flags
+    row.flags = prior.flags  # type: ignore[assignment]  # Piccolo types JSON values as str | dict; a list is JSON too
 
 
 async def _check_hourly_limits(link: PublicLink, now: datetime) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -314,7 +315,7 @@ class CampaignProgress:
         return sum(u.responses for u in self.units)
 
 
-async def progress(visible: frozenset[int] | None) -> list[CampaignProgress]:
+async def progress(visible: AbstractSet[int] | None) -> list[CampaignProgress]:
     """Every campaign with units in `visible` (None = all): completed responses per unit against target."""
     counts = {
         (r["campaign"], r["unit"]): r["count"]
@@ -379,8 +380,8 @@ async def previous_for_unit(campaign_id: int, unit_id: int) -> CampaignInfo | No
         CampaignUnit.campaign.slug.as_alias("slug"),
         CampaignUnit.campaign.title.as_alias("title"),
         CampaignUnit.campaign.status.as_alias("status"),
-        CampaignUnit.campaign.questionnaire.id.as_alias("questionnaire"),
-        CampaignUnit.campaign.questionnaire.slug.as_alias("questionnaire_slug"),
+        CampaignUnit.campaign._.questionnaire._.id.as_alias("questionnaire"),
+        CampaignUnit.campaign._.questionnaire._.slug.as_alias("questionnaire_slug"),
         CampaignUnit.campaign.opens_at.as_alias("opens_at"),
         CampaignUnit.campaign.closes_at.as_alias("closes_at"),
         CampaignUnit.campaign.created_at.as_alias("created_at"),
@@ -399,7 +400,7 @@ async def previous_for_unit(campaign_id: int, unit_id: int) -> CampaignInfo | No
     return _info({k: row[k] for k in ("id", "slug", "title", "status", "questionnaire", "opens_at", "closes_at")})
 
 
-async def in_scope(visible: frozenset[int] | None) -> list[CampaignInfo]:
+async def in_scope(visible: AbstractSet[int] | None) -> list[CampaignInfo]:
     """Campaigns covering at least one of the `visible` units (None = all), oldest first."""
     if visible is None:
         return await all_campaigns()
@@ -410,7 +411,7 @@ async def in_scope(visible: frozenset[int] | None) -> list[CampaignInfo]:
     return [c for c in await all_campaigns() if c.id in covering]
 
 
-async def visible_by_slug(slug: str, visible: frozenset[int] | None) -> CampaignInfo | None:
+async def visible_by_slug(slug: str, visible: AbstractSet[int] | None) -> CampaignInfo | None:
     """The campaign when it covers at least one of the `visible` units (None = all); else None (shown as 404)."""
     campaign = await by_slug(slug)
     if campaign is None or visible is None:

@@ -114,6 +114,16 @@ def quick() -> Iterator[None]:
         sqlite_pool.inline.reset(token)
 
 
+def referenced(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    """A row its referrer's foreign key guarantees (ON DELETE RESTRICT); its absence means a broken database.
+
+    :raise LookupError: naming `what`, rather than a TypeError on indexing None further on.
+    """
+    if row is None:
+        raise LookupError(f"{what} is missing although a foreign key references it")
+    return row
+
+
 async def lock_row(table: type[Table], row_id: int) -> None:
     """Inside `writing()`: hold one row until the transaction ends, so writers that start from it queue.
 
@@ -274,7 +284,7 @@ async def require_migrated() -> None:
     :raise NotMigrated: when the database is empty or behind the code.
     """
     manager = BaseMigrationManager()
-    known = manager.get_migration_ids(manager.get_migration_modules(APP_CONFIG.migrations_folder_path))
+    known = manager.get_migration_ids(manager.get_migration_modules(str(APP_CONFIG.migrations_folder_path)))
     ran = (
         set(await Migration.get_migrations_which_ran(APP_CONFIG.app_name)) if await Migration.table_exists() else set()
     )

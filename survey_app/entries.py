@@ -21,7 +21,7 @@ from typing import Any
 from survey_app import accounts, audit, campaigns, responses
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import LinkState, PublicLink
-from survey_app.db import writing
+from survey_app.db import referenced, writing
 from survey_app.i18n import N_, Refusal
 from survey_app.questionnaires.format import Questionnaire
 from survey_app.responses import FieldError, FormToken, Saved
@@ -150,11 +150,12 @@ async def key_paper(user: StaffMember, link: PublicLink, token: FormToken, form:
 
 
 async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form: PaperForm) -> int:
-    first = (
+    first = referenced(
         await Response.select(Response.unit, Response.entered_by, Response.answers)
         .where(Response.id == response_id)
         .output(load_json=True)
-        .first()
+        .first(),
+        "the sheet's first keying",
     )
     if first["entered_by"] == user.id:
         raise EntryError(N_("您已录入过编号为 %(sheet)s 的问卷。第二遍须由另一位工作人员录入。"), sheet=form.sheet)

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from survey_app.settings import LOCALES_DIR
@@ -92,7 +93,7 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
     """Set `current_language` for everything that runs while the request is handled."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             headers = dict(scope["headers"])
             cookie = headers.get(b"cookie", b"").decode("latin-1")
             token = current_language.set(language_of(scope["query_string"], cookie))

@@ -9,6 +9,7 @@ residents racing with one code cannot both be counted: the database row decides,
 from __future__ import annotations
 
 import secrets
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -92,7 +93,7 @@ async def create_batch(campaign_id: int, unit_id: int, count: int, actor: str) -
     return batch
 
 
-async def batches(campaign_id: int, visible: frozenset[int] | None) -> list[BatchRow]:
+async def batches(campaign_id: int, visible: AbstractSet[int] | None) -> list[BatchRow]:
     """The campaign's batches for units in `visible` (None = all), newest first, with how many codes were used."""
     rows = await (
         Invitation.select(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,7 +30,7 @@ class LinkRow:
     limited: int = 0  # answers turned away by an hourly limit (survey_app/ballots.py)
 
 
-async def for_campaign(campaign_id: int, visible: frozenset[int] | None) -> list[LinkRow]:
+async def for_campaign(campaign_id: int, visible: AbstractSet[int] | None) -> list[LinkRow]:
     """The campaign's links for units in `visible` (None = all), by unit code, with their counts."""
     completed = {
         r["link"]: r["n"]

@@ -236,9 +236,8 @@ async def record(
                 if prepare is not None:
                     await prepare(row)
                 await insert_row(row)
-                await workflow.open_for_response(
-                    row
-                )  # 差评闭环: a bad rating opens its case with it, or neither is saved
+                # 差评闭环: a bad rating opens its case with it, or neither is saved
+                await workflow.open_for_response(row, answers)
                 if on_saved is not None:
                     await on_saved(row)
         return Saved(receipt=str(row.receipt), created=True)

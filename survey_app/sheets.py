@@ -59,8 +59,8 @@ async def sheets_to_resolve(user: StaffMember) -> list[dict[str, Any]]:
             SecondKeying.keyed_at,
             SecondKeying.response.sheet.as_alias("sheet"),
             SecondKeying.response.unit.as_alias("unit_id"),
-            SecondKeying.response.unit.name.as_alias("unit_name"),
-            SecondKeying.response.campaign.title.as_alias("campaign_title"),
+            SecondKeying.response._.unit._.name.as_alias("unit_name"),
+            SecondKeying.response._.campaign._.title.as_alias("campaign_title"),
         )
         .where(SecondKeying.state == KeyingState.differs)
         .order_by(SecondKeying.id)
@@ -91,7 +91,7 @@ async def sheet_check(user: StaffMember, keying_id: int) -> SheetCheck | None:
 
 
 async def _keying(keying_id: int) -> dict[str, Any] | None:
-    response = SecondKeying.response
+    response = SecondKeying.response._
     return await (
         SecondKeying.select(
             SecondKeying.id,
@@ -103,11 +103,11 @@ async def _keying(keying_id: int) -> dict[str, Any] | None:
             response.answers.as_alias("first"),
             response.sheet.as_alias("sheet"),
             response.unit.as_alias("unit_id"),
-            response.unit.name.as_alias("unit_name"),
-            response.link.token.as_alias("link_token"),
-            response.entered_by.username.as_alias("first_by"),
-            response.campaign.title.as_alias("campaign_title"),
-            response.campaign.questionnaire.as_alias("questionnaire_id"),
+            response.unit._.name.as_alias("unit_name"),
+            response.link._.token.as_alias("link_token"),
+            response.entered_by._.username.as_alias("first_by"),
+            response.campaign._.title.as_alias("campaign_title"),
+            response.campaign._.questionnaire.as_alias("questionnaire_id"),
         )
         .where(SecondKeying.id == keying_id)
         .output(load_json=True)

@@ -19,6 +19,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    OnUpdate,
     Real,
     Serial,
     Text,
@@ -58,7 +59,7 @@ class Unit(Table):
     name = Varchar(length=100)
     name_en = Varchar(length=200, default="")
     kind = Varchar(length=16, choices=UnitKind)
-    parent = ForeignKey("self", null=True, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    parent: ForeignKey[Unit] = ForeignKey("self", null=True, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     population = Integer(null=True, default=None, help_text="Adult residents or yearly clients.")
     created_at = Timestamptz()  # default: now
 
@@ -88,7 +89,7 @@ class Campaign(Table):
     purpose = Text(default="", help_text="Shown to residents on top of the form.")
     purpose_en = Text(default="")
     questionnaire = ForeignKey(
-        QuestionnaireVersion, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict
+        QuestionnaireVersion, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict
     )
     status = Varchar(length=8, choices=CampaignStatus, default=CampaignStatus.draft)
     opens_at = Timestamptz(null=True, default=None)
@@ -113,8 +114,8 @@ class CampaignUnit(Table):
 
     id: Serial  # created by Piccolo; declared so type checkers see it
 
-    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
-    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     target = Integer(null=True, default=None)
 
 
@@ -124,8 +125,8 @@ class Link(Table):
     id: Serial  # created by Piccolo; declared so type checkers see it
 
     token = Varchar(length=64, unique=True, index=True, help_text="≥ 128 random bits, URL-safe.")
-    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
-    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     site = Varchar(length=100, default="", help_text='Poster location, e.g. "东门公告栏".')
     created_at = Timestamptz()  # default: now
     revoked_at = Timestamptz(null=True, default=None)
@@ -151,20 +152,20 @@ class Response(Table):
 
     submission_id = Varchar(length=40, help_text="Minted when the form was rendered; unique per campaign.")
     receipt = Varchar(length=16, unique=True, help_text="Short code shown to the resident.")
-    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
-    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
-    link = ForeignKey(Link, null=True, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    link = ForeignKey(Link, null=True, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     answers = JSONB(default={}, help_text="{item id: value}; see questionnaires/README.md.")
     channel = Varchar(length=12, choices=Channel, default=Channel.qr)
     lang = Varchar(length=5, default="zh")
     started_at = Timestamptz(null=True, default=None)
     submitted_at = Timestamptz()  # default: now
     duration_s = Real(null=True, default=None, help_text="Seconds from form render to submit.")
-    entered_by = ForeignKey(
+    entered_by: ForeignKey[StaffUser] = ForeignKey(
         "StaffUser",
         null=True,
         on_delete=OnDelete.restrict,
-        on_update=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
         help_text="The worker who keyed an interview or paper response; empty for residents' own.",
     )
     sheet = Varchar(
@@ -181,11 +182,11 @@ class Response(Table):
         default=None,
         help_text="Keyed hash of the device cookie under the campaign's flag_key; never a raw address or agent.",
     )
-    replaces = ForeignKey(
+    replaces: ForeignKey[Response] = ForeignKey(
         "self",
         null=True,
         on_delete=OnDelete.restrict,
-        on_update=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
         help_text="The earlier answer of the same device that this revision supersedes.",
     )
     reviewed_by = Varchar(length=64, default="", help_text="Assessor's username who included or excluded it.")
@@ -211,7 +212,7 @@ class StaffUser(Table, tablename="staff_user"):
         Unit,
         null=True,
         on_delete=OnDelete.restrict,
-        on_update=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
         help_text="Root of the subtree this account may see; empty means every unit (admins, most assessors).",
     )
     password_hash = Varchar(length=255, secret=True)
@@ -251,14 +252,14 @@ class SecondKeying(Table, tablename="second_keying"):
         null=False,
         unique=True,
         on_delete=OnDelete.cascade,
-        on_update=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
         help_text="The sheet's counted response (its first keying); unique: a sheet is keyed at most twice.",
     )
-    entered_by = ForeignKey(StaffUser, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    entered_by = ForeignKey(StaffUser, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     answers = JSONB(default={}, help_text="As keyed the second time; the response keeps the counted answers.")
     state = Varchar(length=8, choices=KeyingState)
     keyed_at = Timestamptz()  # default: now
-    resolved_by = ForeignKey(StaffUser, null=True, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    resolved_by = ForeignKey(StaffUser, null=True, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     resolved_at = Timestamptz(null=True, default=None)
 
 
@@ -268,8 +269,8 @@ class Invitation(Table):
     id: Serial  # created by Piccolo; declared so type checkers see it
 
     code = Varchar(length=16, unique=True, index=True, help_text="Short code a resident types or scans.")
-    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
-    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     batch = Varchar(length=32, default="", help_text="The printed sheet it belongs to.")
     created_at = Timestamptz()  # default: now
     used_at = Timestamptz(null=True, default=None)
@@ -278,7 +279,7 @@ class Invitation(Table):
         null=True,
         unique=True,
         on_delete=OnDelete.restrict,
-        on_update=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
         help_text="The response it admitted; set in the same transaction that saves it.",
     )
 
@@ -305,11 +306,11 @@ class RatingCase(Table, tablename="rating_case"):
         null=False,
         unique=True,
         on_delete=OnDelete.restrict,
-        on_update=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
         help_text="The bad rating; unique: a response opens at most one case.",
     )
-    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
-    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     trigger = Varchar(length=64, help_text='What made it bad, e.g. "overall=1" or "reasons=integrity".')
     state = Varchar(length=12, choices=CaseState, default=CaseState.new, index=True)
     opened_at = Timestamptz()  # default: now
@@ -329,11 +330,11 @@ class RatingCase(Table, tablename="rating_case"):
     appeal_decision = Text(default="")
     decided_by = Varchar(length=64, default="")
     decided_at = Timestamptz(null=True, default=None)
-    successor = ForeignKey(
+    successor: ForeignKey[RatingCase] = ForeignKey(
         "self",
         null=True,
         on_delete=OnDelete.restrict,
-        on_update=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
         help_text="The case of the revision that superseded this rating.",
     )
 
@@ -343,7 +344,7 @@ class CaseEvent(Table, tablename="case_event"):
 
     id: Serial  # created by Piccolo; declared so type checkers see it
 
-    rating_case = ForeignKey(RatingCase, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    rating_case = ForeignKey(RatingCase, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     at = Timestamptz()  # default: now
     actor = Varchar(length=64, default="", help_text="Staff username; empty for the resident or the system.")
     kind = Varchar(length=16, help_text="opened, contact, a state, reply, appeal, upheld, rejected.")
@@ -356,7 +357,7 @@ class CaseContact(Table, tablename="case_contact"):
     id: Serial  # created by Piccolo; declared so type checkers see it
 
     rating_case = ForeignKey(
-        RatingCase, null=False, unique=True, on_delete=OnDelete.restrict, on_update=OnDelete.restrict
+        RatingCase, null=False, unique=True, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict
     )
     phone = Varchar(length=20, secret=True)
     created_at = Timestamptz()  # default: now
@@ -394,7 +395,7 @@ class AssessmentSnapshot(Table, tablename="assessment_snapshot"):
 
     id: Serial  # created by Piccolo; declared so type checkers see it
 
-    period = ForeignKey(AssessmentPeriod, null=False, on_delete=OnDelete.restrict, on_update=OnDelete.restrict)
+    period = ForeignKey(AssessmentPeriod, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     number = Integer(help_text="1 when the period closed; unique per period.")
     manifest = Text(help_text="Canonical JSON: scheme, data, questionnaire and code versions, seeds.")
     result = Text(help_text="Canonical JSON of the league tables.")

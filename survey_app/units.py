@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
+
+from piccolo.columns import Column
 
 from survey_app import audit
 from survey_app.db import writing
@@ -121,8 +124,8 @@ class UnitRecord:
 class EditScope:
     """Where a member may add units (`parents`) and which units they may change (`editable`); None = any."""
 
-    parents: set[int] | None
-    editable: set[int] | None
+    parents: AbstractSet[int] | None
+    editable: AbstractSet[int] | None
 
     def may_edit(self, unit_id: int) -> bool:
         return self.editable is None or unit_id in self.editable
@@ -162,7 +165,7 @@ async def edit_scope(role: str, root_id: int | None) -> EditScope:
     return EditScope(parents=set(), editable=set())
 
 
-async def listing(visible: frozenset[int] | None = None) -> list[UnitRecord]:
+async def listing(visible: AbstractSet[int] | None = None) -> list[UnitRecord]:
     """Units in tree order with their depth below the top of what is shown, limited to `visible`."""
     rows = await Unit.select(
         Unit.id, Unit.code, Unit.name, Unit.name_en, Unit.kind, Unit.parent, Unit.parent.code, Unit.population
@@ -240,7 +243,8 @@ async def update(unit: UnitRecord, form: Mapping[str, str], scope: EditScope, ac
             "parent": unit.parent_code,
             "population": unit.population,
         }
-        await Unit.update(values).where(Unit.id == unit.id)
+        changes: dict[Column | str, Any] = {name: value for name, value in values.items()}
+        await Unit.update(changes).where(Unit.id == unit.id)
         after = _readable(values, known)
         await audit.record(
             actor,

@@ -13,6 +13,7 @@ import hashlib
 import json
 import platform
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
@@ -172,7 +173,7 @@ async def get(slug: str) -> Period | None:
 async def listing() -> list[tuple[Period, int]]:
     """Every period, newest first, with its number of snapshots."""
     rows = await AssessmentPeriod.select().order_by(AssessmentPeriod.id, ascending=False)
-    counts = {}
+    counts: dict[int, int] = {}
     for r in await AssessmentSnapshot.select(AssessmentSnapshot.period, AssessmentSnapshot.number):
         counts[r["period"]] = max(counts.get(r["period"], 0), r["number"])
     return [(_period(r), counts.get(r["id"], 0)) for r in rows]
@@ -507,7 +508,7 @@ async def margin_cells(period: Period) -> dict[str, dict[str, list[Text]]]:
     return cells
 
 
-async def unit_codes(ids: set[int] | None) -> set[str] | None:
+async def unit_codes(ids: AbstractSet[int] | None) -> set[str] | None:
     """Codes of the units with these ids (None = every unit)."""
     if ids is None:
         return None

@@ -9,6 +9,7 @@ step is audited with the values before and after.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from survey_app import audit
 from survey_app.accounts import StaffMember
 from survey_app.cases import workflow
 from survey_app.cases.workflow import CaseError
-from survey_app.db import writing
+from survey_app.db import referenced, writing
 from survey_app.i18n import N_
 from survey_app.tables import CaseState, RatingCase, Response, ResponseStatus, Role
 
@@ -86,7 +87,9 @@ async def decide(user: StaffMember, case_id: int, uphold: bool, reason: str) -> 
 
 
 async def _exclude_rating(user: StaffMember, case: dict[str, Any], reason: str, now: datetime) -> None:
-    response = await Response.select(Response.status).where(Response.id == case["response"]).first()
+    response = referenced(
+        await Response.select(Response.status).where(Response.id == case["response"]).first(), "the case's response"
+    )
     review = UPHELD_PREFIX + reason
     await Response.update(
         {
@@ -121,7 +124,7 @@ class PendingAppeal:
     trigger: str
 
 
-async def pending(visible: frozenset[int] | None) -> list[PendingAppeal]:
+async def pending(visible: AbstractSet[int] | None) -> list[PendingAppeal]:
     """Appeals waiting for a decision on the units this member may see, oldest first."""
     query = RatingCase.select(
         RatingCase.id,

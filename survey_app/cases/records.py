@@ -6,6 +6,7 @@ number only the workers of the rated unit and of its street, never assessors or 
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from survey_app import receipts, units
 from survey_app.accounts import StaffMember
 from survey_app.cases import workflow
 from survey_app.cases.workdays import Deadline
+from survey_app.db import referenced
 from survey_app.i18n import pick
 from survey_app.localtime import local_date
 from survey_app.privacy import mask_text, to_hour
@@ -68,7 +70,7 @@ def _row(case: dict[str, Any], unit: dict[str, Any], title: str, has_contact: bo
 
 
 async def listing(
-    visible: frozenset[int] | None, *, state: str = "", overdue: bool = False, now: datetime | None = None
+    visible: AbstractSet[int] | None, *, state: str = "", overdue: bool = False, now: datetime | None = None
 ) -> list[CaseRow]:
     """Cases of the units this member may see, newest first; `state` "open" means any open state."""
     now = now or datetime.now(UTC)
@@ -96,7 +98,7 @@ async def listing(
     return [_row(r, unit_by_id[r["unit"]], titles[r["campaign"]], r["id"] in with_contact, now) for r in rows]
 
 
-async def units_with_cases(visible: frozenset[int] | None) -> list[int]:
+async def units_with_cases(visible: AbstractSet[int] | None) -> list[int]:
     """The units (of those this member may see) that have any case, for the figures table."""
     query = RatingCase.select(RatingCase.unit).distinct()
     if visible is not None:
@@ -125,22 +127,27 @@ class CaseDetail:
 
 
 async def detail(
-    user: StaffMember, case_id: int, visible: frozenset[int] | None, now: datetime | None = None
+    user: StaffMember, case_id: int, visible: AbstractSet[int] | None, now: datetime | None = None
 ) -> CaseDetail | None:
     """One case with its rating, timeline and (for the unit's workers) the number; None outside the scope."""
     now = now or datetime.now(UTC)
     case = await workflow.get(case_id)
     if case is None or (visible is not None and case["unit"] not in visible):
         return None
-    unit = await Unit.select(Unit.id, Unit.name, Unit.name_en, Unit.parent).where(Unit.id == case["unit"]).first()
-    campaign = (
-        await Campaign.select(Campaign.title, Campaign.questionnaire).where(Campaign.id == case["campaign"]).first()
+    unit = referenced(
+        await Unit.select(Unit.id, Unit.name, Unit.name_en, Unit.parent).where(Unit.id == case["unit"]).first(),
+        "the case's unit",
     )
-    response = await (
-        Response.select(Response.answers, Response.channel, Response.status, Response.receipt)
+    campaign = referenced(
+        await Campaign.select(Campaign.title, Campaign.questionnaire).where(Campaign.id == case["campaign"]).first(),
+        "the case's campaign",
+    )
+    response = referenced(
+        await Response.select(Response.answers, Response.channel, Response.status, Response.receipt)
         .where(Response.id == case["response"])
         .first()
-        .output(load_json=True)
+        .output(load_json=True),
+        "the case's response",
     )
     contact = await CaseContact.select(CaseContact.phone).where(CaseContact.rating_case == case_id).first()
     events = await CaseEvent.select().where(CaseEvent.rating_case == case_id).order_by(CaseEvent.id)

@@ -15,8 +15,11 @@ before this feature). Appeals are in `survey_app/cases/appeals.py`; the figures 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from piccolo.columns import Column
 
 from survey_app import audit, phones
 from survey_app.accounts import StaffMember
@@ -48,10 +51,11 @@ class CaseError(Refusal):
     """A case action was refused."""
 
 
-async def open_for_response(row: Response) -> int | None:
-    """Open a case when a just-saved response is a bad rating; call inside the transaction that saved it."""
+async def open_for_response(row: Response, answers: Mapping[str, Any]) -> int | None:
+    """Open a case when a just-saved response (with these answers) is a bad rating; call inside the
+    transaction that saved it."""
     questionnaire = await versions.of_campaign(int(_id(row.campaign)))
-    trigger = questionnaire.bad_rating_rule().trigger(row.answers)
+    trigger = questionnaire.bad_rating_rule().trigger(answers)
     if trigger is None:
         return None
     return await _open(int(row.id), int(_id(row.campaign)), int(_id(row.unit)), trigger, row.submitted_at)
@@ -236,7 +240,7 @@ async def on_superseded(old_response_id: int, new_response_id: int, actor: str =
             await RatingCase.update({RatingCase.appeal: "lapsed"}).where(RatingCase.id == old["id"])
         if new is not None:
             carried = ("state", "opened_at", "verify_due", "close_due", "due_estimated", "contact_given_at")
-            changes = {RatingCase._meta.get_column_by_name(c): old[c] for c in carried}
+            changes: dict[Column | str, Any] = {RatingCase._meta.get_column_by_name(c): old[c] for c in carried}
             changes |= {RatingCase.verified_at: old["verified_at"]}
             if old["reply"] and not new["reply"]:
                 changes |= {RatingCase.reply: old["reply"], RatingCase.replied_at: old["replied_at"]}
@@ -290,7 +294,7 @@ async def leave_contact(campaign_id: int, receipt: str, phone_text: str) -> None
 
 async def open_case_for_receipt(campaign_id: int, receipt: str) -> dict[str, Any] | None:
     row = await (
-        RatingCase.select(RatingCase.all_columns())
+        RatingCase.select(*RatingCase.all_columns())
         .where(RatingCase.response.receipt == receipt)
         .where(RatingCase.campaign == campaign_id)
         .where(RatingCase.state.is_in(list(OPEN_STATES)))

@@ -385,11 +385,11 @@ def _semantic_errors(q: Questionnaire, library: Mapping[str, Scale]) -> list[str
                     if not any(type(value) is type(a) and value == a for a in allowed):
                         errors.append(f"{where}.show_if.values.{v_n}: {value!r} is not an answer of {target.id!r}")
         seen[item.id] = item
-    shapes = {}
+    shapes: dict[str, tuple[int, int, int]] = {}
     for n, item in enumerate(q.items):
-        scale = q.scales.get(item.scale or "") or library.get(item.scale or "")
-        if item.type == "rating" and scale is not None:
-            shape = (len(scale.levels), scale.satisfied_levels, scale.bad_levels)
+        item_scale = q.scales.get(item.scale or "") or library.get(item.scale or "")
+        if item.type == "rating" and item_scale is not None:
+            shape = (len(item_scale.levels), item_scale.satisfied_levels, item_scale.bad_levels)
             if shapes and shape not in shapes.values():
                 first = next(iter(shapes))
                 errors.append(

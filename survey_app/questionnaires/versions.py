@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -151,7 +152,7 @@ class VersionInfo:
     campaigns: list[CampaignUse]
 
 
-async def catalogue(visible: frozenset[int] | None) -> list[VersionInfo]:
+async def catalogue(visible: AbstractSet[int] | None) -> list[VersionInfo]:
     """Stored versions and bundled files not stored yet, by slug then newest version, each with the
     campaigns using it; a member limited to a subtree sees only campaigns covering one of their units."""
     rows = await QuestionnaireVersion.select(
@@ -177,7 +178,7 @@ async def catalogue(visible: frozenset[int] | None) -> list[VersionInfo]:
     return sorted(found.values(), key=lambda v: (v.slug, -v.version))
 
 
-async def _campaigns_seen(visible: frozenset[int] | None) -> list[dict[str, Any]]:
+async def _campaigns_seen(visible: AbstractSet[int] | None) -> list[dict[str, Any]]:
     query = Campaign.select(Campaign.slug, Campaign.title, Campaign.status, Campaign.questionnaire).order_by(
         Campaign.slug
     )

@@ -12,6 +12,7 @@ import math
 import unicodedata
 from collections import Counter
 from collections.abc import Collection
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ import analysis
 from survey_app import campaigns, units
 from survey_app.i18n import pick
 from survey_app.questionnaires import versions
-from survey_app.questionnaires.format import DONT_KNOW, Item, LocalText, Questionnaire, localise
+from survey_app.questionnaires.format import DONT_KNOW, Item, LocalText, Questionnaire, Text, localise
 from survey_app.tables import Channel, Response, ResponseStatus
 
 CONFIDENCE = 0.95
@@ -177,7 +178,7 @@ def _score(questionnaire: Questionnaire, unit_ids: list[int], rows: list[dict[st
         seed=BOOTSTRAP_SEED,
         item_names=[i.id for i in items],
     )
-    labels = {
+    labels: dict[str, dict[str, Text]] = {
         "overall": {"overall": OVERALL_LABEL},
         "dimension": {d.id: d.title for d in questionnaire.dimensions} | {"all": OVERALL_LABEL},
         "item": {i.id: i.text for i in items},
@@ -211,7 +212,7 @@ def dimension_spec(questionnaire: Questionnaire) -> tuple[list[tuple[str, list[i
     return _dimensions(questionnaire, questionnaire.rating_items())
 
 
-def restrict(report: Report, visible: frozenset[int] | None) -> Report | None:
+def restrict(report: Report, visible: AbstractSet[int] | None) -> Report | None:
     """The report limited to the units a staff member may see (None = all); None if none are left."""
     if visible is None:
         return report

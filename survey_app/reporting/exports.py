@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ import msgspec
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from piccolo.columns.combination import Combinable
 from piccolo.query.functions.aggregate import Count
 
 from survey_app import privacy, units
@@ -130,7 +132,7 @@ class ScoreSheet(msgspec.Struct, frozen=True):
 # --- Raw responses -----------------------------------------------------------------------------
 
 
-async def count_responses(campaign_id: int, visible: frozenset[int] | None) -> int:
+async def count_responses(campaign_id: int, visible: AbstractSet[int] | None) -> int:
     """How many responses of the campaign belong to the visible units (None = all)."""
     query = Response.select(Count(Response.id).as_alias("n")).where(_scope(campaign_id, visible))
     return int((await query.first() or {"n": 0})["n"])
@@ -139,7 +141,7 @@ async def count_responses(campaign_id: int, visible: frozenset[int] | None) -> i
 async def response_records(
     campaign_id: int,
     questionnaire: Questionnaire,
-    visible: frozenset[int] | None,
+    visible: AbstractSet[int] | None,
     lang: str,
     *,
     offset: int = 0,
@@ -168,8 +170,8 @@ async def response_records(
     return [_record(row, questionnaire, lang) for row in await query]
 
 
-def _scope(campaign_id: int, visible: frozenset[int] | None) -> Any:
-    where = Response.campaign == campaign_id
+def _scope(campaign_id: int, visible: AbstractSet[int] | None) -> Combinable:
+    where: Combinable = Response.campaign == campaign_id
     if visible is not None:
         where &= Response.unit.is_in(sorted(visible)) if visible else Response.id.is_null()
     return where

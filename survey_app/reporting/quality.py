@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,7 +119,7 @@ class CampaignQuality:
         )
 
 
-async def build(campaign_slug: str, visible: frozenset[int] | None) -> CampaignQuality | None:
+async def build(campaign_slug: str, visible: AbstractSet[int] | None) -> CampaignQuality | None:
     """The quality page over the member's units of the campaign, or None when there are none."""
     campaign = await campaigns.by_slug(campaign_slug)
     if campaign is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -156,7 +157,7 @@ class UnitPage:
         return next((x for x in self.unit.lines if x.level == level and x.key == key), None)
 
 
-async def build(campaign_slug: str, unit_code: str, visible: frozenset[int] | None) -> UnitPage | None:
+async def build(campaign_slug: str, unit_code: str, visible: AbstractSet[int] | None) -> UnitPage | None:
     """The unit page, or None when the campaign, the unit or the member's view of it does not exist."""
     unit = await units.by_code(unit_code)
     if unit is None or (visible is not None and unit.id not in visible):
@@ -301,7 +302,9 @@ def _composite_changes(
     before_dims, before_weights = campaign_report.dimension_spec(q_before)
     now_x = analysis.respondent_composites(coded, now_dims, now_weights)
     before_x = analysis.respondent_composites(before, before_dims, before_weights)
-    pairs = [("overall", "overall", campaign_report.OVERALL_LABEL, now_x[:, -1], before_x[:, -1])]
+    pairs: list[tuple[str, str, Text, np.ndarray, np.ndarray]] = [
+        ("overall", "overall", campaign_report.OVERALL_LABEL, now_x[:, -1], before_x[:, -1])
+    ]
     titles = {d.id: d.title for d in q.dimensions}
     before_names = [d[0] for d in before_dims]
     for d, (name, _, _) in enumerate(now_dims):

@@ -51,7 +51,8 @@ class RotatingSessionBackend(ServerSideSessionBackend):
     when the session asks for it (at login), and deletes the old one."""
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-        return connection.scope.get(_NEW_SESSION_ID) or super().get_session_id(connection)  # type: ignore[return-value]
+        new_id: str | None = connection.scope.get("state", {}).get(_NEW_SESSION_ID)
+        return new_id or super().get_session_id(connection)
 
     async def store_in_message(
         self, scope_session: Any, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
@@ -60,13 +61,13 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             old = connection.cookies.get(self.config.key)
             if old and old != "null":
                 await self.delete(old, store=self.config.get_store_from_app(connection.scope["app"]))
-            connection.scope[_NEW_SESSION_ID] = self.generate_session_id()  # type: ignore[typeddict-unknown-key]
+            connection.scope.setdefault("state", {})[_NEW_SESSION_ID] = self.generate_session_id()
         await super().store_in_message(scope_session, message, connection)
 
 
 @dataclass
 class RotatingSessionConfig(ServerSideSessionConfig):
-    _backend_class = RotatingSessionBackend  # type: ignore[assignment]
+    _backend_class = RotatingSessionBackend
 
 
 async def retrieve_user(session: dict[str, Any], connection: ASGIConnection[Any, Any, Any, Any]) -> StaffMember | None:
@@ -80,7 +81,7 @@ async def retrieve_user(session: dict[str, Any], connection: ASGIConnection[Any,
     return await accounts.get(user_id)
 
 
-def session_auth() -> SessionAuth[StaffMember, ServerSideSessionConfig]:
+def session_auth() -> SessionAuth[StaffMember, ServerSideSessionBackend]:
     settings = get_settings()
     config = RotatingSessionConfig(
         key="minping_session",
@@ -91,7 +92,7 @@ def session_auth() -> SessionAuth[StaffMember, ServerSideSessionConfig]:
         store=stores.SESSIONS,
         exclude=PUBLIC_PATHS,
     )
-    return SessionAuth[StaffMember, ServerSideSessionConfig](
+    return SessionAuth[StaffMember, ServerSideSessionBackend](
         retrieve_user_handler=retrieve_user,
         session_backend_config=config,
         exclude=[*PUBLIC_PATHS, "^/login$"],

@@ -143,8 +143,8 @@ async def _entry_page(
 ) -> Template:
     """The resident's form (public/form.html) extended for staff; the link's state page when closed to entry."""
     if not entries.accepts(link, channel):
-        context = {"link": link, "state": link.state.value}
-        return Template("public/status.html", context=context, status_code=STATE_STATUS[link.state])
+        closed = {"link": link, "state": link.state.value}
+        return Template("public/status.html", context=closed, status_code=STATE_STATUS[link.state])
     questionnaire = await versions.get(link.questionnaire_id)
     # A form shown again keeps its valid token, so sending it twice still saves one response.
     token = str(keep.get(FORM_TOKEN_FIELD, "")) if keep and notice is None else None

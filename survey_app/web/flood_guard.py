@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 from litestar import Request
+from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -73,7 +74,11 @@ class FloodGuard:
         lock = anyio.Lock()  # get-then-set must not interleave within the process
 
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(_RESIDENT_PATH):
+            if (
+                scope["type"] == ScopeType.HTTP
+                and scope["method"] == "POST"
+                and scope["path"].startswith(_RESIDENT_PATH)
+            ):
                 store = scope["litestar_app"].stores.get(self.store)
                 client = scope.get("client")
                 key = f"flood::{client[0] if client else '-'}"

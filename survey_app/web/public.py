@@ -182,7 +182,7 @@ def _answered_page(link: PublicLink, prior: ballots.PriorAnswer | None, status_c
     return Template("public/answered.html", context={"link": link, "prior": prior}, status_code=status_code)
 
 
-_T = TypeVar("_T", Template, Redirect, Response[str])
+_T = TypeVar("_T", bound=Response[Any])
 
 
 def _with_device_cookie(response: _T, request: Request[Any, Any, Any], link: PublicLink, device: ballots.Device) -> _T:

@@ -7,6 +7,7 @@ import secrets
 from contextvars import ContextVar
 
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 from litestar.exceptions import ClientException
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,7 +22,7 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
     https = (get_settings().public_base_url or "").startswith("https://")
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         nonce = secrets.token_urlsafe(16)
@@ -57,7 +58,7 @@ def refuse_nul_middleware(app: ASGIApp) -> ASGIApp:
     PostgreSQL cannot hold it in text, so a lookup with it would fail as a server error."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]):
+        if scope["type"] == ScopeType.HTTP and ("\x00" in scope["path"] or b"%00" in scope["query_string"]):
             raise ClientException(status_code=HTTP_400_BAD_REQUEST, detail="NUL in the address")
         await app(scope, receive, send)
 
