@@ -136,6 +136,11 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._idle: list[Any] | None = None  # None: not pooling, one connection per query as in Piccolo
         self._idle_inline: list[sqlite3.Connection] = []
 
+    @property
+    def pooling(self) -> bool:
+        """Whether connections are kept (between `open_pool()` and `close_pool()`)."""
+        return self._idle is not None
+
     def open_pool(self) -> None:
         self._idle = []
 

@@ -7,6 +7,7 @@ the session's blocking portal, because an asyncpg pool belongs to the loop that 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -30,51 +31,27 @@ if os.environ.get("MINPING_TEST_DATABASE_URL"):
     os.environ["MINPING_DATABASE_URL"] = os.environ["MINPING_TEST_DATABASE_URL"]
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
 from litestar.testing import TestClient  # noqa: E402
+from piccolo.engine.postgres import PostgresEngine  # noqa: E402
 
 from survey_app import accounts, campaigns, counters, db, demo, units  # noqa: E402
 from survey_app.app import create_app  # noqa: E402
+from survey_app.cli import main  # noqa: E402
 from survey_app.questionnaires import versions  # noqa: E402
 from survey_app.settings import get_settings  # noqa: E402
+from survey_app.sqlite_pool import PooledSQLiteEngine  # noqa: E402
 from survey_app.tables import (  # noqa: E402
-    AssessmentPeriod,
-    AssessmentSnapshot,
-    AuditEntry,
-    Campaign,
     CampaignStatus,
-    CampaignUnit,
-    CaseContact,
-    CaseEvent,
-    Invitation,
     Link,
-    QuestionnaireVersion,
-    RatingCase,
     Response,
     Role,
-    StaffUser,
-    Unit,
     UnitKind,
 )
 from survey_app.web import stores  # noqa: E402
+from tests import rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-# Children before parents, so deleting never trips a RESTRICT foreign key.
-TABLES_IN_DELETE_ORDER = [
-    AssessmentSnapshot,
-    AssessmentPeriod,
-    AuditEntry,
-    CaseContact,
-    CaseEvent,
-    RatingCase,
-    Invitation,
-    Response,
-    Link,
-    CampaignUnit,
-    Campaign,
-    QuestionnaireVersion,
-    StaffUser,
-    Unit,
-]
 
 
 def pytest_report_header() -> str:
@@ -86,19 +63,44 @@ def pytest_report_header() -> str:
 MINPING = Path(sys.executable).parent / "minping"
 
 
+@contextlib.contextmanager
+def _own_connections(portal: BlockingPortal) -> Iterator[None]:
+    """While a command runs in this process on a loop of its own, the app's pool (which belongs to the
+    session's loop) is closed, so the command opens connections as it does when run by itself."""
+    engine = db.engine()
+    reopen: Callable[[], object] = lambda: None  # noqa: E731
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
+        portal.call(engine.close_connection_pool)
+        reopen = functools.partial(portal.call, functools.partial(engine.start_connection_pool, **db.POOL_OPTIONS))
+    elif isinstance(engine, PooledSQLiteEngine) and engine.pooling:
+        portal.call(engine.close_pool)
+        reopen = engine.open_pool
+    try:
+        yield
+    finally:
+        reopen()
+
+
 @pytest.fixture
-def cli(run: Callable[..., Any]) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run the installed `minping` command against the test database, as a user would."""
+def cli(run: Callable[..., Any], portal: BlockingPortal) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `minping` against the test database, as a user would: in this process through click's runner,
+    or, given an `env` to change, as a process of its own (settings and calendars are read once per process)."""
 
     def invoke(*args: str, env: dict[str, str] | None = None, input: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(MINPING), *args],
-            env={**os.environ, **(env or {})},
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        if env:
+            return subprocess.run(
+                [str(MINPING), *args],
+                env={**os.environ, **env},
+                input=input,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        with _own_connections(portal):
+            result = CliRunner().invoke(main, list(args), input=input)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception  # a traceback here, where the installed command prints one line
+        return subprocess.CompletedProcess(["minping", *args], result.exit_code, result.stdout, result.stderr)
 
     return invoke
 
@@ -118,19 +120,11 @@ def app_client(portal: BlockingPortal) -> Iterator[TestClient]:
         yield client
 
 
-async def delete_all() -> None:
-    await Unit.update({Unit.parent: None}, force=True)  # the tree references itself
-    await Response.update({Response.replaces: None}, force=True)  # so do revisions
-    await RatingCase.update({RatingCase.successor: None}, force=True)  # and the cases revisions carry on
-    for table in TABLES_IN_DELETE_ORDER:
-        await table.delete(force=True)
-
-
 @pytest.fixture
 def run(portal: BlockingPortal) -> Callable[..., Any]:
     """Call an async function on the app's loop: `run(campaigns.find_link, token)`."""
     portal.call(counters.flush)  # scans counted by an earlier test must not land on a reused link id
-    portal.call(delete_all)
+    portal.call(rows.delete_all)
     versions.forget_cached()  # ids are reused once rows are deleted
     return lambda fn, *args, **kwargs: portal.call(functools.partial(fn, *args, **kwargs))
 
@@ -198,10 +192,21 @@ def world(run: Callable[..., Any]) -> World:
     return World(run)
 
 
+_demo: dict[str, Any] = {}
+
+
 @pytest.fixture
 def demo_city(run: Callable[..., Any]) -> dict[str, int]:
-    """The demo city (survey_app/demo.py, default seed) in an otherwise empty database: responses per campaign."""
-    return run(demo.build)  # type: ignore[no-any-return]
+    """The demo city (survey_app/demo.py, default seed) in an otherwise empty database: responses per campaign.
+
+    Built once per session and put back from its rows for every later test that asks for it.
+    """
+    if not _demo:
+        _demo["counts"] = run(demo.build)
+        _demo["rows"] = run(rows.take)
+    else:
+        run(rows.restore, _demo["rows"])
+    return dict(_demo["counts"])
 
 
 PASSWORD = "correct horse battery"

@@ -15,7 +15,8 @@ import httpx
 
 from survey_app import demo
 from survey_app.tables import Response
-from tests.conftest import MINPING, delete_all
+from tests import rows
+from tests.conftest import MINPING
 
 
 def test_demo_city_links_and_report(cli):
@@ -50,15 +51,14 @@ def test_demo_city_links_and_report(cli):
     )
 
 
-def test_demo_answers_are_the_same_for_the_same_seed(run, portal):
+def test_demo_answers_are_the_same_for_the_same_seed(run, portal, demo_city):
     async def fingerprint() -> str:
         rows = await Response.select(Response.answers, Response.duration_s).order_by(Response.id).output(load_json=True)
         return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
 
-    run(demo.build, seed=7)
-    first = run(fingerprint)
-    portal.call(delete_all)
-    run(demo.build, seed=7)
+    first = run(fingerprint)  # the session's demo city, built with the default seed
+    portal.call(rows.delete_all)
+    run(demo.build, seed=demo.DEFAULT_SEED)
     assert run(fingerprint) == first
 
 

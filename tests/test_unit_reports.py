@@ -371,9 +371,8 @@ def test_data_quality_page(client, staff, run, world):
 
 
 @pytest.mark.slow
-def test_every_demo_unit_page_renders(run, client, staff):
+def test_every_demo_unit_page_renders(run, client, staff, demo_city):
     """One request per campaign × unit, alternating Chinese and English; the small units in both."""
-    run(demo.build, seed=3)
     staff.as_role(Role.admin)
     seen = 0
     for progress in run(campaigns.progress, None):
