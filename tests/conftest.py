@@ -20,15 +20,55 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 DATA_DIR = tempfile.mkdtemp(prefix="minping-test-")
 os.environ["MINPING_DATA_DIR"] = DATA_DIR
 os.environ["MINPING_SECRET_KEY"] = "test-secret-key"
 os.environ["MINPING_FLAG_INTERVAL"] = "0"  # no background flag pass changing a test's responses
-for name in ("MINPING_PUBLIC_BASE_URL", "MINPING_REDIS_URL", "MINPING_DATABASE_URL"):
+for name in ("MINPING_PUBLIC_BASE_URL", "MINPING_REDIS_URL", "MINPING_DATABASE_URL", "MINPING_HOLIDAYS_FILE"):
     os.environ.pop(name, None)
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """A fresh database of its own for this pytest-xdist worker, next to the one named in `url`."""
+    import asyncio
+
+    import asyncpg
+
+    server, name = url.rsplit("/", 1)
+    own = f"{name}_{worker}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(f"{server}/postgres")
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{own}"')
+            await connection.execute(f'CREATE DATABASE "{own}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return f"{server}/{own}"
+
+
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # with -n, each worker has databases of its own
 if os.environ.get("MINPING_TEST_DATABASE_URL"):
-    os.environ["MINPING_DATABASE_URL"] = os.environ["MINPING_TEST_DATABASE_URL"]
+    _url = os.environ["MINPING_TEST_DATABASE_URL"]
+    os.environ["MINPING_DATABASE_URL"] = _worker_database(_url, _WORKER) if _WORKER else _url
+
+
+def _worker_redis(url: str) -> str:
+    """The Redis database of MINPING_TEST_REDIS_URL, numbered on by the xdist worker's index (gw1: N + 1)."""
+    server, _, number = url.rstrip("/").rpartition("/")
+    index = int(_WORKER.removeprefix("gw")) if _WORKER else 0
+    return f"{server}/{int(number or 0) + index}"
+
+
+# A Redis database the suite may flush (each worker its own), or None; with MINPING_TEST_REDIS_STORES=1
+# the app's sessions, sign-in failures and flood counts live there for the whole run (.ci/run's Redis pass).
+REDIS_URL = _worker_redis(os.environ["MINPING_TEST_REDIS_URL"]) if os.environ.get("MINPING_TEST_REDIS_URL") else None
+if REDIS_URL and os.environ.get("MINPING_TEST_REDIS_STORES") == "1":
+    os.environ["MINPING_REDIS_URL"] = REDIS_URL
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
@@ -57,7 +97,19 @@ ROOT = Path(__file__).resolve().parent.parent
 def pytest_report_header() -> str:
     settings = get_settings()
     engine = "PostgreSQL" if settings.is_postgres else "SQLite"
-    return f"minping database: {engine} ({re.sub(r'//[^@/]*@', '//', settings.database_url)})"
+    stores = f"Redis ({settings.redis_url})" if settings.redis_url else "memory"
+    return f"minping database: {engine} ({re.sub(r'//[^@/]*@', '//', settings.database_url)}); stores: {stores}"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis database of the suite's own, emptied (MINPING_TEST_REDIS_URL; .ci/run always sets one)."""
+    if REDIS_URL is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("CI needs MINPING_TEST_REDIS_URL (.ci/run sets it)")
+        pytest.skip("no Redis configured for the tests: set MINPING_TEST_REDIS_URL=redis://127.0.0.1:6379/<n>")
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    return REDIS_URL
 
 
 MINPING = Path(sys.executable).parent / "minping"

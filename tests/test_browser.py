@@ -11,17 +11,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import MINPING, ROOT
+from tests.servers import clean_environment, serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("MINPING_SCREENSHOT_DIR", ROOT / "test-screenshots"))
@@ -34,44 +32,20 @@ if not Path(CHROMIUM).exists():
     pytest.skip("no chromium on this machine (apt-get install chromium)", allow_module_level=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
-def serving(folder: Path, commands: list[tuple[list[str], str]]) -> Iterator[str]:
+def prepared_server(folder: Path, commands: list[tuple[list[str], str]]) -> Iterator[str]:
     """Run `minping` commands (args, stdin) on a fresh data folder, then serve it on loopback; yields the base URL."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINPING_")}
-    env.update(MINPING_DATA_DIR=str(folder / "data"), MINPING_PUBLIC_BASE_URL=base)
+    env = {**clean_environment(), "MINPING_DATA_DIR": str(folder / "data")}
     for args, stdin in commands:
         subprocess.run([str(MINPING), *args], env=env, input=stdin, check=True, capture_output=True, text=True)
-    log = open(folder / "server.log", "w")  # noqa: SIM115 - the server writes it until it stops
-    proc = subprocess.Popen([str(MINPING), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
-    while True:
-        try:
-            if httpx.get(base + "/", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None and time.time() < deadline, (folder / "server.log").read_text()
-        time.sleep(0.3)
-    try:
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+    with serving(folder / "data", env) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     commands = [(["demo"], ""), (["user", "create", "sheng", "--role", "worker", "--unit", "331102-01"], PASSWORD)]
-    with serving(tmp_path_factory.mktemp("browser"), commands) as base:
+    with prepared_server(tmp_path_factory.mktemp("browser"), commands) as base:
         yield base
 
 

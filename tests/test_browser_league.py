@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from tests.test_browser import CHROMIUM, SHOTS, playwright, serving
+from tests.test_browser import CHROMIUM, SHOTS, playwright, prepared_server
 
 PASSWORD = "an assessor's long password"
 HEADER = "区间图"  # a column heading found nowhere else: on every page that shows table rows
@@ -28,7 +28,7 @@ def server(tmp_path_factory):
         (["assessment", "create", "y2026", "--scheme", "civilized-city-2026", "--title", "2026 年度考核"], ""),
         (["assessment", "close", "y2026"], ""),
     ]
-    with serving(folder, commands) as base:
+    with prepared_server(folder, commands) as base:
         yield base, folder
 
 

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 
@@ -17,6 +16,7 @@ from survey_app import demo
 from survey_app.tables import Response
 from tests import rows
 from tests.conftest import MINPING
+from tests.servers import clean_environment, free_port
 
 
 def test_demo_city_links_and_report(cli):
@@ -79,10 +79,8 @@ def test_unknown_campaign_and_bad_settings_fail_with_one_line(cli, world):
 
 def test_serve_demo_on_a_fresh_folder_serves_the_demo_and_prints_accounts(tmp_path):
     """The README's run command, on an empty folder: the demo city is created and served."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINPING_")}
+    port = free_port()
+    env = clean_environment()
     proc = subprocess.Popen(
         [str(MINPING), "serve", "--demo", "--port", str(port)],
         cwd=tmp_path,

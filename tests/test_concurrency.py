@@ -12,8 +12,6 @@ import fcntl
 import os
 import random
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,27 +27,12 @@ from survey_app.ballots import BallotSettings
 from survey_app.settings import get_settings
 from survey_app.tables import Invitation, Response, ResponseStatus
 
-from .conftest import MINPING
+from .servers import Server, serving
 
 pytestmark = pytest.mark.slow
 
 FORM_TOKEN = re.compile(r'name="_form" value="([^"]+)"')
 RADIO = re.compile(r'<input type="radio" name="([^"]+)" value="([^"]+)"')
-START_TIMEOUT_S = 30
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, url: str, log: Path) -> None:
-        self.url, self.log = url, log
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -58,40 +41,13 @@ def server(portal: object) -> Iterator[Server]:
 
     Its own data folder keeps its `served_url` file away from the CLI tests.
     """
-    port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="minping-concurrency-"))
-    env = {**os.environ, "MINPING_DATA_DIR": str(data_dir), "MINPING_DATABASE_URL": get_settings().database_url}
-    log = data_dir / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(MINPING), "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # one process group: stopping it stops both workers
-        )
-    try:
-        wait_until_serving(port, process, log)
-        yield Server(f"http://127.0.0.1:{port}", log)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
-def wait_until_serving(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text(errors="replace")
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError(f"server not serving after {START_TIMEOUT_S} s:\n{log.read_text(errors='replace')}")
+    env = {**os.environ, "MINPING_DATABASE_URL": get_settings().database_url}
+    # Every post here comes from 127.0.0.1, hundreds a minute: the flood guard is not what is tested (and
+    # with Redis its count is shared by the workers, so the default would be reached).
+    env["MINPING_RESIDENT_POSTS_PER_MINUTE"] = "100000"
+    with serving(data_dir, env, "--workers", "2") as s:
+        yield s
 
 
 def answers_for(html: str, rng: random.Random) -> dict[str, str]:
