@@ -1,4 +1,4 @@
-"""Time opening the demo city's bad-rating cases (`cases.open_missing`) and the whole demo build.
+"""Time opening the demo city's bad-rating cases (`cases.workflow.open_missing`) and the whole demo build.
 
 Run from the repository root:
 

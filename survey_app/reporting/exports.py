@@ -276,7 +276,7 @@ def question_table(q: Questionnaire, lang: str) -> Table:
 
 
 async def score_sheet(report: campaign_report.Report, lang: str) -> ScoreSheet:
-    """The report's per-unit scores in the import shape; numbers come from `reports.build`, unchanged."""
+    """The report's per-unit scores in the import shape; numbers come from `campaign_report.build`, unchanged."""
     data = campaign_report.to_dict(report, lang)
     tree = {u.code: u for u in await units.listing()}
     unit_scores = []

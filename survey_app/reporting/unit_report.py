@@ -2,7 +2,7 @@
 importance–performance picture, answer distributions, who answered how, what was left out and why,
 and residents' comments.
 
-Scores come from `reports.build` (the same numbers as the campaign report); everything statistical
+Scores come from `campaign_report.build` (the same numbers as the campaign report); everything statistical
 comes from `analysis`. Only responses that count (counted, included) feed the figures; the others
 are shown as counts with their reasons.
 """
