@@ -23,11 +23,12 @@ from survey_app.web.assessments import AssessmentController
 from survey_app.web.auth import AuthController
 from survey_app.web.campaigns import CampaignController
 from survey_app.web.cases import CaseController
+from survey_app.web.common import large_type
 from survey_app.web.entries import EntryController
 from survey_app.web.exports import ResponseExportController, ScoreExportController
 from survey_app.web.forms import QuestionList
 from survey_app.web.invitations import InvitationController
-from survey_app.web.pages import error_page, home, switch_language
+from survey_app.web.pages import error_page, favicon, home, switch_language, switch_text_size
 from survey_app.web.public import PublicController
 from survey_app.web.questionnaires import QuestionnaireController
 from survey_app.web.receipts import CallbackController, receipt_status
@@ -63,6 +64,7 @@ def template_environment() -> Environment:
     env.globals.update(i18n.template_callables())
     env.globals["csp_nonce"] = security.current_nonce.get
     env.globals["question_list"] = QuestionList(env)
+    env.globals["large_type"] = large_type
     return env
 
 
@@ -80,6 +82,8 @@ def create_app() -> Litestar:
         route_handlers=[
             home,
             switch_language,
+            switch_text_size,
+            favicon,
             PublicController,
             AuthController,
             StaffController,

@@ -23,6 +23,23 @@ from survey_app.tables import Channel, Role
 STAFF = (Role.admin, Role.worker)
 
 
+# 大字版 (large type, MIIT 适老化): chosen with /size/large or /size/standard, kept in this cookie.
+TEXT_SIZE_COOKIE = "size"
+LARGE = "large"
+TEXT_SIZES = (LARGE, "standard")
+_SIZE_NOW = "minping.text_size"  # set when this very request changed the size (a form's switch)
+
+
+def large_type(request: Request[Any, Any, Any]) -> bool:
+    """Whether this reader asked for the large-type pages (templates: `large_type(request)`)."""
+    return (request.scope.get(_SIZE_NOW) or request.cookies.get(TEXT_SIZE_COOKIE)) == LARGE  # type: ignore[call-overload]
+
+
+def use_text_size(request: Request[Any, Any, Any], size: str) -> None:
+    """Show this request's page in `size` already (its cookie applies from the next request on)."""
+    request.scope[_SIZE_NOW] = size  # type: ignore[literal-required]
+
+
 def base_url(request: Request[Any, Any, Any]) -> str:
     """The configured public origin, or the address this request reached."""
     return get_settings().public_base_url or str(request.base_url).rstrip("/")
