@@ -23,7 +23,7 @@ from survey_app.web.assessments import AssessmentController
 from survey_app.web.auth import AuthController
 from survey_app.web.campaigns import CampaignController
 from survey_app.web.cases import CaseController
-from survey_app.web.common import large_type
+from survey_app.web.common import CAMPAIGN_STATUS_LABELS, large_type, mapping_name
 from survey_app.web.entries import EntryController
 from survey_app.web.exports import ResponseExportController, ScoreExportController
 from survey_app.web.forms import QuestionList
@@ -65,6 +65,10 @@ def template_environment() -> Environment:
     env.globals["csp_nonce"] = security.current_nonce.get
     env.globals["question_list"] = QuestionList(env)
     env.globals["large_type"] = large_type
+    # Words that mean one thing everywhere: campaign states, fraud-flag names, index mappings.
+    env.globals["campaign_status_labels"] = CAMPAIGN_STATUS_LABELS
+    env.globals["flag_names"] = quarantine.FLAG_NAMES
+    env.globals["mapping_name"] = mapping_name
     return env
 
 

@@ -62,7 +62,7 @@ def test_league_table_shows_the_computed_numbers(client, staff, run, demo_period
         assert row[6] == f"{unit['shrunken']:.1f}" and row[7] == f"{unit['rank_low']}–{unit['rank_high']}"
         assert row[8] == unit["letters"] and row[9] == ["优秀", "良好", "合格", "不合格"][unit["grade"]]
         assert row[10] == f"{unit['points']:.1f}"
-        assert ("待复核" in row[11]) == unit["needs_review"] and ("小样本" in row[11]) == unit["small_sample"]
+        assert ("等级待核定" in row[11]) == unit["needs_review"] and ("小样本" in row[11]) == unit["small_sample"]
     soup = BeautifulSoup(page.text, "html.parser")
     assert not soup.find_all(style=True) and not soup.find_all("script")
     community = next(g for g in result["groups"] if g["kind"] == "community")["units"][0]["code"]

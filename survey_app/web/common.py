@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_410_GONE
 from survey_app import accounts, campaigns
 from survey_app.accounts import StaffMember, UnitScope
 from survey_app.campaigns import CampaignInfo, LinkState, PublicLink
-from survey_app.i18n import N_
+from survey_app.i18n import N_, gettext
 from survey_app.reporting import campaign_report
 from survey_app.settings import get_settings
 from survey_app.tables import Channel, Role
@@ -109,6 +109,16 @@ def download(content: bytes, media_type: str, filename: str) -> Response[bytes]:
     # Slugs are [a-z0-9-] by construction, so the name needs no quoting beyond the quotes.
     headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
     return Response(content, media_type=media_type, headers=headers)
+
+
+CAMPAIGN_STATUS_LABELS = {"draft": N_("草稿"), "open": N_("进行中"), "closed": N_("已结束")}
+# The 0–100 mappings a report names (analysis.IndexMapping.name), as readers say them.
+MAPPING_LABELS = {"linear": N_("线性换算"), "points-100-20": N_("百分制（100/80/60/40/20）")}
+
+
+def mapping_name(name: str) -> str:
+    """A report's index mapping in the reader's language (templates: `mapping_name`); unknown ones as named."""
+    return gettext(MAPPING_LABELS[name]) if name in MAPPING_LABELS else name
 
 
 STATE_LABELS = {
