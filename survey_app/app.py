@@ -69,6 +69,7 @@ def template_environment() -> Environment:
     env.globals["campaign_status_labels"] = CAMPAIGN_STATUS_LABELS
     env.globals["flag_names"] = quarantine.FLAG_NAMES
     env.globals["mapping_name"] = mapping_name
+    env.globals["time_zone"] = localtime.zone_label  # the city's, named wherever times are shown
     return env
 
 

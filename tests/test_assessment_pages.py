@@ -94,11 +94,13 @@ def test_admin_closes_then_corrects_with_a_reason(client, staff, run, demo_perio
     assert "2026 年度考核" in listing.text and "开放中" in listing.text
     token = csrf_token(listing.text)
     assert client.post("/assessments/y2026/close", data={}, follow_redirects=False).status_code == 403  # no token
-    closed = client.post("/assessments/y2026/close", data={"_csrf_token": token}, follow_redirects=False)
+    closed = client.post(
+        "/assessments/y2026/close", data={"_csrf_token": token, "_confirmed": "yes"}, follow_redirects=False
+    )
     assert closed.status_code == 303 and closed.headers["location"] == "/assessments/y2026"
     page = client.get("/assessments/y2026")
     assert "已封存：第 1 号快照" in page.text and "更正原因" in page.text
-    again = client.post("/assessments/y2026/close", data={"_csrf_token": token})
+    again = client.post("/assessments/y2026/close", data={"_csrf_token": token, "_confirmed": "yes"})
     assert again.status_code == 422 and "已封存，不能再关闭" in again.text
     empty = client.post("/assessments/y2026/correct", data={"_csrf_token": token, "reason": " "})
     assert empty.status_code == 422 and "更正必须写明原因" in empty.text

@@ -52,6 +52,9 @@ CHECK_PAGE = "".join(
 )
 
 
+FIRST_OF_EACH = "rs => rs.forEach(r => { if (r === document.getElementsByName(r.name)[0]) r.checked = true; })"
+
+
 @dataclass
 class Route:
     """A GET route whose handler renders a template, as a pattern over paths."""
@@ -137,8 +140,7 @@ def make_pages_nothing_in_the_demo_has(browser: Any, admin: Any, base: str, fold
     links = minping(folder, "links", "--campaign", "community-services-2026").splitlines()
     for line in links[:1]:  # every rating the same in a few seconds: the answer waits in quarantine
         resident.goto(base + "/q/" + line.split("/q/")[1].split()[0])
-        first_of_each = "rs => rs.forEach(r => { if (r === document.getElementsByName(r.name)[0]) r.checked = true; })"
-        resident.eval_on_selector_all("input[type=radio]", first_of_each)
+        resident.eval_on_selector_all("input[type=radio]", FIRST_OF_EACH)
         resident.click("main form button[type=submit]")
     resident.close()
     assert "1 newly quarantined" in minping(folder, "flags", "community-services-2026")
@@ -202,8 +204,34 @@ def test_every_page_is_accessible_fits_a_phone_and_is_in_one_language(site):
                     findings.check(page, f"{lang} {route.url}", latin=lang != "en", targets=True)
             resident_flow(page, base, routes, findings, lang)
             context.close()
+        large_type_at_200_percent(browser, base, routes, findings, session)
         browser.close()
     assert findings.problems == [], "\n".join(findings.problems)
+
+
+def large_type_at_200_percent(browser: Any, base: str, routes: list[Route], findings: Findings, session: Any) -> None:
+    """大字版 with the browser's text at 200 % (32 px): every resident page, and the staff pages in the note."""
+    resident = [
+        r.url for r in routes if r.url and not urlsplit(r.url).path.startswith(("/staff", "/reports", "/assess"))
+    ]
+    context = browser.new_context(viewport=PHONE)
+    context.add_cookies([{"name": "size", "value": "large", "url": base}])
+    page = context.new_page()
+    page.context.new_cdp_session(page).send("Page.setFontSizes", {"fontSizes": {"standard": 32, "fixed": 26}})
+    for url in resident:
+        page.goto(url)
+        findings.check(page, f"large 200% {url}", latin=True, targets=True)
+    form = next(r.url for r in routes if r.path == "/q/{token:str}" and r.url)
+    page.goto(form)
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('legend')).fontSize") == "49.5px"
+    )  # 32 × 1.375 × 1.125
+    page.screenshot(path=SHOTS / "large-form-360.png")
+    context.add_cookies(session)
+    for name, path in (("confirm-seal", "/assessments/demo-2026/close"), ("cases-phone", "/staff/cases")):
+        page.goto(base + path)
+        page.screenshot(path=SHOTS / f"{name}.png")
+    context.close()
 
 
 # Resident pages reached by answering rather than by a link: the thank-you page.
@@ -220,3 +248,7 @@ def resident_flow(page: Any, base: str, routes: list[Route], findings: Findings,
     assert page.evaluate("document.activeElement.id") == "fix-these", "focus is not on the list of what to fix"
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / f"refused-{lang}.png")
+    page.eval_on_selector_all("input[type=radio]", FIRST_OF_EACH)
+    page.click("main form button[type=submit]")
+    assert "/thanks" in page.url
+    findings.check(page, f"{lang} {page.url}", latin=lang != "en", targets=True)

@@ -3,16 +3,16 @@ report in the member's scope, downloads, and the labels of case states."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Response
+from litestar.response import Response, Template
 from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_410_GONE
 
-from survey_app import accounts, campaigns
+from survey_app import accounts, campaigns, quarantine
 from survey_app.accounts import StaffMember, UnitScope
 from survey_app.campaigns import CampaignInfo, LinkState, PublicLink
 from survey_app.i18n import N_, gettext
@@ -55,6 +55,7 @@ async def provide_link(token: FromPath[str]) -> PublicLink:
 STATE_STATUS = {
     LinkState.closed: HTTP_410_GONE,
     LinkState.revoked: HTTP_410_GONE,
+    LinkState.paused: HTTP_403_FORBIDDEN,
     LinkState.not_yet_open: HTTP_403_FORBIDDEN,
 }
 
@@ -99,6 +100,59 @@ async def provide_report(
     if visible is None:
         raise NotFoundException()
     return visible
+
+
+# Irreversible steps (sealing, closing, revoking, excluding) post this field from their confirmation page;
+# a post without it changes nothing and shows that page.
+CONFIRM_FIELD = "_confirmed"
+
+
+@dataclass(frozen=True)
+class Said:
+    """A sentence to show: a Chinese msgid with its %-parameters, translated in the template."""
+
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def confirmation(
+    title: str,
+    will: list[Said],
+    pending: list[Said],
+    *,
+    action: str,
+    back: str,
+    button: str,
+    fields: dict[str, str] | None = None,
+) -> Template:
+    """The page between a button and an irreversible step: what will happen, what is still pending,
+    and one button that does it (posting `fields` and the confirmation) or a way back."""
+    context = {
+        "title": title,
+        "will": will,
+        "pending": pending,
+        "action": action,
+        "back": back,
+        "button": button,
+        "fields": {**(fields or {}), CONFIRM_FIELD: "yes"},
+    }
+    return Template("staff/confirm.html", context=context)
+
+
+def confirmed(data: dict[str, Any]) -> bool:
+    return data.get(CONFIRM_FIELD) == "yes"
+
+
+def pending_lines(waiting: quarantine.Pending, *, campaigns: bool = True) -> list[Said]:
+    """What still waits, as the confirmation page says it."""
+    lines = []
+    if waiting.quarantined:
+        lines.append(Said(N_("%(n)s 份答卷仍在答卷复核中，尚未计入得分。"), {"n": waiting.quarantined}))
+    if waiting.appeals:
+        lines.append(Said(N_("%(n)s 件差评申诉尚未复核。"), {"n": waiting.appeals}))
+    if campaigns:
+        lines += [Said(N_("评议活动“%(title)s”仍在进行，还会收到答卷。"), {"title": t}) for t in waiting.open_campaigns]
+    return lines
 
 
 CSV = "text/csv; charset=utf-8"
