@@ -23,11 +23,12 @@ from survey_app.web.assessments import AssessmentController
 from survey_app.web.auth import AuthController
 from survey_app.web.campaigns import CampaignController
 from survey_app.web.cases import CaseController
+from survey_app.web.common import CAMPAIGN_STATUS_LABELS, large_type, mapping_name
 from survey_app.web.entries import EntryController
 from survey_app.web.exports import ResponseExportController, ScoreExportController
 from survey_app.web.forms import QuestionList
 from survey_app.web.invitations import InvitationController
-from survey_app.web.pages import error_page, home, switch_language
+from survey_app.web.pages import error_page, favicon, home, switch_language, switch_text_size
 from survey_app.web.public import PublicController
 from survey_app.web.questionnaires import QuestionnaireController
 from survey_app.web.receipts import CallbackController, receipt_status
@@ -63,6 +64,12 @@ def template_environment() -> Environment:
     env.globals.update(i18n.template_callables())
     env.globals["csp_nonce"] = security.current_nonce.get
     env.globals["question_list"] = QuestionList(env)
+    env.globals["large_type"] = large_type
+    # Words that mean one thing everywhere: campaign states, fraud-flag names, index mappings.
+    env.globals["campaign_status_labels"] = CAMPAIGN_STATUS_LABELS
+    env.globals["flag_names"] = quarantine.FLAG_NAMES
+    env.globals["mapping_name"] = mapping_name
+    env.globals["time_zone"] = localtime.zone_label  # the city's, named wherever times are shown
     return env
 
 
@@ -80,6 +87,8 @@ def create_app() -> Litestar:
         route_handlers=[
             home,
             switch_language,
+            switch_text_size,
+            favicon,
             PublicController,
             AuthController,
             StaffController,

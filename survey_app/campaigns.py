@@ -27,8 +27,6 @@ from survey_app.tables import (
 TOKEN_BYTES = 18
 # 32 random bytes: the key of the campaign's device hashes (survey_app/ballots.py).
 FLAG_KEY_BYTES = 32
-# Mirrors the report's minimum n: a unit below it cannot be scored, so workers are warned.
-MIN_SCORED_RESPONSES = 10
 
 
 class LinkState(StrEnum):
@@ -36,6 +34,7 @@ class LinkState(StrEnum):
     not_yet_open = "not_yet_open"
     closed = "closed"
     revoked = "revoked"
+    paused = "paused"
 
 
 @dataclass(frozen=True)
@@ -176,7 +175,7 @@ def new_link(campaign_id: int, unit_id: int, site: str = "") -> Link:
 # The busiest query of all (every form view and submission). Written out once rather than built by
 # Piccolo's query builder, which spent more time composing the joined select than the database ran it.
 _FIND_LINK = """
-SELECT link.id AS link_id, link.token, link.site, link.revoked_at,
+SELECT link.id AS link_id, link.token, link.site, link.revoked_at, link.paused_at,
        campaign.id AS campaign_id, campaign.slug AS campaign_slug, campaign.title, campaign.title_en,
        campaign.purpose, campaign.purpose_en, campaign.status, campaign.opens_at, campaign.closes_at,
        campaign.questionnaire AS questionnaire_id,
@@ -198,7 +197,7 @@ async def find_link(token: str, now: datetime | None = None) -> PublicLink | Non
         return None
     row = rows[0]
     state = _state(row, now or datetime.now(UTC))
-    for key in ("revoked_at", "status", "opens_at", "closes_at"):
+    for key in ("revoked_at", "paused_at", "status", "opens_at", "closes_at"):
         del row[key]
     row["device_check"], row["invitation_only"] = bool(row["device_check"]), bool(row["invitation_only"])
     return PublicLink(state=state, **row)
@@ -207,6 +206,8 @@ async def find_link(token: str, now: datetime | None = None) -> PublicLink | Non
 def _state(row: dict, now: datetime) -> LinkState:
     if row["revoked_at"] is not None:
         return LinkState.revoked
+    if row["paused_at"] is not None:
+        return LinkState.paused
     if row["status"] == CampaignStatus.closed or (row["closes_at"] and now >= row["closes_at"]):
         return LinkState.closed
     if row["status"] == CampaignStatus.draft or (row["opens_at"] and now < row["opens_at"]):
@@ -298,11 +299,6 @@ class UnitProgress:
     name: str
     target: int | None
     responses: int
-
-    @property
-    def at_risk(self) -> bool:
-        """Below the minimum a unit needs to get a score at all."""
-        return self.responses < MIN_SCORED_RESPONSES
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
-"""Languages: Chinese first, English available.
+"""Languages: Chinese first (Simplified, and Traditional for the interface), English available.
 
-Templates and messages are written in Chinese; `locales/en/LC_MESSAGES/messages.po` translates them
-(extract with `pybabel extract -F babel.cfg -o messages.pot .`). The catalog is compiled in memory at
-start-up, so there is no build step. The language of a request comes from `?lang=`, then the `lang`
-cookie set by the switch link, and is Chinese otherwise: an elderly resident's phone set to English
-still gets the Chinese form unless they ask.
+Templates and messages are written in Simplified Chinese; `locales/<lang>/LC_MESSAGES/messages.po`
+translates them into English (`en`) and Traditional Chinese (`zh_Hant`; extract with `pybabel extract
+-F babel.cfg -o messages.pot .`). The catalogs are compiled in memory at start-up, so there is no build
+step. The language of a request comes from `?lang=`, then the `lang` cookie set by the switch, and is
+Simplified Chinese otherwise: an elderly resident's phone set to English still gets the Chinese form
+unless they ask. Names and titles that staff type exist in Chinese and English only, so a page in
+Traditional Chinese shows them in the Chinese they were typed in (`pick`).
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from survey_app.settings import LOCALES_DIR
 
-LANGUAGES = ("zh", "en")
+LANGUAGES = ("zh", "zh-Hant", "en")
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "lang"
+# Each language as its readers name it (the switch), its BCP 47 tag (<html lang>) and its catalog folder.
+LANGUAGE_NAMES = {"zh": "简体中文", "zh-Hant": "繁體中文", "en": "English"}
+HTML_LANG = {"zh": "zh-CN", "zh-Hant": "zh-Hant", "en": "en"}
+CATALOG = {"zh-Hant": "zh_Hant", "en": "en"}
 
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
 
@@ -58,12 +64,13 @@ class Refusal(ValueError):
 
 @cache
 def translations(lang: str) -> NullTranslations:
-    """The compiled catalog of `lang` (Chinese, the source language, needs none)."""
-    po_path = LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po"
-    if lang == DEFAULT_LANGUAGE or not po_path.exists():
+    """The compiled catalog of `lang` (Simplified Chinese, the source language, needs none)."""
+    folder = CATALOG.get(lang)
+    po_path = LOCALES_DIR / folder / "LC_MESSAGES" / "messages.po" if folder else None
+    if po_path is None or not po_path.exists():
         return NullTranslations()
     with po_path.open("rb") as f:
-        catalog = read_po(f, locale=lang)
+        catalog = read_po(f, locale=folder)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
@@ -107,6 +114,22 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def html_lang(lang: str | None = None) -> str:
+    """The BCP 47 tag of `lang` (default: the current language), for `lang` attributes."""
+    return HTML_LANG[lang or current_language.get()]
+
+
+def other_languages() -> list[tuple[str, str]]:
+    """(code, name) of every language but the current one, for the switch."""
+    return [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES if code != current_language.get()]
+
+
 def template_callables() -> dict[str, Callable[..., object]]:
-    """What every template can call besides gettext: the current language, and `pick(zh, en)` in it."""
-    return {"current_language": current_language.get, "pick": lambda zh, en=None: pick(current_language.get(), zh, en)}
+    """What every template can call besides gettext: the current language, `pick(zh, en)` in it, and
+    what the language switch shows."""
+    return {
+        "current_language": current_language.get,
+        "pick": lambda zh, en=None: pick(current_language.get(), zh, en),
+        "html_lang": html_lang,
+        "other_languages": other_languages,
+    }

@@ -1,4 +1,5 @@
-"""QR links seen from the back office: listing them with their progress, adding and revoking them."""
+"""QR links seen from the back office: listing them with their progress, adding, pausing, resuming and
+revoking them (a revoked link never takes answers again; a paused one does once resumed)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class LinkRow:
     unit_code: str
     unit_name: str
     revoked: bool
+    paused: bool
     scans: int
     starts: int
     completed: int
@@ -44,6 +46,7 @@ async def for_campaign(campaign_id: int, visible: AbstractSet[int] | None) -> li
             Link.token,
             Link.site,
             Link.revoked_at,
+            Link.paused_at,
             Link.scans,
             Link.starts,
             Link.limited,
@@ -64,6 +67,7 @@ async def for_campaign(campaign_id: int, visible: AbstractSet[int] | None) -> li
             unit_code=r["unit_code"],
             unit_name=r["unit_name"],
             revoked=r["revoked_at"] is not None,
+            paused=r["paused_at"] is not None,
             scans=r["scans"],
             starts=r["starts"],
             completed=completed.get(r["id"], 0),
@@ -94,6 +98,21 @@ async def add(campaign_id: int, unit_id: int, site: str, actor: str) -> str:
         after = {"campaign": campaign_id, "unit": unit_id, "site": site}
         await audit.record(actor, "link.create", "link", link.id, after=after)
     return str(link.token)
+
+
+async def pause(token: str, actor: str, paused: bool) -> None:
+    """Stop a link taking answers for now (`paused`), or let it take them again; audited, and undone by
+    the other. A revoked link stays revoked."""
+    async with writing():
+        row = await Link.select(Link.id, Link.revoked_at, Link.paused_at).where(Link.token == token).first()
+        if row is None or row["revoked_at"] is not None or (row["paused_at"] is not None) == paused:
+            return
+        now = datetime.now(UTC) if paused else None
+        await Link.update({Link.paused_at: now}).where(Link.id == row["id"])
+        action = "link.pause" if paused else "link.resume"
+        await audit.record(
+            actor, action, "link", row["id"], before={"paused_at": row["paused_at"]}, after={"paused_at": now}
+        )
 
 
 async def revoke(token: str, actor: str) -> None:

@@ -2,7 +2,8 @@
 
 Residents, workers and assessors live in the city Minping serves, so "open until 30 November", "due
 by the end of the fifth working day" or "answered at 21:00" mean that day and hour on their clock.
-Times are stored in UTC and turned into the city's time only here.
+Times are stored in UTC and turned into the city's time only here. The zone is a setting
+(`MINPING_TIME_ZONE`, Asia/Shanghai unless set); pages name it (`zone_label`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-CITY_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+from survey_app.settings import get_settings
+
+CITY_TIME_ZONE = ZoneInfo(get_settings().time_zone)
 
 
 def local(moment: datetime) -> datetime:
@@ -36,3 +39,9 @@ def today() -> date:
 def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """`moment` on the city's clock as text (the templates' `local_time` filter); "" for none."""
     return "" if moment is None else moment.astimezone(CITY_TIME_ZONE).strftime(pattern)
+
+
+def zone_label(moment: datetime | None = None) -> str:
+    """The zone as pages name it, with its offset now: "Asia/Shanghai (UTC+08:00)"."""
+    offset = (moment or datetime.now(CITY_TIME_ZONE)).astimezone(CITY_TIME_ZONE).strftime("%z")
+    return f"{CITY_TIME_ZONE.key} (UTC{offset[:3]}:{offset[3:]})"

@@ -47,7 +47,7 @@ from survey_app.questionnaires import versions
 from survey_app.questionnaires.format import Questionnaire
 from survey_app.reporting.campaign_report import level_matrix
 from survey_app.settings import get_settings
-from survey_app.tables import Campaign, CampaignStatus, Channel, Response, ResponseStatus
+from survey_app.tables import Campaign, CampaignStatus, Channel, RatingCase, Response, ResponseStatus
 
 SYSTEM_ACTOR = "system"
 RECENTLY_CLOSED = timedelta(days=30)
@@ -64,8 +64,8 @@ FLAG_NAMES = {
     "entry_rate": N_("录入过快"),
 }
 FLAG_TEXT = {
-    "burst": N_("短时间集中提交：这个二维码在 10 分钟内收到的答卷远多于平时。"),
-    "speeder": N_("答题过快：用时不到本次评议答题时间中位数的三成。"),
+    "burst": N_("这个二维码在 10 分钟内收到的答卷远多于平时。"),
+    "speeder": N_("用时不到本次评议答题时间中位数的三成。"),
     "straight_line": N_("所有评分题选了同一个等级（与“答题过快”同时出现才标记）。"),
     "clone": N_("答案与另一份答卷完全相同（与“答题过快”同时出现才标记）。"),
     "device_units": N_("同一台设备为本次评议中 3 个或更多单位作答。"),
@@ -211,3 +211,27 @@ async def lifespan(_app: object) -> AsyncIterator[None]:
     """Pass over the active campaigns every `flag_interval_s` while the worker runs (0 = never)."""
     async with periodic.every(get_settings().flag_interval_s, flag_active, "fraud-flag pass"):
         yield
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What still waits on people in some campaigns: what a confirmation page tells before an irreversible step."""
+
+    quarantined: int  # flagged answers no assessor has decided on: they count in no score yet
+    appeals: int  # appeals against bad ratings waiting for a decision
+    open_campaigns: tuple[str, ...]  # titles of campaigns still taking answers
+
+
+async def pending(campaign_ids: Sequence[int]) -> Pending:
+    """Count what waits in `campaign_ids`: quarantined answers, undecided appeals, campaigns still open."""
+    if not campaign_ids:
+        return Pending(0, 0, ())
+    ids = list(campaign_ids)
+    quarantined = await Response.count().where(
+        Response.campaign.is_in(ids) & (Response.status == ResponseStatus.quarantined)
+    )
+    appeals = await RatingCase.count().where(RatingCase.campaign.is_in(ids) & (RatingCase.appeal == "pending"))
+    rows = await Campaign.select(Campaign.title).where(
+        Campaign.id.is_in(ids) & (Campaign.status == CampaignStatus.open)
+    )
+    return Pending(quarantined, appeals, tuple(r["title"] for r in rows))

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # An installed wheel carries templates/, questionnaires/ and schemes/ inside the package (see pyproject's
@@ -44,6 +45,8 @@ class Settings:
     #: The State Council's holiday notices for years the `chinesecalendar` package does not know yet
     #: (survey_app/cases/workdays.py); read when the file exists.
     holidays_file: Path | None = None
+    #: The city's time zone (IANA name), in which every time is shown and dates are read (localtime.py).
+    time_zone: str = "Asia/Shanghai"
 
     @property
     def is_postgres(self) -> bool:
@@ -74,7 +77,17 @@ def get_settings() -> Settings:
         flag_interval_s=float(env.get("MINPING_FLAG_INTERVAL") or 600),
         resident_posts_per_minute=int(env.get("MINPING_RESIDENT_POSTS_PER_MINUTE") or 300),
         holidays_file=_holidays_file(env.get("MINPING_HOLIDAYS_FILE"), data_dir),
+        time_zone=_time_zone(env.get("MINPING_TIME_ZONE") or "Asia/Shanghai"),
     )
+
+
+def _time_zone(name: str) -> str:
+    """An IANA time zone name the system knows (e.g. Asia/Shanghai), or a clear refusal."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"MINPING_TIME_ZONE names {name!r}, which is not a known time zone") from exc
+    return name
 
 
 def _holidays_file(named: str | None, data_dir: Path) -> Path:

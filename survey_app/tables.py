@@ -130,6 +130,7 @@ class Link(Table):
     site = Varchar(length=100, default="", help_text='Poster location, e.g. "东门公告栏".')
     created_at = Timestamptz()  # default: now
     revoked_at = Timestamptz(null=True, default=None)
+    paused_at = Timestamptz(null=True, default=None)  # taken down for a while; resuming clears it
     scans = Integer(default=0, help_text="Times the form was opened (approximate: flushed every few seconds).")
     starts = Integer(default=0, help_text="Times answers were sent, valid or not (approximate, as scans).")
     limited = Integer(
@@ -157,7 +158,7 @@ class Response(Table):
     link = ForeignKey(Link, null=True, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
     answers = JSONB(default={}, help_text="{item id: value}; see questionnaires/README.md.")
     channel = Varchar(length=12, choices=Channel, default=Channel.qr)
-    lang = Varchar(length=5, default="zh")
+    lang = Varchar(length=8, default="zh")
     started_at = Timestamptz(null=True, default=None)
     submitted_at = Timestamptz()  # default: now
     duration_s = Real(null=True, default=None, help_text="Seconds from form render to submit.")

@@ -62,7 +62,7 @@ def test_league_table_shows_the_computed_numbers(client, staff, run, demo_period
         assert row[6] == f"{unit['shrunken']:.1f}" and row[7] == f"{unit['rank_low']}–{unit['rank_high']}"
         assert row[8] == unit["letters"] and row[9] == ["优秀", "良好", "合格", "不合格"][unit["grade"]]
         assert row[10] == f"{unit['points']:.1f}"
-        assert ("待复核" in row[11]) == unit["needs_review"] and ("小样本" in row[11]) == unit["small_sample"]
+        assert ("等级待核定" in row[11]) == unit["needs_review"] and ("小样本" in row[11]) == unit["small_sample"]
     soup = BeautifulSoup(page.text, "html.parser")
     assert not soup.find_all(style=True) and not soup.find_all("script")
     community = next(g for g in result["groups"] if g["kind"] == "community")["units"][0]["code"]
@@ -94,11 +94,13 @@ def test_admin_closes_then_corrects_with_a_reason(client, staff, run, demo_perio
     assert "2026 年度考核" in listing.text and "开放中" in listing.text
     token = csrf_token(listing.text)
     assert client.post("/assessments/y2026/close", data={}, follow_redirects=False).status_code == 403  # no token
-    closed = client.post("/assessments/y2026/close", data={"_csrf_token": token}, follow_redirects=False)
+    closed = client.post(
+        "/assessments/y2026/close", data={"_csrf_token": token, "_confirmed": "yes"}, follow_redirects=False
+    )
     assert closed.status_code == 303 and closed.headers["location"] == "/assessments/y2026"
     page = client.get("/assessments/y2026")
     assert "已封存：第 1 号快照" in page.text and "更正原因" in page.text
-    again = client.post("/assessments/y2026/close", data={"_csrf_token": token})
+    again = client.post("/assessments/y2026/close", data={"_csrf_token": token, "_confirmed": "yes"})
     assert again.status_code == 422 and "已封存，不能再关闭" in again.text
     empty = client.post("/assessments/y2026/correct", data={"_csrf_token": token, "reason": " "})
     assert empty.status_code == 422 and "更正必须写明原因" in empty.text

@@ -37,6 +37,8 @@ NOWHERE = dict.fromkeys(VISITORS, "404")
 RULES = {
     ("GET", "/"): PUBLIC,
     ("GET", "/lang/{code:str}"): PUBLIC,
+    ("GET", "/size/{size:str}"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     ("GET", "/q/{token:str}"): PUBLIC,
     ("POST", "/q/{token:str}"): PUBLIC,
     ("GET", "/q/{token:str}/thanks"): PUBLIC,
@@ -61,6 +63,9 @@ RULES = {
     ("POST", "/staff/campaigns/{slug:str}/status"): SCOPED_RUNNERS,
     ("POST", "/staff/campaigns/{slug:str}/links"): SCOPED_RUNNERS,
     ("POST", "/staff/campaigns/{slug:str}/links/{token:str}/revoke"): SCOPED_RUNNERS,
+    ("GET", "/staff/campaigns/{slug:str}/links/{token:str}/revoke"): SCOPED_RUNNERS,
+    ("POST", "/staff/campaigns/{slug:str}/links/{token:str}/pause"): SCOPED_RUNNERS,
+    ("GET", "/staff/campaigns/{slug:str}/close"): SCOPED_RUNNERS,
     ("GET", "/staff/campaigns/{slug:str}/posters"): SCOPED,
     ("GET", "/staff/campaigns/{slug:str}/qr.zip"): SCOPED,
     ("POST", "/staff/campaigns/{slug:str}/ballots"): SCOPED_RUNNERS,
@@ -115,6 +120,7 @@ RULES = {
     ("GET", "/assessments/{period:str}/league.csv"): SCOPED_REVIEWERS,
     ("GET", "/assessments/{period:str}/league.xlsx"): SCOPED_REVIEWERS,
     ("POST", "/assessments/{period:str}/close"): ADMINS,
+    ("GET", "/assessments/{period:str}/close"): ADMINS,
     ("POST", "/assessments/{period:str}/correct"): ADMINS,
 }
 
@@ -153,7 +159,12 @@ def setting(run, world, client, staff):
     data = {"_form": csrf_free_token(form), "overall": "2"}  # a bad rating: it opens a case
     receipt = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False).headers["location"].split("r=")[1]
     client.cookies.clear()
-    values = {"{token:str}": world.token_a, "{slug:str}": "window-rating-test", "{code:str}": "en"}
+    values = {
+        "{token:str}": world.token_a,
+        "{slug:str}": "window-rating-test",
+        "{code:str}": "en",
+        "{size:str}": "large",
+    }
     values["{path:str}"] = "openapi.yaml"
     values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
     values["{batch:str}"] = run(invitations.create_batch, world.campaign_id, world.unit_a, 2, "test")

@@ -94,7 +94,7 @@ def test_open_close_reopen_is_audited_and_changes_the_public_page(client, staff,
     )
     assert client.get(f"/q/{token}").status_code == 403  # a draft is not open yet
     for status, public in (("open", 200), ("closed", 410), ("open", 200)):
-        assert post(client, "/staff/campaigns/window-q2/status", status=status).status_code == 303
+        assert post(client, "/staff/campaigns/window-q2/status", status=status, _confirmed="yes").status_code == 303
         assert client.get(f"/q/{token}").status_code == public
     changes = [
         (e["before"]["status"], e["after"]["status"]) for e in run(audit.recent) if e["action"] == "campaign.status"
@@ -107,7 +107,7 @@ def test_links_can_be_added_for_a_site_and_revoked(client, staff, world):
     post(client, "/staff/campaigns/window-rating-test/links", unit=str(world.unit_a), site="东门公告栏")
     soup = BeautifulSoup(client.get("/staff/campaigns/window-rating-test").text, "html.parser")
     assert "东门公告栏" in soup.text
-    post(client, f"/staff/campaigns/window-rating-test/links/{world.token_a}/revoke")
+    post(client, f"/staff/campaigns/window-rating-test/links/{world.token_a}/revoke", _confirmed="yes")
     assert client.get(f"/q/{world.token_a}").status_code == 410
     assert "已停用" in client.get("/staff/campaigns/window-rating-test").text
 

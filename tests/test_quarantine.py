@@ -277,9 +277,11 @@ def test_assessor_reviews_with_a_reason_and_may_decide_again(run, world, client,
     refused = client.post(url, data={"_csrf_token": token, "decision": "exclude", "reason": "  "})
     assert refused.status_code == 422 and "请写明理由" in refused.text
     assert client.post(url, data={"decision": "exclude", "reason": "x"}).status_code == 403  # no CSRF token
-    done = client.post(
-        url, data={"_csrf_token": token, "decision": "exclude", "reason": "同一时段集中刷票"}, follow_redirects=False
-    )
+    exclusion = {"_csrf_token": token, "decision": "exclude", "reason": "同一时段集中刷票"}
+    asked = client.post(url, data=exclusion, follow_redirects=False)  # excluding asks first, and changes nothing
+    assert asked.status_code == 200 and "确认排除" in asked.text and "同一时段集中刷票" in asked.text
+    assert next(r for r in world.responses() if r["id"] == flagged[0]["id"])["status"] == ResponseStatus.quarantined
+    done = client.post(url, data={**exclusion, "_confirmed": "yes"}, follow_redirects=False)
     assert done.status_code == 303
     again = client.post(
         url,

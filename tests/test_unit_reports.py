@@ -270,8 +270,8 @@ def test_left_out_responses_by_status_and_reason(client, staff, run, world):
         for r in soup.select("#left-out tbody tr")
     }
     assert rows == {("quarantined", "—"): "3", ("excluded", REASON): "2"}
-    assert soup.select_one('#left-out [data-flag="burst"]').get_text() == "burst 5"
-    assert soup.select_one('#left-out [data-flag="clone"]').get_text() == "clone 3"
+    assert soup.select_one('#left-out [data-flag="burst"]').get_text() == "集中提交 5"
+    assert soup.select_one('#left-out [data-flag="clone"]').get_text() == "答案雷同 3"
     assert "另有 1 份答卷被同一设备的修改替代" in soup.select_one("#left-out").get_text()
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from typing import Any
 
-from survey_app import audit, campaigns
+from survey_app import audit, campaigns, quarantine
 from survey_app.assessment.league import FLOAT_DECIMALS, SourceData, UnitName, canonical_json, score_group
 from survey_app.assessment.schemes import Group, Scheme, from_json, semantic_errors
 from survey_app.cases import figures
@@ -527,3 +527,9 @@ def restrict(result: dict[str, Any], visible_codes: set[str] | None) -> dict[str
         if rows:
             groups.append({**group, "units": rows})
     return {**result, "groups": groups} if groups else None
+
+
+async def pending(period: Period) -> quarantine.Pending:
+    """What still waits in the period's campaigns: what sealing would freeze out of its scores."""
+    ids = [c.id for c in [await campaigns.by_slug(slug) for slug in period.sources.values()] if c is not None]
+    return await quarantine.pending(ids)

@@ -20,7 +20,7 @@ from survey_app.i18n import N_, current_language
 from survey_app.reporting import exports
 from survey_app.tables import PeriodStatus, Role
 from survey_app.web.auth import requires
-from survey_app.web.common import CSV, XLSX, download
+from survey_app.web.common import CSV, XLSX, Said, confirmation, confirmed, download, pending_lines
 
 
 async def provide_period(period: FromPath[str]) -> periods.Period:
@@ -88,6 +88,32 @@ class AssessmentController(Controller):
         table = await _league_table(request.user, found)
         return download(exports.to_xlsx([("league", table)]), XLSX, f"{found.slug}-league.xlsx")
 
+    @get(
+        "/{period:str}/close",
+        name="assessments:confirm_close",
+        guards=[requires(Role.admin)],
+        dependencies={"found": Provide(provide_period)},
+    )
+    async def confirm_close(self, found: NamedDependency[periods.Period]) -> Template | Redirect:
+        """What sealing will do and what still waits (answers in review, appeals, open campaigns)."""
+        if found.status != PeriodStatus.open:
+            return Redirect(path=f"/assessments/{found.slug}", status_code=303)
+        will = [
+            Said(
+                N_("按当前数据计算“%(title)s”的结果，封存为第 1 号快照：方案、所用答卷和结果一并保存，不能再改。"),
+                {"title": found.display_title(current_language.get())},
+            ),
+            Said(N_("之后的复核、申诉和新答卷都不再改变封存的结果；如需更正，只能另建更正快照并写明原因。")),
+        ]
+        return confirmation(
+            N_("封存考核结果"),
+            will,
+            pending_lines(await periods.pending(found)),
+            action=f"/assessments/{found.slug}/close",
+            back=f"/assessments/{found.slug}",
+            button=N_("确认封存"),
+        )
+
     @post(
         "/{period:str}/close",
         name="assessments:close",
@@ -95,9 +121,14 @@ class AssessmentController(Controller):
         dependencies={"found": Provide(provide_period)},
     )
     async def close(
-        self, request: Request[StaffMember, Any, Any], found: NamedDependency[periods.Period]
+        self,
+        request: Request[StaffMember, Any, Any],
+        found: NamedDependency[periods.Period],
+        data: URLEncodedBody[dict[str, Any]],
     ) -> Template | Redirect:
-        """Seal the period (snapshot 1)."""
+        """Seal the period (snapshot 1), once confirmed; without the confirmation, show what it would do."""
+        if not confirmed(data):
+            return Redirect(path=f"/assessments/{found.slug}/close", status_code=303)
         try:
             await periods.close(found, request.user.username)
         except periods.AssessmentError as exc:

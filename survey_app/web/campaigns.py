@@ -17,13 +17,22 @@ from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from analysis.sampling import sample_size_for_proportion
-from survey_app import accounts, ballots, campaigns, invitations, links, localtime, qrcodes, units
+from survey_app import accounts, ballots, campaigns, invitations, links, localtime, qrcodes, quarantine, units
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import CampaignError
 from survey_app.i18n import N_, Refusal
 from survey_app.tables import CampaignStatus, Role, UnitKind
 from survey_app.web.auth import requires
-from survey_app.web.common import STAFF, CampaignScope, base_url, provide_scope
+from survey_app.web.common import (
+    STAFF,
+    CampaignScope,
+    Said,
+    base_url,
+    confirmation,
+    confirmed,
+    pending_lines,
+    provide_scope,
+)
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 DEFAULT_TARGET = 60
@@ -85,8 +94,30 @@ class CampaignController(Controller):
             raise NotFoundException()
         if status not in {s.value for s in CampaignStatus}:
             raise ValidationException("unknown status")
+        if status == CampaignStatus.closed and not confirmed(data):
+            return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}/close", status_code=303)
         await campaigns.set_status(campaign_scope.campaign.id, CampaignStatus(status), request.user.username)
         return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
+
+    @get("/{slug:str}/close", name="campaigns:confirm_close", guards=[requires(*STAFF)])
+    async def confirm_close(self, campaign_scope: NamedDependency[CampaignScope]) -> Template:
+        """What ending the campaign does, and what still waits in it."""
+        c = campaign_scope.campaign
+        if not campaign_scope.may_run:
+            raise NotFoundException()
+        will = [
+            Said(N_("“%(title)s”的所有二维码不再接收评价，居民扫码会看到“本次评议已结束”。"), {"title": c.title}),
+            Said(N_("已收到的答卷都保留；需要时可以在评议活动页面重新开始。")),
+        ]
+        return confirmation(
+            N_("结束评议"),
+            will,
+            pending_lines(await quarantine.pending([c.id]), campaigns=False),
+            action=f"/staff/campaigns/{c.slug}/status",
+            back=f"/staff/campaigns/{c.slug}",
+            button=N_("确认结束评议"),
+            fields={"status": CampaignStatus.closed.value},
+        )
 
     @post("/{slug:str}/links", name="campaigns:add_link", guards=[requires(*STAFF)])
     async def add_link(
@@ -104,18 +135,58 @@ class CampaignController(Controller):
         await links.add(campaign_scope.campaign.id, unit_id, str(data.get("site", "")), request.user.username)
         return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
 
+    @post("/{slug:str}/links/{token:str}/pause", name="campaigns:pause_link", guards=[requires(*STAFF)])
+    async def pause_link(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        token: FromPath[str],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Redirect:
+        """Pause a link (its poster taken down for a while), or resume it: audited, and undone by the other."""
+        await _own_link(campaign_scope, token)
+        if data.get("paused") not in ("1", "0"):
+            raise ValidationException("paused must be 1 or 0")
+        await links.pause(token, request.user.username, paused=data["paused"] == "1")
+        return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
+
+    @get("/{slug:str}/links/{token:str}/revoke", name="campaigns:confirm_revoke", guards=[requires(*STAFF)])
+    async def confirm_revoke(self, campaign_scope: NamedDependency[CampaignScope], token: FromPath[str]) -> Template:
+        """What revoking a link for good does, and that pausing is the way to stop it for a while."""
+        row = await _own_link(campaign_scope, token)
+        slug = campaign_scope.campaign.slug
+        will = [
+            Said(
+                N_("“%(unit)s”%(site)s的二维码永久停用：扫码显示“此二维码已停用”，不能恢复。"),
+                {"unit": row.unit_name, "site": f"（{row.site}）" if row.site else ""},
+            ),
+            Said(N_("它已收到的 %(n)s 份答卷保留。"), {"n": row.completed}),
+            Said(N_("如只是暂时撤下海报，请返回并选择“暂停”，之后可以恢复。")),
+        ]
+        return confirmation(
+            N_("永久停用二维码"),
+            will,
+            [],
+            action=f"/staff/campaigns/{slug}/links/{token}/revoke",
+            back=f"/staff/campaigns/{slug}",
+            button=N_("确认永久停用"),
+        )
+
     @post("/{slug:str}/links/{token:str}/revoke", name="campaigns:revoke_link", guards=[requires(*STAFF)])
     async def revoke_link(
         self,
         request: Request[StaffMember, Any, Any],
         campaign_scope: NamedDependency[CampaignScope],
         token: FromPath[str],
+        data: URLEncodedBody[dict[str, Any]],
     ) -> Redirect:
-        owner = await links.owner(token)
-        if owner is None or owner[0] != campaign_scope.campaign.id or not campaign_scope.units.covers(owner[1]):
-            raise NotFoundException()
+        """Revoke a link for good, once confirmed; without the confirmation, show what it would do."""
+        await _own_link(campaign_scope, token)
+        slug = campaign_scope.campaign.slug
+        if not confirmed(data):
+            return Redirect(path=f"/staff/campaigns/{slug}/links/{token}/revoke", status_code=303)
         await links.revoke(token, request.user.username)
-        return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
+        return Redirect(path=f"/staff/campaigns/{slug}", status_code=303)
 
     @get("/{slug:str}/posters", name="campaigns:posters")
     async def posters(
@@ -153,6 +224,15 @@ class CampaignController(Controller):
                 archive.writestr(f"{name}.png", qrcodes.png(url))
         headers = {"Content-Disposition": f'attachment; filename="{campaign_scope.campaign.slug}-qr.zip"'}
         return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
+
+
+async def _own_link(scope: CampaignScope, token: str) -> links.LinkRow:
+    """The campaign's link `token` if the member may change it; 404 otherwise."""
+    rows = await links.for_campaign(scope.campaign.id, scope.visible)
+    row = next((r for r in rows if r.token == token), None)
+    if row is None:
+        raise NotFoundException()
+    return row
 
 
 async def _campaign_page(user: StaffMember, scope: CampaignScope, error: Refusal | None = None) -> Template:

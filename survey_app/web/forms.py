@@ -19,6 +19,7 @@ from survey_app.i18n import current_language
 from survey_app.questionnaires.format import Questionnaire, localise
 from survey_app.responses import FieldError
 from survey_app.web import security
+from survey_app.web.common import large_type
 
 FORM_TOKEN_FIELD = "_form"
 # Underscored like the form token: questionnaire item ids cannot start with "_".
@@ -35,8 +36,8 @@ class BlankForms:
     in place of each, split at the markers, and each request joins the pieces with its own token
     and nonce (both of characters that need no escaping). The key holds everything else the page
     depends on: the link as resolved for this request (so a renamed unit or a changed campaign is a
-    new key), the language, the address and the questionnaire (kept in the entry, so its `id()`
-    cannot be reused meanwhile). Stored questionnaire versions and templates do not change while a
+    new key), the language, the text size (大字版), the address and the questionnaire (kept in the
+    entry, so its `id()` cannot be reused meanwhile). Stored questionnaire versions and templates do not change while a
     worker runs; with templates reloading (debug), nothing is kept.
     """
 
@@ -50,7 +51,7 @@ class BlankForms:
 
     def page(self, request: Request[Any, Any, Any], link: PublicLink, questionnaire: Questionnaire) -> Response[str]:
         path = request.scope.get("root_path", "") + request.scope["path"]
-        key = (link, current_language.get(), path, id(questionnaire))
+        key = (link, current_language.get(), large_type(request), path, id(questionnaire))
         entry = self._pages.get(key)
         if entry is None or entry[0] is not questionnaire:
             parts = self._markers.split(self._render(request, link, questionnaire))

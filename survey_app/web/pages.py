@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException, InternalServerException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_500_INTERNAL_SERVER_ERROR
 
-from survey_app.i18n import LANG_COOKIE, LANGUAGES
+from survey_app.i18n import LANG_COOKIE, LANGUAGES, current_language
+from survey_app.web.common import TEXT_SIZE_COOKIE, TEXT_SIZES, use_text_size
 
-LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
+PREFERENCE_MAX_AGE = 365 * 24 * 3600  # the language and the text size are remembered for a year
+# The fields a form's switches post (base.html, `answers_form`): field → (cookie, allowed values).
+PREFERENCE_FIELDS = {"_lang": (LANG_COOKIE, LANGUAGES), "_size": (TEXT_SIZE_COOKIE, TEXT_SIZES)}
 
 
 @get("/", name="home", include_in_schema=False)
@@ -21,15 +25,48 @@ async def home() -> Template:
     return Template("home.html")
 
 
+@get("/favicon.ico", name="favicon", include_in_schema=False)
+async def favicon() -> Response[bytes]:
+    """No icon, said in 0 bytes and cached for a week: browsers ask for it on a first visit, and a
+    404 page would double what a resident on a weak signal downloads."""
+    return Response(b"", status_code=HTTP_204_NO_CONTENT, headers={"Cache-Control": "public, max-age=604800"})
+
+
 @get("/lang/{code:str}", name="language", include_in_schema=False)
 async def switch_language(code: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
     """Remember the chosen language in a cookie and go back to the page the switch was on."""
+    return _remember(LANG_COOKIE, code if code in LANGUAGES else None, next)
+
+
+@get("/size/{size:str}", name="text_size", include_in_schema=False)
+async def switch_text_size(size: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
+    """大字版: remember large (or standard) type in a cookie and go back; works without JavaScript."""
+    return _remember(TEXT_SIZE_COOKIE, size if size in TEXT_SIZES else None, next)
+
+
+def _remember(cookie: str, value: str | None, next: str) -> Redirect:
+    """Go back to `next` (a path on this site), keeping `value` in `cookie` when it is a known one."""
     # Only same-site paths: "//evil.example" or "https://…" would make this an open redirect.
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = Redirect(path=target, status_code=303)
-    if code in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, code, max_age=LANG_COOKIE_MAX_AGE, samesite="lax", httponly=True)
+    if value is not None:
+        response.set_cookie(cookie, value, max_age=PREFERENCE_MAX_AGE, samesite="lax", httponly=True)
     return response
+
+
+def switched_preferences(request: Request[Any, Any, Any], data: dict[str, Any]) -> list[Cookie]:
+    """The language or text size a form's switch posted, applied to this request's page; the cookies
+    that keep them. Empty when the post was not a switch (then it is the form's own submission)."""
+    cookies = []
+    for field, (cookie, allowed) in PREFERENCE_FIELDS.items():
+        value = data.get(field)
+        if value in allowed:
+            if field == "_lang":
+                current_language.set(value)
+            else:
+                use_text_size(request, value)
+            cookies.append(Cookie(key=cookie, value=value, max_age=PREFERENCE_MAX_AGE, samesite="lax", httponly=True))
+    return cookies
 
 
 # Litestar raises this 500 when the client hangs up while its body is read (a resident losing signal

@@ -28,6 +28,7 @@ from survey_app.responses import FieldError
 from survey_app.web import flood_guard
 from survey_app.web.common import STATE_STATUS, base_url, provide_link
 from survey_app.web.forms import BLANK_FORMS, FORM_TOKEN_FIELD, INVITATION_FIELD, REVISE_FIELD, form_context
+from survey_app.web.pages import switched_preferences
 
 # Images are immutable for a token; a day of caching spares weak networks and the server.
 IMAGE_CACHE = {"Cache-Control": "public, max-age=86400"}
@@ -89,6 +90,12 @@ class PublicController(Controller):
             form_token = data[FORM_TOKEN_FIELD] if token else None
             page = _refused_page(link, questionnaire, data, too_fast, form_token=form_token, revising=revising)
             page.headers.update(too_fast.headers)
+            return page
+        if switched := switched_preferences(request, data):  # the language or size switch: show, do not save
+            form_token = data[FORM_TOKEN_FIELD] if token else None
+            page = _form_page(link, questionnaire, data, {}, form_token=form_token, revising=revising)
+            page.status_code = 200
+            page.cookies.extend(switched)
             return page
         counters.count_start(link.link_id)
         answers, errors = responses.parse_answers(questionnaire, data)

@@ -9,6 +9,7 @@ from litestar.response import Template
 
 from survey_app import accounts, audit, campaigns
 from survey_app.accounts import StaffMember
+from survey_app.assessment import rules
 from survey_app.tables import Role
 from survey_app.web.auth import requires, requires_full_scope
 
@@ -22,7 +23,9 @@ class StaffController(Controller):
     async def home(self, request: Request[StaffMember, Any, Any]) -> Template:
         """Campaigns covering the member's units: responses per unit against target, units at risk."""
         visible = await accounts.visible_unit_ids(request.user)
-        return Template("staff/home.html", context={"progress": await campaigns.progress(visible)})
+        progress = await campaigns.progress(visible)
+        scoring = await rules.of_campaigns([p.campaign.slug for p in progress])  # the league's rule, named
+        return Template("staff/home.html", context={"progress": progress, "rules": scoring})
 
     @get("/audit", name="staff:audit", guards=[requires(Role.admin, Role.assessor), requires_full_scope])
     async def audit_trail(self) -> Template:

@@ -1,0 +1,124 @@
+"""People first (issue 15): nothing irreversible in one click, pause and resume, one sample-size rule,
+the error summary, and switching language or text size mid-form without losing an answer."""
+
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+
+from survey_app import audit
+from survey_app.assessment import periods, schemes
+from survey_app.tables import Role
+from tests.conftest import csrf_token
+from tests.test_authorization import assessment_period
+from tests.test_public import form_fields, valid_answers
+
+
+def post(client, url, **data):
+    token = csrf_token(client.get("/staff/").text)
+    return client.post(url, data={"_csrf_token": token, **data}, follow_redirects=False)
+
+
+def test_sealing_asks_first_says_what_waits_and_changes_nothing_until_confirmed(client, staff, world, run):
+    period = assessment_period(run)
+    staff.as_role(Role.admin)
+    assert post(client, f"/assessments/{period}/close").headers["location"] == f"/assessments/{period}/close"
+    page = BeautifulSoup(client.get(f"/assessments/{period}/close").text, "html.parser")
+    assert "确认封存" in page.select_one("main form button").text
+    assert "评议活动“窗口服务评价”仍在进行" in page.text  # what is pending
+    assert run(periods.get, period).status == "open"
+    assert post(client, f"/assessments/{period}/close", _confirmed="yes").status_code == 303
+    assert run(periods.get, period).status == "closed"
+
+
+def test_closing_a_campaign_and_revoking_a_link_go_through_their_confirmation(client, staff, world):
+    staff.as_role(Role.worker, "331102-01")
+    slug = "window-rating-test"
+    assert post(client, f"/staff/campaigns/{slug}/status", status="closed").headers["location"].endswith("/close")
+    assert client.get(f"/q/{world.token_a}").status_code == 200
+    page = client.get(f"/staff/campaigns/{slug}/close")
+    assert "确认结束评议" in page.text and 'name="status" value="closed"' in page.text
+    revoke = f"/staff/campaigns/{slug}/links/{world.token_a}/revoke"
+    assert post(client, revoke).headers["location"] == revoke
+    assert "不能恢复" in client.get(revoke).text and "暂停" in client.get(revoke).text
+    assert client.get(f"/q/{world.token_a}").status_code == 200  # nothing changed yet
+    assert post(client, revoke, _confirmed="yes").status_code == 303
+    assert client.get(f"/q/{world.token_a}").status_code == 410
+
+
+def test_a_paused_link_takes_no_answers_until_resumed_and_both_are_audited(client, staff, world, run):
+    staff.as_role(Role.worker, "331102-01")
+    pause = f"/staff/campaigns/window-rating-test/links/{world.token_a}/pause"
+    form = client.get(f"/q/{world.token_a}").text
+    assert post(client, pause, paused="1").status_code == 303
+    page = client.get(f"/q/{world.token_a}")
+    assert page.status_code == 403 and "此二维码暂停使用" in page.text
+    assert client.post(f"/q/{world.token_a}", data=valid_answers(form)).status_code == 403
+    assert world.responses() == []
+    assert "恢复" in client.get("/staff/campaigns/window-rating-test").text
+    assert post(client, pause, paused="0").status_code == 303
+    assert client.get(f"/q/{world.token_a}").status_code == 200
+    actions = [e["action"] for e in run(audit.recent) if e["action"].startswith("link.")]
+    assert actions == ["link.resume", "link.pause"]
+
+
+def test_the_dashboard_warns_by_the_schemes_rule_and_names_it(client, staff, world, run):
+    staff.as_role(Role.admin)
+    before = BeautifulSoup(client.get("/staff/").text, "html.parser").select_one("[data-rule]")
+    assert before["data-rule"] == "10-30" and "民评默认规则" in before.text
+    text = (
+        "slug: strict\nversion: 2\ntitle: 严格方案\nmin_n: 40\nsmall_n: 80\n"
+        "groups: [{kind: community, title: 社区, sources: [{questionnaire: window-rating}]}]\n"
+        "points: {method: linear}\ngrades: [{label: 合格, min: 60}, {label: 不合格, min: 0}]\n"
+    )
+    run(periods.create, "p-strict", schemes.parse(text, name="t"), "考核", actor="test", campaigns_by_slug=None)
+    after = BeautifulSoup(client.get("/staff/").text, "html.parser").select_one("[data-rule]")
+    assert after["data-rule"] == "40-80" and "严格方案" in after.text and "p-strict" in after.text
+
+
+def test_a_refused_form_lists_what_to_fix_first_numbered_and_focused(client, world):
+    form = client.get(f"/q/{world.token_a}").text
+    r = client.post(f"/q/{world.token_a}", data=valid_answers(form, overall="", efficiency="9"))
+    soup = BeautifulSoup(r.text, "html.parser")
+    summary = soup.select_one("main > #fix-these")
+    assert summary is not None and summary.has_attr("autofocus") and summary["tabindex"] == "-1"
+    assert summary is soup.select_one("main").find(True)  # the first thing on the page
+    items = summary.select("ol li")
+    assert [li.a["href"] for li in items] == ["#q-overall", "#q-efficiency"]
+    assert items[0].a.text.startswith("第 1 题") and "请回答此题" in items[0].text
+    assert soup.title.text.startswith("请修改后再提交")
+
+
+def test_switching_language_or_size_mid_form_keeps_every_answer_and_saves_nothing(client, world):
+    form = client.get(f"/q/{world.token_a}").text
+    switch = BeautifulSoup(form, "html.parser").select_one("header button[name=_lang][value=en]")
+    assert switch["form"] == "answers" and switch.has_attr("formnovalidate")
+    data = {**form_fields(form), "overall": "2", "_lang": "en"}
+    r = client.post(f"/q/{world.token_a}", data=data)
+    soup = BeautifulSoup(r.text, "html.parser")
+    assert r.status_code == 200 and soup.html["lang"] == "en"
+    assert soup.select_one("input[name=overall][value='2']").has_attr("checked")
+    assert form_fields(r.text)["_form"] == data["_form"]  # still the same submission
+    assert world.responses() == []
+    # The language survives the post that follows, cookie or not.
+    assert client.cookies.get("lang") == "en"
+    r = client.post(f"/q/{world.token_a}", data={**form_fields(r.text), "overall": "2", "_size": "large"})
+    assert 'class="large"' in r.text and BeautifulSoup(r.text, "html.parser").html["lang"] == "en"
+    done = client.post(f"/q/{world.token_a}", data=valid_answers(r.text), follow_redirects=False)
+    assert done.status_code == 303 and len(world.responses()) == 1
+
+
+def test_a_form_opened_in_english_answers_its_post_in_english(client, world):
+    form = client.get(f"/q/{world.token_a}?lang=en").text
+    action = BeautifulSoup(form, "html.parser").select_one("main form")["action"]
+    assert action == f"/q/{world.token_a}?lang=en"
+    refused = client.post(action, data=valid_answers(form, overall=""))
+    assert BeautifulSoup(refused.text, "html.parser").html["lang"] == "en" and "Please" in refused.text
+
+
+def test_large_type_is_a_link_that_works_without_javascript_and_is_remembered(client, world):
+    r = client.get(f"/size/large?next=/q/{world.token_a}", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/q/{world.token_a}"
+    page = client.get(f"/q/{world.token_a}").text
+    assert '<html lang="zh-CN" class="large">' in page
+    assert "标准字号" in page  # and the way back
+    assert client.get("/favicon.ico").status_code == 204
