@@ -21,6 +21,7 @@ import pytest
 from tests.conftest import MINPING, ROOT
 from tests.servers import clean_environment, serving
 
+pytestmark = pytest.mark.browser  # its own SQLite folder: the suite's database does not matter
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("MINPING_SCREENSHOT_DIR", ROOT / "test-screenshots"))
 PASSWORD = "a worker's long password"

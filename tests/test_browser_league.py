@@ -14,6 +14,7 @@ import pytest
 
 from tests.test_browser import CHROMIUM, SHOTS, playwright, prepared_server
 
+pytestmark = pytest.mark.browser  # its own SQLite folder: the suite's database does not matter
 PASSWORD = "an assessor's long password"
 HEADER = "区间图"  # a column heading found nowhere else: on every page that shows table rows
 

@@ -28,6 +28,7 @@ from tests.conftest import MINPING, ROOT
 from tests.servers import clean_environment
 from tests.test_browser import CHROMIUM, SHOTS, playwright, prepared_server
 
+pytestmark = pytest.mark.browser  # its own SQLite folder: the suite's database does not matter
 AXE_JS = Path(os.environ.get("MINPING_AXE_JS", ROOT / "node_modules" / "axe-core" / "axe.min.js"))
 if not AXE_JS.exists():
     if os.environ.get("CI"):
