@@ -99,11 +99,25 @@ def session_auth() -> SessionAuth[StaffMember, ServerSideSessionBackend]:
     )
 
 
+def _member(connection: ASGIConnection[Any, Any, Any, Any]) -> StaffMember | None:
+    """The signed-in member, if any. `connection.user` raises when the session middleware did not run,
+    which it does not for OPTIONS; so the scope is read instead."""
+    user = connection.scope.get("user")
+    return user if isinstance(user, StaffMember) else None
+
+
+def _asks_for_methods(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    # OPTIONS runs no handler and reads no data: Litestar answers it with the route's methods, as on
+    # public routes. Without a session it cannot be told apart from a member's, so it is not guarded.
+    return connection.scope.get("method") == "OPTIONS"
+
+
 def requires(*roles: Role) -> Any:
     """A guard: only these roles may use the route (others get 404, so nothing is revealed)."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if not isinstance(connection.user, StaffMember) or connection.user.role not in roles:
+        member = _member(connection)
+        if not _asks_for_methods(connection) and (member is None or member.role not in roles):
             raise NotFoundException()
 
     guard.__name__ = f"requires_{'_'.join(roles)}"
@@ -112,7 +126,8 @@ def requires(*roles: Role) -> Any:
 
 def requires_full_scope(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """A guard for city-wide pages (e.g. the audit trail): members limited to a subtree get 404."""
-    if not isinstance(connection.user, StaffMember) or not connection.user.sees_everything:
+    member = _member(connection)
+    if not _asks_for_methods(connection) and (member is None or not member.sees_everything):
         raise NotFoundException()
 
 
