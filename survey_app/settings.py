@@ -6,6 +6,7 @@ call `get_settings.cache_clear()` when they need a fresh read.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ class Settings:
     holidays_file: Path | None = None
     #: The city's time zone (IANA name), in which every time is shown and dates are read (localtime.py).
     time_zone: str = "Asia/Shanghai"
+    #: The reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or networks, comma-
+    #: separated, as uvicorn's --forwarded-allow-ips); None: no proxy, the socket's address is the client's.
+    forwarded_allow_ips: str | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -78,7 +82,23 @@ def get_settings() -> Settings:
         resident_posts_per_minute=int(env.get("MINPING_RESIDENT_POSTS_PER_MINUTE") or 300),
         holidays_file=_holidays_file(env.get("MINPING_HOLIDAYS_FILE"), data_dir),
         time_zone=_time_zone(env.get("MINPING_TIME_ZONE") or "Asia/Shanghai"),
+        forwarded_allow_ips=trusted_proxies(env.get("MINPING_FORWARDED_ALLOW_IPS")),
     )
+
+
+def trusted_proxies(named: str | None) -> str | None:
+    """The trusted proxies as uvicorn reads them: each an IP address or network; `*` trusts anyone,
+    which is only right when nothing but the proxy can reach the server."""
+    entries = [entry.strip() for entry in (named or "").split(",") if entry.strip()]
+    for entry in entries:
+        if entry != "*":
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"MINPING_FORWARDED_ALLOW_IPS names {entry!r}, which is no IP address or network"
+                ) from None
+    return ",".join(entries) or None
 
 
 def _time_zone(name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from litestar.stores.memory import MemoryStore
 
 from survey_app import accounts
 from survey_app.tables import Role, StaffUser
@@ -103,3 +104,29 @@ def test_user_create_command_reads_the_password_from_standard_input(cli, world):
     assert result.returncode == 0 and result.stdout == "created worker zhao for unit 331102-01\n"
     again = cli(*args, input="a long enough password\n")
     assert again.returncode == 1 and again.stderr == "Error: 用户名 zhao 已被使用。\n"
+
+
+def test_a_flood_from_one_address_does_not_lock_the_account_out_elsewhere(run):
+    """Issue 12: anyone who knew a username could lock its owner out for 15 minutes."""
+    throttle = auth.LoginThrottle(MemoryStore())
+    for _ in range(auth.MAX_FAILURES_PER_ACCOUNT):
+        run(throttle.failed, "Li", "203.0.113.9")
+    assert run(throttle.paused, "li", "203.0.113.9")  # the guessing address waits
+    assert not run(throttle.paused, "li", "198.51.100.7")  # the owner's office still signs in
+    assert not run(throttle.paused, "zhang", "203.0.113.9")  # other accounts from there are not paused yet
+
+
+def test_an_account_guessed_at_from_many_addresses_gives_each_address_one_try(run):
+    throttle = auth.LoginThrottle(MemoryStore())
+    for n in range(auth.MAX_FAILURES_PER_ACCOUNT):
+        run(throttle.failed, "li", f"203.0.113.{n}")
+    assert all(run(throttle.paused, "li", f"203.0.113.{n}") for n in range(auth.MAX_FAILURES_PER_ACCOUNT))
+    assert not run(throttle.paused, "li", "198.51.100.7")  # an address that never failed may still try
+
+
+def test_an_address_failing_for_many_accounts_is_paused_for_all(run):
+    throttle = auth.LoginThrottle(MemoryStore())
+    for n in range(auth.MAX_FAILURES_PER_ADDRESS):
+        run(throttle.failed, f"user{n}", "203.0.113.9")
+    assert run(throttle.paused, "someone-else", "203.0.113.9")
+    assert not run(throttle.paused, "someone-else", "198.51.100.7")

@@ -32,8 +32,9 @@ from survey_app.web import stores
 
 IDLE_TIMEOUT_S = 30 * 60
 ABSOLUTE_TIMEOUT_S = 12 * 3600
-# Failed logins allowed per window before sign-in pauses. Per account it stops password guessing;
-# per address it is higher, because a whole office or mobile carrier can share one address.
+# Failed logins allowed per window before sign-in pauses (see `LoginThrottle`). Per account and
+# address it stops password guessing; per address it is higher, because a whole office or mobile
+# carrier can share one address.
 THROTTLE_WINDOW_S = 15 * 60
 MAX_FAILURES_PER_ACCOUNT = 10
 MAX_FAILURES_PER_ADDRESS = 50
@@ -131,14 +132,38 @@ def requires_full_scope(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
         raise NotFoundException()
 
 
-async def _failures(store: Store, key: str) -> int:
-    value = await store.get(key)
-    return int(value) if value else 0
+@dataclass(frozen=True)
+class LoginThrottle:
+    """Failed sign-ins counted per address, per account from that address, and per account.
 
+    An address pauses after MAX_FAILURES_PER_ADDRESS failures, whichever accounts it tried; an account
+    pauses for an address after MAX_FAILURES_PER_ACCOUNT failures from it. An account that failed that
+    often in all (guessed at from many addresses) pauses only for the addresses that failed for it: a
+    flood from elsewhere never locks out its owner, and a botnet gets one guess per address and window.
+    The address is the socket's, or the one a trusted proxy reports (`minping serve --forwarded-allow-ips`).
+    """
 
-async def _count_failure(store: Store, key: str) -> None:
-    # Not atomic across workers; the bound is approximate, which is enough to stop guessing.
-    await store.set(key, str(await _failures(store, key) + 1), expires_in=THROTTLE_WINDOW_S)
+    store: Store
+
+    async def paused(self, username: str, address: str) -> bool:
+        account, here, anywhere = [await self._failures(key) for key in self._keys(username, address)]
+        if anywhere >= MAX_FAILURES_PER_ADDRESS or here >= MAX_FAILURES_PER_ACCOUNT:
+            return True
+        return here > 0 and account >= MAX_FAILURES_PER_ACCOUNT
+
+    async def failed(self, username: str, address: str) -> None:
+        # Not atomic across workers; the bound is approximate, which is enough to stop guessing.
+        for key in self._keys(username, address):
+            await self.store.set(key, str(await self._failures(key) + 1), expires_in=THROTTLE_WINDOW_S)
+
+    @staticmethod
+    def _keys(username: str, address: str) -> tuple[str, str, str]:
+        account = username.lower()
+        return f"account:{account}", f"account:{account}|address:{address}", f"address:{address}"
+
+    async def _failures(self, key: str) -> int:
+        value = await self.store.get(key)
+        return int(value) if value else 0  # written by `failed` alone
 
 
 def _safe_next(target: str) -> str:
@@ -157,15 +182,13 @@ class AuthController(Controller):
         """Sign in, or say why not without revealing whether the username exists."""
         username, password = str(data.get("username", "")).strip(), str(data.get("password", ""))
         target = _safe_next(str(data.get("next", "/staff/")))
-        store = request.app.stores.get(stores.THROTTLE)
-        keys = (f"account:{username.lower()}", f"address:{request.client.host if request.client else '-'}")
-        limits = (MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS)
-        if any([await _failures(store, k) >= limit for k, limit in zip(keys, limits, strict=True)]):
+        throttle = LoginThrottle(request.app.stores.get(stores.THROTTLE))
+        address = request.client.host if request.client else "-"
+        if await throttle.paused(username, address):
             return _login_page(target, N_("登录失败次数过多，请 15 分钟后再试。"), HTTP_429_TOO_MANY_REQUESTS)
         user = await accounts.authenticate(username, password)
         if user is None:
-            for key in keys:
-                await _count_failure(store, key)
+            await throttle.failed(username, address)
             return _login_page(target, N_("用户名或密码不正确。"), HTTP_401_UNAUTHORIZED)
         now = time.time()
         request.set_session({"uid": user.id, "login_at": now, "seen": now, _ROTATE: True})

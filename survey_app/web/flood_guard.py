@@ -6,8 +6,8 @@ honest residents out of each other's way; that is what the campaigns' own hourly
 and per campaign are for (survey_app/ballots.py). This guard only stops a single machine from
 hammering the server. Its store is `rate_limit` (survey_app/web/stores.py: Redis when MINPING_REDIS_URL is set, so all
 workers share the counts; per process in memory otherwise, which makes the bound N× with N workers).
-Behind a reverse proxy, serve with uvicorn's --proxy-headers and --forwarded-allow-ips, or every
-resident shares the proxy's address.
+Behind a reverse proxy, serve with `minping serve --forwarded-allow-ips <proxy>`, or every
+resident shares the proxy's address (and no client is believed about its own address).
 
 Over the limit the guard answers before the body is read, where the answers cannot be shown again.
 So a handler that shows a resident's form declares `opt=SHOWS_FORM_AGAIN`: an over-limit post to it
