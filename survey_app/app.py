@@ -112,6 +112,7 @@ def create_app() -> Litestar:
             security.security_headers_middleware,
             i18n.language_middleware,
             security.refuse_nul_middleware,
+            security.allowed_hosts_middleware,
             flood_guard.resident_flood_guard(settings.resident_posts_per_minute),
         ],
         on_app_init=[auth.session_auth().on_app_init],

@@ -51,6 +51,8 @@ class Settings:
     #: The reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or networks, comma-
     #: separated, as uvicorn's --forwarded-allow-ips); None: no proxy, the socket's address is the client's.
     forwarded_allow_ips: str | None = None
+    #: Host names served besides loopback ones when `public_base_url` is not set (web/security.py).
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def is_postgres(self) -> bool:
@@ -83,6 +85,9 @@ def get_settings() -> Settings:
         holidays_file=_holidays_file(env.get("MINPING_HOLIDAYS_FILE"), data_dir),
         time_zone=_time_zone(env.get("MINPING_TIME_ZONE") or "Asia/Shanghai"),
         forwarded_allow_ips=trusted_proxies(env.get("MINPING_FORWARDED_ALLOW_IPS")),
+        allowed_hosts=tuple(
+            h.strip().lower().rstrip(".") for h in env.get("MINPING_ALLOWED_HOSTS", "").split(",") if h.strip()
+        ),
     )
 
 

@@ -17,6 +17,7 @@ def fresh(monkeypatch, tmp_path):
         "MINPING_FLAG_INTERVAL",
         "MINPING_RESIDENT_POSTS_PER_MINUTE",
         "MINPING_FORWARDED_ALLOW_IPS",
+        "MINPING_ALLOWED_HOSTS",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -76,3 +77,10 @@ def test_trusted_proxies_are_addresses_or_networks(fresh, monkeypatch):
     monkeypatch.setenv("MINPING_FORWARDED_ALLOW_IPS", "10.0.0.5,proxy.example")
     with pytest.raises(ValueError, match="MINPING_FORWARDED_ALLOW_IPS names 'proxy.example'"):
         get_settings()
+
+
+def test_allowed_hosts_are_names_in_lower_case(fresh, monkeypatch):
+    assert get_settings().allowed_hosts == ()
+    get_settings.cache_clear()
+    monkeypatch.setenv("MINPING_ALLOWED_HOSTS", "PJ.Lishui.example., 10.0.0.8 ,")
+    assert get_settings().allowed_hosts == ("pj.lishui.example", "10.0.0.8")
