@@ -45,6 +45,7 @@ API_PATH = "/api/"
 NOT_SIGNED_IN = "sign in first (staff session)"
 _NEW_SESSION_ID = "minping.new_session_id"
 _ROTATE = "_rotate"
+_CREDENTIAL = "credential"
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):
@@ -72,14 +73,19 @@ class RotatingSessionConfig(ServerSideSessionConfig):
 
 
 async def retrieve_user(session: dict[str, Any], connection: ASGIConnection[Any, Any, Any, Any]) -> StaffMember | None:
-    """The member of a live session; an expired session is emptied so it ends server-side."""
+    """The member of a live session; an expired session, or one made with a credential that has
+    changed since (password, role, scope) or of a disabled account, is emptied so it ends server-side."""
     now = time.time()
     user_id, login_at, seen = session.get("uid"), session.get("login_at", 0), session.get("seen", 0)
     if user_id is None or now - seen > IDLE_TIMEOUT_S or now - login_at > ABSOLUTE_TIMEOUT_S:
         session.clear()
         return None
+    member = await accounts.get(user_id)
+    if member is None or session.get(_CREDENTIAL) != member.credential:
+        session.clear()
+        return None
     session["seen"] = now
-    return await accounts.get(user_id)
+    return member
 
 
 def session_auth() -> SessionAuth[StaffMember, ServerSideSessionBackend]:
@@ -191,7 +197,7 @@ class AuthController(Controller):
             await throttle.failed(username, address)
             return _login_page(target, N_("用户名或密码不正确。"), HTTP_401_UNAUTHORIZED)
         now = time.time()
-        request.set_session({"uid": user.id, "login_at": now, "seen": now, _ROTATE: True})
+        request.set_session({"uid": user.id, "login_at": now, "seen": now, _CREDENTIAL: user.credential, _ROTATE: True})
         return Redirect(path=target, status_code=303)
 
     @post("/logout", name="auth:logout")
@@ -208,9 +214,13 @@ class AuthController(Controller):
         self, request: Request[StaffMember, Any, Any], data: URLEncodedBody[dict[str, Any]]
     ) -> Template:
         try:
-            await accounts.change_password(request.user, str(data.get("current", "")), str(data.get("new", "")))
+            changed = await accounts.change_password(
+                request.user, str(data.get("current", "")), str(data.get("new", ""))
+            )
         except accounts.AccountError as exc:
             return Template("staff/password.html", context={"error": exc, "done": False}, status_code=422)
+        # Every other session of the account has ended; this one carries on, with a new id.
+        request.set_session({**request.session, _CREDENTIAL: changed.credential, _ROTATE: True})
         return Template("staff/password.html", context={"error": None, "done": True})
 
 
