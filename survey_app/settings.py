@@ -68,7 +68,7 @@ def get_settings() -> Settings:
     """Read the environment, creating the data folder and secret key on first run."""
     env = os.environ
     data_dir = Path(env.get("MINPING_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new folder is the owner's alone
     database_url = env.get("MINPING_DATABASE_URL") or f"sqlite:///{data_dir / 'minping.sqlite3'}"
     if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
         raise ValueError(f"MINPING_DATABASE_URL must start with sqlite:/// or postgresql://, got {database_url!r}")
