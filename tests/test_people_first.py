@@ -11,6 +11,7 @@ from survey_app.tables import Role
 from tests.conftest import csrf_token
 from tests.test_authorization import assessment_period
 from tests.test_public import form_fields, valid_answers
+from tests.test_reports import answer
 
 
 def post(client, url, **data):
@@ -61,18 +62,54 @@ def test_a_paused_link_takes_no_answers_until_resumed_and_both_are_audited(clien
     assert actions == ["link.resume", "link.pause"]
 
 
+STRICT_SCHEME = (
+    "slug: strict\nversion: 2\ntitle: 严格方案\nmin_n: 40\nsmall_n: 80\n"
+    "groups: [{kind: community, title: 社区, sources: [{questionnaire: window-rating}]}]\n"
+    "points: {method: linear}\ngrades: [{label: 合格, min: 60}, {label: 不合格, min: 0}]\n"
+)
+
+
 def test_the_dashboard_warns_by_the_schemes_rule_and_names_it(client, staff, world, run):
     staff.as_role(Role.admin)
     before = BeautifulSoup(client.get("/staff/").text, "html.parser").select_one("[data-rule]")
     assert before["data-rule"] == "10-30" and "民评默认规则" in before.text
-    text = (
-        "slug: strict\nversion: 2\ntitle: 严格方案\nmin_n: 40\nsmall_n: 80\n"
-        "groups: [{kind: community, title: 社区, sources: [{questionnaire: window-rating}]}]\n"
-        "points: {method: linear}\ngrades: [{label: 合格, min: 60}, {label: 不合格, min: 0}]\n"
+    run(
+        periods.create, "p-strict", schemes.parse(STRICT_SCHEME, name="t"), "考核", actor="test", campaigns_by_slug=None
     )
-    run(periods.create, "p-strict", schemes.parse(text, name="t"), "考核", actor="test", campaigns_by_slug=None)
     after = BeautifulSoup(client.get("/staff/").text, "html.parser").select_one("[data-rule]")
     assert after["data-rule"] == "40-80" and "严格方案" in after.text and "p-strict" in after.text
+
+
+def test_reports_score_and_state_the_rule_of_the_scheme_that_scores_the_campaign(client, staff, world, run):
+    """The campaign report, unit report, quality page and downloads suppress at the scheme's min_n and
+    say whose rule it is, as the dashboard does."""
+    staff.as_role(Role.admin)
+    for overall in [5, 4, 4, 3, 5, 2, 4, 4, 3, 5, 4, 1]:  # 12 answers: scored by Minping's 10, not by 40
+        answer(run, world, world.unit_a, {"overall": overall})
+    pages = ("/reports/window-rating-test", "/reports/window-rating-test/units/331102-01-001")
+    pages += ("/reports/window-rating-test/quality",)
+
+    def rules_shown() -> list[str]:
+        return [BeautifulSoup(client.get(url).text, "html.parser").select_one("[data-rule]").text for url in pages]
+
+    def unit_a(report: dict) -> dict:
+        return next(u for u in report["units"] if u["code"] == "331102-01-001")["scores"][0]
+
+    assert all("民评默认规则" in text and "10" in text for text in rules_shown())
+    before = client.get("/reports/window-rating-test/scores.json").json()
+    assert before["rule"] == {"source": "default"} and not unit_a(before)["suppressed"]
+    run(
+        periods.create, "p-strict", schemes.parse(STRICT_SCHEME, name="t"), "考核", actor="test", campaigns_by_slug=None
+    )
+    assert all("严格方案" in text and "p-strict" in text and "40" in text for text in rules_shown())
+    after = client.get("/reports/window-rating-test/scores.json").json()
+    assert (after["min_n"], after["small_n"]) == (40, 80)
+    assert after["rule"] == {"source": "scheme", "scheme": "严格方案", "version": 2, "period": "p-strict"}
+    assert unit_a(after)["suppressed"] and unit_a(after)["index"]["estimate"] is None
+    quality = BeautifulSoup(client.get(pages[2]).text, "html.parser")
+    assert "不足 40 份计分答卷的单位" in quality.text and quality.select_one("#below-min li[data-code='331102-01-001']")
+    unit_page = BeautifulSoup(client.get(pages[1]).text, "html.parser")
+    assert "计分答卷少于 40 份" in unit_page.text  # comments withheld by the same rule
 
 
 def test_a_refused_form_lists_what_to_fix_first_numbered_and_focused(client, world):
