@@ -136,8 +136,8 @@ def sign_in(context: Any, base: str, username: str) -> Any:
 
 
 def make_pages_nothing_in_the_demo_has(browser: Any, admin: Any, base: str, folder: Path) -> None:
-    """An answer in quarantine, an invitation batch to print, and a paper sheet keyed twice with different
-    answers (to reconcile)."""
+    """An answer in quarantine, an invitation batch to print, a paper sheet keyed twice with different
+    answers (to reconcile), and an appeal the first admin may decide."""
     page = sign_in(admin, base, "a11y-admin")
     resident = browser.new_page()
     links = minping(folder, "links", "--campaign", "community-services-2026").splitlines()
@@ -158,8 +158,40 @@ def make_pages_nothing_in_the_demo_has(browser: Any, admin: Any, base: str, fold
         keyer.locator("input[type=radio]").nth(rating).check()
         keyer.click("main form button[type=submit]")
         if context is not admin:
+            keyer.goto(base + "/staff/cases?show=new")
+            keyer.goto(base + first_link(keyer, r"/staff/cases/\d+"))
+            keyer.fill("form[action$='/appeal'] textarea", "居民说点错了")
+            keyer.click("form[action$='/appeal'] button[type=submit]")
             context.close()
     page.close()
+
+
+def first_link(page: Any, path: str) -> str:
+    """The first link on the page to a path matching the regular expression `path`."""
+    hrefs = page.eval_on_selector_all("main a[href]", "links => links.map(a => a.getAttribute('href'))")
+    return next(h for h in hrefs if re.fullmatch(path, h))
+
+
+def confirmation_pages(page: Any, base: str, findings: Findings, lang: str) -> None:
+    """The confirmation pages a post shows rather than a link (closing a case, deciding an appeal,
+    excluding an answer), asked for and never confirmed, so every language sees the same ones."""
+    page.goto(base + "/staff/appeals")
+    case = base + first_link(page, r"/staff/cases/\d+")
+    steps = [
+        ("form[action$='/state']", lambda: page.select_option("#to", "explained")),
+        ("form[action$='/decision']", lambda: page.check("input[name=outcome][value=uphold]")),
+    ]
+    for form, choose in steps:
+        page.goto(case)
+        choose()
+        page.fill(f"{form} textarea", "已核实")
+        page.click(f"{form} button[type=submit]")
+        findings.check(page, f"{lang} confirm {form}", latin=lang != "en", targets=True)
+    page.goto(base + "/staff/quarantine")
+    page.goto(base + first_link(page, r"/staff/quarantine/\d+"))
+    page.fill("#reason", "同一设备短时间内重复提交")
+    page.click("button[name=decision][value=exclude]")
+    findings.check(page, f"{lang} confirm exclusion", latin=lang != "en", targets=True)
 
 
 def crawl(context: Any, base: str, routes: list[Route], seeds: list[str]) -> None:
@@ -205,6 +237,7 @@ def test_every_page_is_accessible_fits_a_phone_and_is_in_one_language(site):
                 if route.url is not None:
                     page.goto(route.url)
                     findings.check(page, f"{lang} {route.url}", latin=lang != "en", targets=True)
+            confirmation_pages(page, base, findings, lang)
             resident_flow(page, base, routes, findings, lang)
             context.close()
         large_type_at_200_percent(browser, base, routes, findings, session)

@@ -7,9 +7,10 @@ from bs4 import BeautifulSoup
 
 from survey_app import audit
 from survey_app.assessment import periods, schemes
-from survey_app.tables import Role
+from survey_app.tables import CaseContact, RatingCase, Response, Role
 from tests.conftest import csrf_token
 from tests.test_authorization import assessment_period
+from tests.test_case_pages import rate, rows
 from tests.test_public import form_fields, valid_answers
 from tests.test_reports import answer
 
@@ -44,6 +45,42 @@ def test_closing_a_campaign_and_revoking_a_link_go_through_their_confirmation(cl
     assert client.get(f"/q/{world.token_a}").status_code == 200  # nothing changed yet
     assert post(client, revoke, _confirmed="yes").status_code == 303
     assert client.get(f"/q/{world.token_a}").status_code == 410
+
+
+def test_closing_a_case_asks_first_and_says_what_is_missing(client, staff, world, run):
+    rate(client, world.token_a, 1)
+    client.post(f"/q/{world.token_a}/callback?r={rate(client, world.token_a, 1)}", data={"phone": "13800138000"})
+    first, second = (c["id"] for c in rows(run, RatingCase))
+    staff.as_role(Role.worker, "331102-01")
+    asked = post(client, f"/staff/cases/{second}/state", to="explained", note="已当面解释")
+    page = BeautifulSoup(asked.text, "html.parser")
+    assert asked.status_code == 200 and "确认办结" in page.select_one("main form button").text
+    assert "不能再改回办理中" in page.text and "回访电话随即删除" in page.text  # what will happen
+    assert "还没有回访居民核实情况" in page.text and "还没有答复居民" in page.text  # what is missing
+    assert [c["state"] for c in rows(run, RatingCase)] == ["new", "new"] and rows(run, CaseContact)
+    refused = post(client, f"/staff/cases/{first}/state", to="resolved", note=" ")
+    assert refused.status_code == 422 and "请填写说明" in refused.text  # refused before the question
+    fields = {i["name"]: i["value"] for i in page.select("main form input[type=hidden]") if i["name"] != "_csrf_token"}
+    assert post(client, f"/staff/cases/{second}/state", **fields).status_code == 303
+    assert [c["state"] for c in rows(run, RatingCase)] == ["new", "explained"] and not rows(run, CaseContact)
+    assert post(client, f"/staff/cases/{first}/state", to="verified", note="已回访").status_code == 303  # not final
+
+
+def test_an_appeal_is_decided_from_its_confirmation_page(client, staff, world, run):
+    rate(client, world.token_a, 1)
+    case_id = rows(run, RatingCase)[0]["id"]
+    staff.as_role(Role.worker, "331102-01")
+    assert post(client, f"/staff/cases/{case_id}/appeal", kind="mistaken", reason="居民说点错了").status_code == 303
+    client.cookies.clear()
+    staff.as_role(Role.assessor)
+    for outcome, button in (("uphold", "确认申诉成立"), ("reject", "确认驳回申诉")):
+        asked = post(client, f"/staff/cases/{case_id}/decision", outcome=outcome, reason="已核实")
+        assert asked.status_code == 200 and button in asked.text and "复核结果不能更改" in asked.text
+    assert rows(run, RatingCase)[0]["appeal"] == "pending" and rows(run, Response)[0]["status"] == "counted"
+    assert post(client, f"/staff/cases/{case_id}/decision", outcome="", reason="x").status_code == 422
+    done = post(client, f"/staff/cases/{case_id}/decision", outcome="reject", reason="已核实", _confirmed="yes")
+    assert done.status_code == 303 and rows(run, RatingCase)[0]["appeal"] == "rejected"
+    assert rows(run, Response)[0]["status"] == "counted"
 
 
 def test_a_paused_link_takes_no_answers_until_resumed_and_both_are_audited(client, staff, world, run):
