@@ -196,3 +196,22 @@ def test_large_type_is_a_link_that_works_without_javascript_and_is_remembered(cl
     assert '<html lang="zh-CN" class="large">' in page
     assert "标准字号" in page  # and the way back
     assert client.get("/favicon.ico").status_code == 204
+
+
+def test_optional_demographics_offer_prefer_not_to_say_which_clears_a_choice(client, world):
+    token = world.tokens(world.campaign("community-services", slug="cs"))[0]
+    soup = BeautifulSoup(client.get(f"/q/{token}").text, "html.parser")
+    for item in ("age_band", "sex", "residence"):
+        declined = soup.select_one(f"#q-{item} input[value='']")
+        assert declined is not None and declined.find_parent("label").text.strip() == "不愿回答"
+        assert not declined.has_attr("checked") and not declined.has_attr("required")
+    assert len(soup.select("input[type=radio][value='']")) == 3  # demographics only, never a rated question
+    form = client.get(f"/q/{token}").text
+    refused = client.post(f"/q/{token}", data={**form_fields(form), "age_band": "", "sex": "female"})
+    again = BeautifulSoup(refused.text, "html.parser")
+    assert refused.status_code == 422 and "age_band" not in {a["href"][3:] for a in again.select("#fix-these a")}
+    assert again.select_one("#q-age_band input[value='']").has_attr("checked")  # the choice is kept
+    assert again.select_one("#q-sex input[value=female]").has_attr("checked")
+    english = BeautifulSoup(client.get(f"/q/{token}?lang=en").text, "html.parser")
+    assert english.select_one("#q-sex input[value='']").find_parent("label").text.strip() == "Prefer not to say"
+    assert world.responses() == []
