@@ -47,6 +47,9 @@ class Settings:
     holidays_file: Path | None = None
     #: The city's time zone (IANA name), in which every time is shown and dates are read (localtime.py).
     time_zone: str = "Asia/Shanghai"
+    #: Who runs the appraisal and the number residents may call, printed on every poster ("" = none).
+    organiser: str = ""
+    hotline: str = ""
 
     @property
     def is_postgres(self) -> bool:
@@ -78,6 +81,8 @@ def get_settings() -> Settings:
         resident_posts_per_minute=int(env.get("MINPING_RESIDENT_POSTS_PER_MINUTE") or 300),
         holidays_file=_holidays_file(env.get("MINPING_HOLIDAYS_FILE"), data_dir),
         time_zone=_time_zone(env.get("MINPING_TIME_ZONE") or "Asia/Shanghai"),
+        organiser=env.get("MINPING_ORGANISER", "").strip(),
+        hotline=env.get("MINPING_HOTLINE", "").strip(),
     )
 
 

@@ -3,10 +3,14 @@ the error summary, and switching language or text size mid-form without losing a
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from bs4 import BeautifulSoup
 
-from survey_app import audit
+from survey_app import audit, localtime
+from survey_app.app import template_environment
 from survey_app.assessment import periods, schemes
+from survey_app.settings import get_settings
 from survey_app.tables import CaseContact, RatingCase, Response, Role
 from tests.conftest import csrf_token
 from tests.test_authorization import assessment_period
@@ -215,3 +219,40 @@ def test_optional_demographics_offer_prefer_not_to_say_which_clears_a_choice(cli
     english = BeautifulSoup(client.get(f"/q/{token}?lang=en").text, "html.parser")
     assert english.select_one("#q-sex input[value='']").find_parent("label").text.strip() == "Prefer not to say"
     assert world.responses() == []
+
+
+def test_a_poster_prints_a_short_code_to_type_its_last_day_organiser_and_hotline(client, world, monkeypatch):
+    poster = BeautifulSoup(client.get(f"/q/{world.token_a}/poster").text, "html.parser")
+    typed = poster.select_one(".url a")["href"].removeprefix("http://testserver.local")
+    code = typed.removeprefix("/k/")
+    assert len(code) == 9 and code[4] == "-"
+    for spelled in (code, code.lower(), code.replace("-", " "), code.replace("-", "")):
+        r = client.get(f"/k/{spelled}", follow_redirects=False)
+        assert (r.status_code, r.headers["location"]) == (303, f"/q/{world.token_a}")  # the QR code's own link
+    assert client.get(f"/k?code={code.lower()}", follow_redirects=False).headers["location"] == f"/q/{world.token_a}"
+    wrong = client.get("/k/ABCD-EFGH")  # on to the field again, saying so
+    assert wrong.status_code == 404 and "没有找到这个代码" in wrong.text and 'value="ABCD-EFGH"' in wrong.text
+    assert client.get("/k").status_code == 200 and 'href="/k"' in client.get("/").text
+    last_day = poster.select_one(".ends").text  # the world's campaign closes 30 days from now
+    assert last_day.startswith("评议截至 ") and len(last_day.split()[1]) == 10
+    assert poster.select_one(".contact") is None  # no organiser or hotline configured
+
+
+def test_a_poster_names_the_organiser_and_hotline_of_the_settings(monkeypatch):
+    monkeypatch.setenv("MINPING_ORGANISER", "丽水市文明办")
+    monkeypatch.setenv("MINPING_HOTLINE", "12345")
+    get_settings.cache_clear()
+    try:
+        environment = template_environment()
+    finally:
+        get_settings.cache_clear()
+    sheet = '{% from "_poster.html" import poster %}{{ poster("t", "u", "", "/q/x", "", "/k/ABCD-EFGH", none) }}'
+    poster = BeautifulSoup(environment.from_string(sheet).render(), "html.parser")
+    assert poster.select_one(".contact").text == "主办：丽水市文明办 · 咨询电话：12345"
+    assert poster.select_one(".ends") is None  # a campaign without an end says no date
+
+
+def test_the_last_day_of_a_campaign_ending_at_midnight_is_the_day_before():
+    midnight = localtime.start_of(date(2027, 1, 1))
+    assert localtime.last_day(midnight) == date(2026, 12, 31)
+    assert localtime.last_day(midnight + timedelta(hours=17)) == date(2027, 1, 1)
