@@ -250,14 +250,16 @@ def large_type_at_200_percent(browser: Any, base: str, routes: list[Route], find
     resident = [
         r.url for r in routes if r.url and not urlsplit(r.url).path.startswith(("/staff", "/reports", "/assess"))
     ]
+    form = next(r.url for r in routes if r.path == "/q/{token:str}" and r.url)
     context = browser.new_context(viewport=PHONE)
     context.add_cookies([{"name": "size", "value": "large", "url": base}])
     page = context.new_page()
+    page.goto(form)  # at the browser's own text size the header is one row of 44 px switches
+    assert page.evaluate("document.querySelector('header.bar').getBoundingClientRect().height") <= 50
     page.context.new_cdp_session(page).send("Page.setFontSizes", {"fontSizes": {"standard": 32, "fixed": 26}})
     for url in resident:
         page.goto(url)
         findings.check(page, f"large 200% {url}", latin=True, targets=True)
-    form = next(r.url for r in routes if r.path == "/q/{token:str}" and r.url)
     page.goto(form)
     assert (
         page.evaluate("getComputedStyle(document.querySelector('legend')).fontSize") == "49.5px"
