@@ -235,7 +235,9 @@ def test_every_page_is_accessible_fits_a_phone_and_is_in_one_language(site):
             page = context.new_page()
             for route in routes:
                 if route.url is not None:
-                    page.goto(route.url)
+                    answer = page.goto(route.url)
+                    if answer is not None and answer.status >= 500:  # an error page passes axe: say so
+                        findings.problems.append(f"{lang} {route.url}: HTTP {answer.status}")
                     findings.check(page, f"{lang} {route.url}", latin=lang != "en", targets=True)
             confirmation_pages(page, base, findings, lang)
             resident_flow(page, base, routes, findings, lang)
