@@ -28,7 +28,7 @@ from survey_app.web.entries import EntryController
 from survey_app.web.exports import ResponseExportController, ScoreExportController
 from survey_app.web.forms import QuestionList
 from survey_app.web.invitations import InvitationController
-from survey_app.web.pages import error_page, favicon, home, switch_language, switch_text_size
+from survey_app.web.pages import error_page, favicon, home, short_code, switch_language, switch_text_size, type_code
 from survey_app.web.public import PublicController
 from survey_app.web.questionnaires import QuestionnaireController
 from survey_app.web.receipts import CallbackController, receipt_status
@@ -60,6 +60,7 @@ def template_environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["t"] = lambda text: localise(text, i18n.current_language.get())
     env.filters["local_time"] = localtime.format_local  # every time shown is on the city's clock
+    env.filters["last_day"] = localtime.last_day
     env.filters["mask"] = lambda value: mask_text(str(value))  # staff see free text through privacy.py
     env.globals.update(i18n.template_callables())
     env.globals["csp_nonce"] = security.current_nonce.get
@@ -70,6 +71,8 @@ def template_environment() -> Environment:
     env.globals["flag_names"] = quarantine.FLAG_NAMES
     env.globals["mapping_name"] = mapping_name
     env.globals["time_zone"] = localtime.zone_label  # the city's, named wherever times are shown
+    settings = get_settings()
+    env.globals["poster_contact"] = {"organiser": settings.organiser, "hotline": settings.hotline}
     return env
 
 
@@ -86,6 +89,8 @@ def create_app() -> Litestar:
     return Litestar(
         route_handlers=[
             home,
+            type_code,
+            short_code,
             switch_language,
             switch_text_size,
             favicon,

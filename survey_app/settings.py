@@ -53,6 +53,9 @@ class Settings:
     forwarded_allow_ips: str | None = None
     #: Host names served besides loopback ones when `public_base_url` is not set (web/security.py).
     allowed_hosts: tuple[str, ...] = ()
+    #: Who runs the appraisal and the number residents may call, printed on every poster ("" = none).
+    organiser: str = ""
+    hotline: str = ""
 
     @property
     def is_postgres(self) -> bool:
@@ -88,6 +91,8 @@ def get_settings() -> Settings:
         allowed_hosts=tuple(
             h.strip().lower().rstrip(".") for h in env.get("MINPING_ALLOWED_HOSTS", "").split(",") if h.strip()
         ),
+        organiser=env.get("MINPING_ORGANISER", "").strip(),
+        hotline=env.get("MINPING_HOTLINE", "").strip(),
     )
 
 

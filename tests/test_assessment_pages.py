@@ -113,8 +113,13 @@ def test_admin_closes_then_corrects_with_a_reason(client, staff, run, demo_perio
         await Response.update({Response.status: ResponseStatus.excluded}).where(Response.id == first["id"])
 
     run(exclude_one)
+    asked = client.post("/assessments/y2026/correct", data={"_csrf_token": token, "reason": "申诉复核"})
+    assert asked.status_code == 200 and "封存为第 2 号快照" in asked.text and "确认更正" in asked.text
+    assert run(periods.latest_snapshot, demo_period).number == 1  # nothing changed yet
     fixed = client.post(
-        "/assessments/y2026/correct", data={"_csrf_token": token, "reason": "申诉复核"}, follow_redirects=False
+        "/assessments/y2026/correct",
+        data={"_csrf_token": token, "reason": "申诉复核", "_confirmed": "yes"},
+        follow_redirects=False,
     )
     assert fixed.status_code == 303
     page = client.get("/assessments/y2026")

@@ -93,6 +93,8 @@ RULES = {
     ("GET", "/staff/quarantine/{response_id:int}"): SCOPED_REVIEWERS,
     ("POST", "/staff/quarantine/{response_id:int}"): SCOPED_REVIEWERS,
     ("GET", "/r"): PUBLIC,
+    ("GET", "/k"): PUBLIC,
+    ("GET", "/k/{code:str}"): PUBLIC,
     ("POST", "/q/{token:str}/callback"): PUBLIC,
     ("GET", "/staff/cases"): ANY_STAFF,
     ("GET", "/staff/cases/{case_id:int}"): SCOPED,

@@ -47,7 +47,7 @@ def scored(run, world):
         answer(run, world, world.unit_a, {"overall": overall, "efficiency": efficiency})
     for overall in (5, 4, 1):
         answer(run, world, world.unit_b, {"overall": overall})
-    return campaign_report.to_dict(run(campaign_report.build, "window-rating-test"))
+    return campaign_report.to_dict(run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE))
 
 
 def line(report: dict, unit_code: str, level: str, key: str) -> dict:
@@ -108,11 +108,14 @@ def test_report_names_its_method_and_questionnaire(scored):
 
 
 def test_report_is_identical_when_recomputed(run, scored):
-    assert campaign_report.to_dict(run(campaign_report.build, "window-rating-test")) == scored
+    assert (
+        campaign_report.to_dict(run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE))
+        == scored
+    )
 
 
 def test_csv_and_table_carry_the_same_numbers(run, scored):
-    report = run(campaign_report.build, "window-rating-test")
+    report = run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE)
     rows = [r.split(",") for r in campaign_report.to_csv(report).splitlines()]
     assert rows[0] == campaign_report.CSV_COLUMNS
     [overall] = [r for r in rows if r[:4] == ["331102-01-001", "大洋社区", "item", "overall"]]
@@ -165,7 +168,9 @@ def test_quarantined_and_excluded_leave_the_score_but_not_the_all_responses_figu
     set_status(run, world, 1, ResponseStatus.quarantined)
     set_status(run, world, 2, ResponseStatus.excluded)
     set_status(run, world, 5, ResponseStatus.included)  # reviewed and kept: counted
-    report = campaign_report.to_dict(run(campaign_report.build, "window-rating-test"))
+    report = campaign_report.to_dict(
+        run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE)
+    )
     overall = line(report, "331102-01-001", "item", "overall")
     assert overall["n"] == 10
     assert overall["index"]["estimate"] == pytest.approx((825 - 0 - 25) / 10)  # the 1 and the 2 left out
@@ -181,14 +186,16 @@ def test_quarantined_and_excluded_leave_the_score_but_not_the_all_responses_figu
 
 def test_superseded_responses_count_nowhere(run, world, scored):
     set_status(run, world, 4, ResponseStatus.superseded, count=4)
-    report = campaign_report.to_dict(run(campaign_report.build, "window-rating-test"))
+    report = campaign_report.to_dict(
+        run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE)
+    )
     unit = next(u for u in report["units"] if u["code"] == "331102-01-001")
     assert unit["responses_all"] == unit["responses"] == 8 and unit["with_all_responses"]["n"] == 8
 
 
 def test_every_form_of_the_report_carries_both_scores(run, world, client, staff, cli, scored):
     set_status(run, world, 5, ResponseStatus.quarantined, count=4)  # unit A keeps 8 counted: below MIN_N
-    report = run(campaign_report.build, "window-rating-test")
+    report = run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE)
     rows = [r.split(",") for r in campaign_report.to_csv(report).splitlines()]
     assert rows[0][-2:] == ["unit_quarantined", "unit_excluded"]
     [everything] = [r for r in rows if r[0] == "331102-01-001" and r[2] == "overall_all"]

@@ -18,6 +18,8 @@ def fresh(monkeypatch, tmp_path):
         "MINPING_RESIDENT_POSTS_PER_MINUTE",
         "MINPING_FORWARDED_ALLOW_IPS",
         "MINPING_ALLOWED_HOSTS",
+        "MINPING_ORGANISER",
+        "MINPING_HOTLINE",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -49,6 +51,8 @@ def test_environment_overrides(fresh, monkeypatch):
     monkeypatch.setenv("MINPING_RESIDENT_POSTS_PER_MINUTE", "1200")
     (fresh / "2027.yaml").write_text("2027: {holidays: []}")
     monkeypatch.setenv("MINPING_HOLIDAYS_FILE", str(fresh / "2027.yaml"))
+    monkeypatch.setenv("MINPING_ORGANISER", " 丽水市创建文明城市工作指挥部办公室 ")
+    monkeypatch.setenv("MINPING_HOTLINE", "12345")
     settings = get_settings()
     assert settings == Settings(
         data_dir=fresh / "elsewhere",
@@ -60,6 +64,8 @@ def test_environment_overrides(fresh, monkeypatch):
         flag_interval_s=30.0,
         resident_posts_per_minute=1200,
         holidays_file=fresh / "2027.yaml",
+        organiser="丽水市创建文明城市工作指挥部办公室",
+        hotline="12345",
     )
     assert settings.is_postgres
 

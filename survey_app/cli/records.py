@@ -8,6 +8,7 @@ import sys
 import click
 
 from survey_app import accounts, audit, db, quarantine
+from survey_app.assessment import rules
 from survey_app.cli.base import main, run
 from survey_app.reporting import campaign_report
 from survey_app.tables import Role
@@ -26,7 +27,7 @@ def report(campaign: str, fmt: str, lang: str) -> None:
 
     async def build() -> campaign_report.Report:
         await db.require_migrated()
-        return await campaign_report.build(campaign)
+        return await campaign_report.build(campaign, rule=await rules.of_campaign(campaign))
 
     result = run(build())
     if fmt == "json":

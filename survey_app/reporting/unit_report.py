@@ -157,13 +157,16 @@ class UnitPage:
         return next((x for x in self.unit.lines if x.level == level and x.key == key), None)
 
 
-async def build(campaign_slug: str, unit_code: str, visible: AbstractSet[int] | None) -> UnitPage | None:
-    """The unit page, or None when the campaign, the unit or the member's view of it does not exist."""
+async def build(
+    campaign_slug: str, unit_code: str, visible: AbstractSet[int] | None, rule: campaign_report.SampleRule
+) -> UnitPage | None:
+    """The unit page by the campaign's `rule` (scores, distributions, comparisons and comments are shown
+    from its `min_n`), or None when the campaign, the unit or the member's view of it does not exist."""
     unit = await units.by_code(unit_code)
     if unit is None or (visible is not None and unit.id not in visible):
         return None
     try:
-        report = await campaign_report.build(campaign_slug)
+        report = await campaign_report.build(campaign_slug, rule=rule)
     except campaign_report.ReportError:
         return None
     unit_report = next((u for u in report.units if u.id == unit.id), None)
@@ -174,7 +177,7 @@ async def build(campaign_slug: str, unit_code: str, visible: AbstractSet[int] | 
     rows = await _rows(campaign.id, unit.id)
     scored = [r for r in rows if r["status"] in SCORED]
     coded = campaign_report.coded_answers(questionnaire, [r["answers"] for r in scored])
-    enough = len(scored) >= campaign_report.MIN_N
+    enough = len(scored) >= rule.min_n
     return UnitPage(
         report=campaign_report.restrict(report, {unit.id}) or report,
         unit=unit_report,
@@ -185,7 +188,7 @@ async def build(campaign_slug: str, unit_code: str, visible: AbstractSet[int] | 
         by_channel=_channels(scored),
         distributions=_distributions(questionnaire, coded),
         ipa=_ipa(questionnaire, coded, unit_report) if enough else None,
-        comparison=await _comparison(campaign.id, unit.id, questionnaire, coded),
+        comparison=await _comparison(campaign.id, unit.id, questionnaire, coded, rule.min_n),
         left_out=_left_out(rows),
         comments=_comments(questionnaire, scored) if enough else (),
         comments_withheld=not enough,
@@ -265,7 +268,7 @@ def _ipa(q: Questionnaire, coded: analysis.CodedItems, unit: campaign_report.Uni
 
 
 async def _comparison(
-    campaign_id: int, unit_id: int, q: Questionnaire, coded: analysis.CodedItems
+    campaign_id: int, unit_id: int, q: Questionnaire, coded: analysis.CodedItems, min_n: int
 ) -> Comparison | None:
     previous = await campaigns.previous_for_unit(campaign_id, unit_id)
     if previous is None:
@@ -273,7 +276,7 @@ async def _comparison(
     q_before = await versions.get(previous.questionnaire_id)
     rows = [r for r in await _rows(previous.id, unit_id) if r["status"] in SCORED]
     before = campaign_report.coded_answers(q_before, [r["answers"] for r in rows])
-    changes = _composite_changes(q, coded, q_before, before) + _item_changes(q, coded, q_before, before)
+    changes = _composite_changes(q, coded, q_before, before, min_n) + _item_changes(q, coded, q_before, before, min_n)
     adjusted = analysis.benjamini_hochberg([np.nan if c.difference is None else c.difference.pvalue for c in changes])
     changes = [
         dataclasses.replace(c, p_adjusted=None if np.isnan(p) else float(p))
@@ -282,21 +285,21 @@ async def _comparison(
     return Comparison(previous.slug, previous.title, q_before.version, tuple(changes))
 
 
-def _welch(now: np.ndarray, before: np.ndarray) -> analysis.MeanDifference | None:
+def _welch(now: np.ndarray, before: np.ndarray, min_n: int) -> analysis.MeanDifference | None:
     """Welch's test when each period has at least the minimum n (fewer answers are not published)."""
     now, before = now[~np.isnan(now)], before[~np.isnan(before)]
-    if min(now.size, before.size) < campaign_report.MIN_N:
+    if min(now.size, before.size) < min_n:
         return None
     return analysis.diff_means_ci(now, before, confidence=campaign_report.CONFIDENCE)
 
 
-def _mean(x: np.ndarray) -> float | None:
+def _mean(x: np.ndarray, min_n: int) -> float | None:
     x = x[~np.isnan(x)]
-    return float(x.mean()) if x.size >= campaign_report.MIN_N else None
+    return float(x.mean()) if x.size >= min_n else None
 
 
 def _composite_changes(
-    q: Questionnaire, coded: analysis.CodedItems, q_before: Questionnaire, before: analysis.CodedItems
+    q: Questionnaire, coded: analysis.CodedItems, q_before: Questionnaire, before: analysis.CodedItems, min_n: int
 ) -> list[Change]:
     now_dims, now_weights = campaign_report.dimension_spec(q)
     before_dims, before_weights = campaign_report.dimension_spec(q_before)
@@ -317,9 +320,9 @@ def _composite_changes(
             label,
             int((~np.isnan(a)).sum()),
             int((~np.isnan(b)).sum()),
-            _mean(a),
-            _mean(b),
-            _welch(a, b),
+            _mean(a, min_n),
+            _mean(b, min_n),
+            _welch(a, b, min_n),
             None,
         )
         for level, key, label, a, b in pairs
@@ -327,7 +330,7 @@ def _composite_changes(
 
 
 def _item_changes(
-    q: Questionnaire, coded: analysis.CodedItems, q_before: Questionnaire, before: analysis.CodedItems
+    q: Questionnaire, coded: analysis.CodedItems, q_before: Questionnaire, before: analysis.CodedItems, min_n: int
 ) -> list[Change]:
     before_ids = [i.id for i in q_before.rating_items()]
     out = []
@@ -338,7 +341,7 @@ def _item_changes(
         a_index, b_index = coded.index[:, col], before.index[:, b]
         x1, n1 = np.nansum(coded.satisfied[:, col]), (~np.isnan(coded.satisfied[:, col])).sum()
         x2, n2 = np.nansum(before.satisfied[:, b]), (~np.isnan(before.satisfied[:, b])).sum()
-        enough = min(n1, n2) >= campaign_report.MIN_N
+        enough = min(n1, n2) >= min_n
         out.append(
             Change(
                 "item",
@@ -346,12 +349,12 @@ def _item_changes(
                 item.text,
                 int(n1),
                 int(n2),
-                _mean(a_index),
-                _mean(b_index),
-                _welch(a_index, b_index),
+                _mean(a_index, min_n),
+                _mean(b_index, min_n),
+                _welch(a_index, b_index, min_n),
                 None,
-                rate_now=float(x1 / n1) if n1 >= campaign_report.MIN_N else None,
-                rate_before=float(x2 / n2) if n2 >= campaign_report.MIN_N else None,
+                rate_now=float(x1 / n1) if n1 >= min_n else None,
+                rate_before=float(x2 / n2) if n2 >= min_n else None,
                 rate_difference=analysis.diff_proportions_ci(x1, n1, x2, n2, confidence=campaign_report.CONFIDENCE)
                 if enough
                 else None,

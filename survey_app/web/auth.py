@@ -40,7 +40,7 @@ MAX_FAILURES_PER_ACCOUNT = 10
 MAX_FAILURES_PER_ADDRESS = 50
 # Resident pages never need a session: storing one per QR scan would flood the store.
 # The API's OpenAPI schema describes shapes, never data; /r is the resident's receipt lookup.
-PUBLIC_PATHS = ["^/q/", "^/lang/", "^/size/", "^/favicon.ico$", "^/$", "^/r$", "^/api/v1/schema"]
+PUBLIC_PATHS = ["^/q/", "^/k(/|$)", "^/lang/", "^/size/", "^/favicon.ico$", "^/$", "^/r$", "^/api/v1/schema"]
 API_PATH = "/api/"
 NOT_SIGNED_IN = "sign in first (staff session)"
 _NEW_SESSION_ID = "minping.new_session_id"

@@ -201,6 +201,9 @@ class CampaignController(Controller):
             {
                 "link": link,
                 "url": campaigns.public_url(base, link.token),
+                "typed_url": campaigns.short_url(base, link.short_code)
+                if link.short_code
+                else campaigns.public_url(base, link.token),
                 "qr_svg": qrcodes.svg(campaigns.public_url(base, link.token)).decode(),
             }
             for link in await _active_links(campaign_scope, unit)

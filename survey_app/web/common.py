@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_410_GONE
 
 from survey_app import accounts, campaigns, parsing, quarantine
 from survey_app.accounts import StaffMember, UnitScope
+from survey_app.assessment import rules
 from survey_app.campaigns import CampaignInfo, LinkState, PublicLink
 from survey_app.i18n import N_, gettext
 from survey_app.reporting import campaign_report
@@ -94,16 +95,21 @@ async def provide_scope(slug: FromPath[str], request: Request[StaffMember, Any, 
     return CampaignScope(campaign, scope, may_run)
 
 
+async def provide_rule(slug: FromPath[str]) -> campaign_report.SampleRule:
+    """The sample-size rule the campaign's pages score by and state: its scheme's, else Minping's."""
+    return await rules.of_campaign(slug)
+
+
 async def provide_report(
     slug: FromPath[str], request: Request[StaffMember, Any, Any], channel: FromQuery[str] = ""
 ) -> campaign_report.Report:
-    """The campaign's report over the member's units, from all channels or those in `?channel=qr,paper`;
-    404 when the campaign has none of the member's units."""
+    """The campaign's report by its rule over the member's units, from all channels or those in
+    `?channel=qr,paper`; 404 when the campaign has none of the member's units."""
     chosen = [c for c in channel.split(",") if c] or None
     if chosen and not set(chosen) <= {c.value for c in Channel}:
         raise ValidationException("unknown channel")
     try:
-        report = await campaign_report.build(slug, chosen)
+        report = await campaign_report.build(slug, chosen, rule=await provide_rule(slug))
     except campaign_report.ReportError as exc:
         raise NotFoundException(str(exc)) from exc
     visible = campaign_report.restrict(report, await accounts.visible_unit_ids(request.user))

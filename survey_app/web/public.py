@@ -156,8 +156,11 @@ class PublicController(Controller):
         """An A4 poster to print: title, unit, instructions, the QR code and the address spelled out."""
         if link.state == LinkState.revoked:
             return _state_page(link)
-        url = campaigns.public_url(base_url(request), link.token)
-        return Template("public/poster.html", context={"link": link, "url": url, "qr_svg": qrcodes.svg(url).decode()})
+        base = base_url(request)
+        url = campaigns.public_url(base, link.token)
+        typed = campaigns.short_url(base, link.short_code) if link.short_code else url
+        context = {"link": link, "url": url, "typed_url": typed, "qr_svg": qrcodes.svg(url).decode()}
+        return Template("public/poster.html", context=context)
 
 
 def _form_page(
