@@ -406,3 +406,34 @@ class AssessmentSnapshot(Table, tablename="assessment_snapshot"):
     created_by = Varchar(length=64)
     created_at = Timestamptz()  # default: now
     reason = Text(default="", help_text="Why a correction was made; empty for the closing snapshot.")
+
+
+class ApiToken(Table, tablename="api_token"):
+    """A credential for another system (e.g. the 12345 hotline): scoped, expiring, revocable; only its hash is kept.
+
+    The token is shown once when created: `mp_<prefix>_<secret>`. `prefix` finds the row; `secret_hash`
+    is an HMAC of the whole token under the deployment's secret key, so a copy of the database alone
+    does not let anyone use or test tokens.
+    """
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    name = Varchar(length=64, unique=True, help_text="Which system uses it, e.g. hotline-12345.")
+    prefix = Varchar(length=16, unique=True, index=True, help_text="Public part of the token, to find it.")
+    secret_hash = Varchar(length=64, secret=True, help_text="HMAC-SHA256 of the token under the secret key.")
+    unit = ForeignKey(
+        Unit,
+        null=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
+        help_text="Root of the subtree the token may see and act on; empty means every unit.",
+    )
+    can_read = Boolean(default=True)
+    writes = JSONB(default=[], help_text='Named write permissions, e.g. ["cases.callback", "cases.reply"].')
+    minute_limit = Integer(default=120, help_text="Requests a minute (per token; shared by the workers with Redis).")
+    created_by = Varchar(length=64)
+    created_at = Timestamptz()  # default: now
+    expires_at = Timestamptz()
+    revoked_by = Varchar(length=64, default="")
+    revoked_at = Timestamptz(null=True, default=None)
+    last_used_at = Timestamptz(null=True, default=None, help_text="Approximate: updated at most once a minute.")
