@@ -18,8 +18,9 @@ from typing import Any
 
 from piccolo.query.methods.objects import Objects
 
-from survey_app import receipts
+from survey_app import changes, receipts
 from survey_app.cases import workflow
+from survey_app.changes import Change, Kind
 from survey_app.db import insert_row, quick, writing
 from survey_app.i18n import N_
 from survey_app.questionnaires.format import DONT_KNOW, TEXT_LIMITS, Item, Questionnaire
@@ -236,6 +237,7 @@ async def record(
                 if prepare is not None:
                     await prepare(row)
                 await insert_row(row)
+                await changes.record(Kind.response, int(row.id), Change.created)
                 # 差评闭环: a bad rating opens its case with it, or neither is saved
                 await workflow.open_for_response(row, answers)
                 if on_saved is not None:

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from piccolo.columns import (
     JSONB,
+    BigInt,
     Boolean,
     ForeignKey,
     Integer,
@@ -437,3 +438,19 @@ class ApiToken(Table, tablename="api_token"):
     revoked_by = Varchar(length=64, default="")
     revoked_at = Timestamptz(null=True, default=None)
     last_used_at = Timestamptz(null=True, default=None, help_text="Approximate: updated at most once a minute.")
+
+
+class ChangeEvent(Table, tablename="change_event"):
+    """One insert or status change of a response, case or unit, in commit order: what the API's feeds page
+    through (survey_app/changes.py). Written in the transaction of the change; only ever appended."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    tx = BigInt(default=0, help_text="PostgreSQL: the writing transaction's id (pg_current_xact_id); SQLite: 0.")
+    kind = Varchar(length=8, help_text="response | case | unit")
+    object_id = Integer()
+    campaign = Integer(null=True, default=None, help_text="The object's campaign id (none for a unit).")
+    unit = Integer(null=True, default=None, help_text="The object's unit id (a unit's own id): the feeds' scope.")
+    status = Varchar(length=16, default="", help_text="The response's status or the case's state after the change.")
+    change = Varchar(length=8, help_text="created | status | updated")
+    at = Timestamptz()  # default: now

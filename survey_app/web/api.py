@@ -149,7 +149,7 @@ def _next(request: Request[Any, Any, Any], total: int, limit: int, offset: int) 
     return f"{request.url.path}?{urlencode({**query, 'limit': limit, 'offset': offset + limit})}"
 
 
-def _lang(lang: str | None) -> str:
+def pick_lang(lang: str | None) -> str:
     return lang or current_language.get()
 
 
@@ -173,7 +173,7 @@ async def list_units(
 ) -> UnitPage:
     """The member's units in tree order (a parent before its children)."""
     found = await units.listing(await accounts.visible_unit_ids(request.user))
-    shown = _lang(lang)
+    shown = pick_lang(lang)
     items = [
         UnitOut(u.code, u.display_name(shown), u.kind, u.parent_code, u.population)
         for u in found[offset : offset + limit]
@@ -197,7 +197,7 @@ async def campaign_scores(
     """Scores per unit of the member's units: overall, dimensions and items, each with n and interval.
 
     `channel` (e.g. `qr,paper`) scores only responses of those channels, as on the report page."""
-    sheet = await exports.score_sheet(report, _lang(lang))
+    sheet = await exports.score_sheet(report, pick_lang(lang))
     total = len(sheet.units)
     return ScorePage(
         total=total,
@@ -230,7 +230,9 @@ async def campaign_responses(
         raise NotFoundException("no such campaign among your units")
     questionnaire = await versions.get(campaign.questionnaire_id)
     total = await exports.count_responses(campaign.id, visible)
-    items = await exports.response_records(campaign.id, questionnaire, visible, _lang(lang), offset=offset, limit=limit)
+    items = await exports.response_records(
+        campaign.id, questionnaire, visible, pick_lang(lang), offset=offset, limit=limit
+    )
     return ResponsePage(total, limit, offset, _next(request, total, limit, offset), items)
 
 
@@ -256,10 +258,12 @@ def api_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ApiEr
 
 def router() -> Router:
     """The API's routes, guarded like the staff pages, with JSON errors."""
+    from survey_app.web import api_feeds  # it builds on this module's shapes and parameters
+
     return Router(
         PREFIX,
-        route_handlers=[list_campaigns, list_units, campaign_scores, campaign_responses],
-        guards=[requires(Role.admin, Role.assessor, Role.worker), api_access.may_read],
+        route_handlers=[list_campaigns, list_units, campaign_scores, campaign_responses, *api_feeds.ROUTES],
+        guards=[requires(Role.admin, Role.assessor, Role.worker), api_access.may_read, api_access.known_parameters],
         middleware=[DefineMiddleware(api_access.ApiCredentials)],
         # Writes take a token, which a forged cross-site request cannot carry (web/api_access.py).
         opt={"exclude_from_csrf": True},

@@ -18,7 +18,12 @@ from typing import Any
 
 import anyio
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, TooManyRequestsException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+    ValidationException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import Empty
@@ -102,3 +107,21 @@ def may_write(name: str) -> Any:
 
 def is_staff(user: object) -> bool:
     return isinstance(user, StaffMember) and not isinstance(user, ApiClient)
+
+
+_known: dict[tuple[BaseRouteHandler, frozenset[str]], frozenset[str]] = {}
+
+
+def known_parameters(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard on the API: a query parameter the route does not take is a 400, never silently ignored
+    (a client sending `since=` must not believe it pulled only new records)."""
+    path_params = frozenset(connection.path_params)
+    handler = connection.route_handler  # the route's own (guards are handed a copy)
+    key = (handler, path_params)
+    if key not in _known:
+        model = handler.create_kwargs_model(path_parameters=dict.fromkeys(path_params))
+        _known[key] = frozenset(p.field_alias for p in model.expected_query_params)
+    unknown = sorted(set(connection.query_params) - _known[key])
+    if unknown:
+        taken = ", ".join(sorted(_known[key])) or "none"
+        raise ValidationException(f"unknown query parameter: {', '.join(unknown)} (this endpoint takes: {taken})")
