@@ -198,6 +198,7 @@ async def record(
     device_hash: str | None = None,
     prepare: Callable[[Response], Awaitable[None]] | None = None,
     on_saved: Callable[[Response], Awaitable[None]] | None = None,
+    open_case: bool = True,
 ) -> Saved:
     """Save a response once; a resend of the same submission gets the same receipt.
 
@@ -206,7 +207,8 @@ async def record(
     (campaign, device_hash) among live responses for devices. `prepare` runs in the transaction
     before the row is inserted (a revision supersedes its predecessor there, hourly limits count
     there) and `on_saved` after it (staff entries audit there, an invitation is spent there); an
-    exception from either rolls the whole transaction back.
+    exception from either rolls the whole transaction back. `open_case=False` (history imported
+    from another system) saves a bad rating without opening its case.
 
     :raise SubmissionConflict: when the submission id was used with different answers.
     :raise SheetTaken: when another response already holds this paper sheet.
@@ -238,8 +240,8 @@ async def record(
                     await prepare(row)
                 await insert_row(row)
                 await changes.record(Kind.response, int(row.id), Change.created)
-                # 差评闭环: a bad rating opens its case with it, or neither is saved
-                await workflow.open_for_response(row, answers)
+                if open_case:  # 差评闭环: a bad rating opens its case with it, or neither is saved
+                    await workflow.open_for_response(row, answers)
                 if on_saved is not None:
                     await on_saved(row)
         return Saved(receipt=str(row.receipt), created=True)
