@@ -35,6 +35,7 @@ from survey_app.web.receipts import CallbackController, receipt_status
 from survey_app.web.reports import ReportController
 from survey_app.web.reviews import ReviewController
 from survey_app.web.staff import StaffController
+from survey_app.web.tokens import TokenController
 from survey_app.web.units import UnitController
 
 # The largest honest form (25 long answers of 2,000 characters, 3 bytes each, percent-encoded) stays
@@ -111,6 +112,7 @@ def create_app() -> Litestar:
             ScoreExportController,
             api.router(),
             AssessmentController,
+            TokenController,
         ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         middleware=[

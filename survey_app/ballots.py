@@ -31,9 +31,10 @@ from typing import Any
 from litestar.datastructures import Cookie
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_429_TOO_MANY_REQUESTS
 
-from survey_app import audit, counters, invitations, responses, signing
+from survey_app import audit, changes, counters, invitations, responses, signing
 from survey_app.campaigns import PublicLink
 from survey_app.cases import workflow
+from survey_app.changes import Change, Kind
 from survey_app.db import lock_row, writing
 from survey_app.i18n import N_, Refusal, pick
 from survey_app.responses import FormToken, Saved
@@ -257,6 +258,7 @@ async def _supersede(prior: PriorAnswer, row: Response) -> None:
     )
     if not changed:  # a simultaneous revision won; record() reports the device's live answer
         raise _Superseded(prior.response_id)
+    await changes.record(Kind.response, prior.response_id, Change.status)
     row.replaces = prior.response_id
     row.status = prior.status  # a quarantined answer stays in quarantine when revised
     row.flags = prior.flags  # type: ignore[assignment]  # Piccolo types JSON values as str | dict; a list is JSON too

@@ -16,8 +16,9 @@ from typing import Any
 
 from piccolo.query.methods.objects import Objects
 
-from survey_app import parsing, receipts, signing
+from survey_app import changes, parsing, receipts, signing
 from survey_app.cases import workflow
+from survey_app.changes import Change, Kind
 from survey_app.db import insert_row, quick, writing
 from survey_app.i18n import N_
 from survey_app.questionnaires.format import DONT_KNOW, TEXT_LIMITS, Item, Questionnaire
@@ -188,6 +189,7 @@ async def record(
     device_hash: str | None = None,
     prepare: Callable[[Response], Awaitable[None]] | None = None,
     on_saved: Callable[[Response], Awaitable[None]] | None = None,
+    open_case: bool = True,
 ) -> Saved:
     """Save a response once; a resend of the same submission gets the same receipt.
 
@@ -196,7 +198,8 @@ async def record(
     (campaign, device_hash) among live responses for devices. `prepare` runs in the transaction
     before the row is inserted (a revision supersedes its predecessor there, hourly limits count
     there) and `on_saved` after it (staff entries audit there, an invitation is spent there); an
-    exception from either rolls the whole transaction back.
+    exception from either rolls the whole transaction back. `open_case=False` (history imported
+    from another system) saves a bad rating without opening its case.
 
     :raise SubmissionConflict: when the submission id was used with different answers.
     :raise SheetTaken: when another response already holds this paper sheet.
@@ -227,8 +230,9 @@ async def record(
                 if prepare is not None:
                     await prepare(row)
                 await insert_row(row)
-                # 差评闭环: a bad rating opens its case with it, or neither is saved
-                await workflow.open_for_response(row, answers)
+                await changes.record(Kind.response, int(row.id), Change.created)
+                if open_case:  # 差评闭环: a bad rating opens its case with it, or neither is saved
+                    await workflow.open_for_response(row, answers)
                 if on_saved is not None:
                     await on_saved(row)
         return Saved(receipt=str(row.receipt), created=True)

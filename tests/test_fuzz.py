@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from survey_app import ballots, responses
+from survey_app import ballots, responses, tokens
 from survey_app.app import create_app
 from survey_app.ballots import BallotSettings
 from survey_app.tables import AuditEntry, CaseContact, RatingCase, Response, Role
@@ -237,6 +237,7 @@ def staff_world(run, client, staff, world) -> dict[str, list[str]]:
         "sheet_id": ["1", str(2**63)],
         "period": ["y2026", "x"],
         "unit": ["331102-01-001", "nope"],
+        "name": [run(tokens.create, "fuzz-hotline", actor="admin") and "fuzz-hotline", "no-such-token", "令牌" * 40],
     }
 
 

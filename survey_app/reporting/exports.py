@@ -169,6 +169,29 @@ async def response_records(
     return [_record(row, questionnaire, lang) for row in await query]
 
 
+async def response_records_by_id(
+    campaign_id: int, questionnaire: Questionnaire, ids: Sequence[int], lang: str
+) -> dict[int, ResponseRecord]:
+    """The records of these responses of the campaign (as they stand now), by response id: for the API's feed."""
+    query = (
+        Response.select(
+            Response.id,
+            Response.receipt,
+            Response.unit.code.as_alias("unit_code"),
+            Response.unit.name.as_alias("unit_name"),
+            Response.unit.name_en.as_alias("unit_name_en"),
+            Response.channel,
+            Response.status,
+            Response.submitted_at,
+            Response.duration_s,
+            Response.answers,
+        )
+        .where((Response.campaign == campaign_id) & Response.id.is_in(list(ids) or [-1]))
+        .output(load_json=True)
+    )
+    return {row["id"]: _record(row, questionnaire, lang) for row in await query}
+
+
 def _scope(campaign_id: int, visible: AbstractSet[int] | None) -> Combinable:
     where: Combinable = Response.campaign == campaign_id
     if visible is not None:

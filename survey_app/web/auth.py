@@ -42,6 +42,7 @@ MAX_FAILURES_PER_ADDRESS = 50
 # The API's OpenAPI schema describes shapes, never data; /r is the resident's receipt lookup.
 PUBLIC_PATHS = ["^/q/", "^/k(/|$)", "^/lang/", "^/size/", "^/favicon.ico$", "^/$", "^/r$", "^/api/v1/schema"]
 API_PATH = "/api/"
+SESSION_COOKIE = "minping_session"
 NOT_SIGNED_IN = "sign in first (staff session)"
 _NEW_SESSION_ID = "minping.new_session_id"
 _ROTATE = "_rotate"
@@ -91,7 +92,7 @@ async def retrieve_user(session: dict[str, Any], connection: ASGIConnection[Any,
 def session_auth() -> SessionAuth[StaffMember, ServerSideSessionBackend]:
     settings = get_settings()
     config = RotatingSessionConfig(
-        key="minping_session",
+        key=SESSION_COOKIE,
         max_age=ABSOLUTE_TIMEOUT_S,
         secure=(settings.public_base_url or "").startswith("https://"),
         httponly=True,
@@ -102,7 +103,8 @@ def session_auth() -> SessionAuth[StaffMember, ServerSideSessionBackend]:
     return SessionAuth[StaffMember, ServerSideSessionBackend](
         retrieve_user_handler=retrieve_user,
         session_backend_config=config,
-        exclude=[*PUBLIC_PATHS, "^/login$"],
+        # The API signs its requests in itself: a Bearer token, or this session (web/api_access.py).
+        exclude=[*PUBLIC_PATHS, "^/login$", f"^{API_PATH}"],
     )
 
 
