@@ -1,7 +1,7 @@
 """Issue 12, item 2: property-based fuzz of everything a resident or a staff member can send.
 
-Over the resident form post, the device cookie, the call-back, thank-you and receipt pages, and every
-staff POST route: arbitrary field names and values, encodings, content types and cookie strings. The
+Over the resident form post, the device cookie, the call-back, thank-you and receipt pages, every
+staff POST route and every page's query string: arbitrary field names and values, encodings, content types and cookie strings. The
 property is always the same: no 5xx, and nothing stored unless the answer was acknowledged (a
 resident's 303 to the thank-you page; for staff, any refusal (4xx) leaves no audit entry and no
 response behind). Runs on whichever database the suite runs on (.ci/run: SQLite and PostgreSQL).
