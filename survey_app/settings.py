@@ -96,18 +96,17 @@ def get_settings() -> Settings:
     )
 
 
-def trusted_proxies(named: str | None) -> str | None:
+def trusted_proxies(named: str | None, source: str = "MINPING_FORWARDED_ALLOW_IPS") -> str | None:
     """The trusted proxies as uvicorn reads them: each an IP address or network; `*` trusts anyone,
-    which is only right when nothing but the proxy can reach the server."""
+    which is only right when nothing but the proxy can reach the server. `source` names the setting
+    in the refusal."""
     entries = [entry.strip() for entry in (named or "").split(",") if entry.strip()]
     for entry in entries:
         if entry != "*":
             try:
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
-                raise ValueError(
-                    f"MINPING_FORWARDED_ALLOW_IPS names {entry!r}, which is no IP address or network"
-                ) from None
+                raise ValueError(f"{source} names {entry!r}, which is no IP address or network") from None
     return ",".join(entries) or None
 
 

@@ -1,13 +1,15 @@
 """Issue 12, item 2: property-based fuzz of everything a resident or a staff member can send.
 
-Over the resident form post, the device cookie, the call-back, thank-you and receipt pages, and every
-staff POST route: arbitrary field names and values, encodings, content types and cookie strings. The
-property is always the same: no 5xx, and nothing stored unless the answer was acknowledged (a
-resident's 303 to the thank-you page; for staff, any refusal (4xx) leaves no audit entry and no
-response behind). Runs on whichever database the suite runs on (.ci/run: SQLite and PostgreSQL).
+Over the resident form post, the device cookie, the call-back, thank-you and receipt pages, every
+staff POST route and every page's query string: arbitrary field names and values, encodings, content
+types and cookie strings. The property is always the same: no 5xx, and nothing stored unless the
+answer was acknowledged (a resident's 303 to the thank-you page; for staff, any refusal (4xx) leaves
+no audit entry and no response behind). Runs on whichever database the suite runs on (.ci/run:
+SQLite and PostgreSQL).
 
-Bounded so that the whole file adds well under 20 s: few examples per route, derandomized (the
-same examples every run, so a failure is reproducible and the suite deterministic), no deadline.
+Bounded: 50 examples for each resident route, 12 for each staff POST route, 5 for each page (with any
+query string), derandomized (the same examples every run, so a failure is reproducible and the suite
+deterministic), no deadline; one sign-in for all staff routes, which costs more than their fuzz.
 The examples each test ran are counted in EXAMPLES (`pytest -s` prints them).
 """
 
@@ -241,8 +243,15 @@ def staff_world(run, client, staff, world) -> dict[str, list[str]]:
     }
 
 
-@pytest.mark.parametrize("route", staff_post_routes())
-def test_staff_post(client, run, staff_world, route):
+def test_every_staff_post_route(client, run, staff_world):
+    """One signed-in session for all of them (a sign-in per route would cost more than the fuzz)."""
+    routes = staff_post_routes()
+    assert len(routes) >= 20
+    for route in routes:
+        fuzz_staff_post(client, run, staff_world, route)
+
+
+def fuzz_staff_post(client, run, staff_world: dict[str, list[str]], route: str) -> None:
     placeholders = re.findall(r"\{(\w+):\w+\}", route)
     csrf = client.cookies.get("minping_csrf") or client.get("/staff/").cookies.get("minping_csrf")
 
@@ -285,11 +294,56 @@ def test_staff_post(client, run, staff_world, route):
         assert_no_5xx(r, f"POST {path}")
         if r.status_code >= 400:  # refused: nothing changed
             assert (count(run, AuditEntry), count(run, Response)) == (audited, stored), (path, r.status_code)
-        if route != "/login":
-            assert client.get("/staff/", follow_redirects=False).status_code == 200  # still signed in
 
     example()
+    if route != "/login":  # the fuzz ran signed in (a post ending the session would leave the rest unfuzzed)
+        assert client.get("/staff/", follow_redirects=False).status_code == 200
     assert EXAMPLES[f"POST {route}"] >= 10
+
+
+def get_routes() -> list[str]:
+    """Every page and download but the API's (schemathesis fuzzes those, tests/test_api_fuzz.py)."""
+    paths = {route.path for route in create_app().routes if "GET" in getattr(route, "methods", ())}
+    return sorted(p for p in paths if not p.startswith("/api/"))
+
+
+QUERY_NAMES = "channel code r revise lang next saved state unit period from to page q unchanged kind status".split()
+PAGE_FUZZ = settings(FUZZ, max_examples=5)
+
+
+def test_any_query_on_any_page(client, run, staff_world):
+    """Query values are parsed totally as well: a signed-in admin asking any page with any query."""
+    routes = get_routes()
+    assert len(routes) >= 40
+    for route in routes:
+        fuzz_page(client, run, staff_world, route)
+
+
+def fuzz_page(client, run, staff_world: dict[str, list[str]], route: str) -> None:
+    placeholders = re.findall(r"\{(\w+):\w+\}", route)
+    extra = {"batch": ["1", "x"], "questionnaire": ["window-rating", "x"], "version": ["1", str(2**63)]}
+    extra |= {"code": ["en", "xx"], "size": ["large", "xx"], "path": ["openapi.json"]}
+    choices = staff_world | extra
+
+    @PAGE_FUZZ
+    @given(
+        params=st.tuples(*[st.sampled_from(choices[name]) for name in placeholders]),
+        query=st.lists(st.tuples(st.one_of(st.sampled_from(QUERY_NAMES), st.text(max_size=10)), values), max_size=5),
+    )
+    def example(params: tuple[str, ...], query: list[tuple[str, str]]) -> None:
+        EXAMPLES[f"GET {route}"] += 1
+        fresh_limits(client)
+        path = route
+        for name, value in zip(placeholders, params, strict=True):
+            path = re.sub(rf"\{{{name}:\w+\}}", quote(value, safe=""), path)
+        stored = count(run, Response)
+        query_string = urlencode(query, errors="surrogatepass")  # a lone surrogate: invalid UTF-8 on the wire
+        r = client.get(f"{path}?{query_string}", follow_redirects=False)
+        assert_no_5xx(r, f"GET {path}?{query_string}")
+        assert count(run, Response) == stored  # a page never stores an answer
+
+    example()
+    assert EXAMPLES[f"GET {route}"] >= 4
 
 
 def test_zz_report_the_examples_run(capsys):

@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 
 from survey_app import ballots, datafiles, parsing, responses
 from survey_app.ballots import BallotSettings
-from survey_app.questionnaires import format
+from survey_app.questionnaires import format as questionnaire_format
 from survey_app.questionnaires.format import QuestionnaireError
 from survey_app.tables import Role
 
@@ -137,4 +137,4 @@ def test_ids_beyond_the_databases_range_are_404(client, world, staff, path):
 )
 def test_yaml_depth_size_and_aliases_are_bounded_before_parsing(source, message):
     with pytest.raises(QuestionnaireError, match=re.escape(message)):
-        format.parse(source, name="deep.yaml", library={})
+        questionnaire_format.parse(source, name="deep.yaml", library={})

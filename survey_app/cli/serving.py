@@ -45,12 +45,12 @@ def serve(host: str, port: int, workers: int, with_demo: bool, forwarded_allow_i
     """Serve the web app (migrating first)."""
 
     settings = get_settings()
-    try:
-        proxies = (
-            trusted_proxies(forwarded_allow_ips) if forwarded_allow_ips is not None else settings.forwarded_allow_ips
-        )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc).replace("MINPING_FORWARDED_ALLOW_IPS", "--forwarded-allow-ips")) from None
+    proxies = settings.forwarded_allow_ips
+    if forwarded_allow_ips is not None:
+        try:
+            proxies = trusted_proxies(forwarded_allow_ips, source="--forwarded-allow-ips")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
     run(_prepare_database())  # once, before workers start
     if with_demo:
         created = run(_demo_if_empty())
