@@ -15,7 +15,15 @@ from .comparisons import (
     p_adjust,
 )
 from .design import Design, DesignEstimate, kish_n_eff
-from .intervals import PROPORTION_METHODS, Estimate, mean_ci, proportion_ci
+from .intervals import (
+    BOUNDED_METHOD,
+    PROPORTION_METHODS,
+    Estimate,
+    bounded_bounds,
+    bounded_standard_errors,
+    mean_ci,
+    proportion_ci,
+)
 from .ipa import QUADRANTS, IPAResult, ipa
 from .nps import NPSResult, nps
 from .quality import (
@@ -96,6 +104,9 @@ __all__ = [
     "LINEAR_5",
     "POINTS_100_20",
     "PROPORTION_METHODS",
+    "BOUNDED_METHOD",
+    "bounded_bounds",
+    "bounded_standard_errors",
     "CodedItems",
     "Design",
     "DesignEstimate",
