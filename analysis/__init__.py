@@ -43,9 +43,12 @@ from .quality import (
 from .reliability import Reliability, cronbach_alpha, mcdonald_omega, one_factor_loadings
 from .scores import Score, ScoreTable, UnitScores, respondent_composites, score_units
 from .smallarea import (
+    LetterGroups,
     RankIntervals,
     Shrinkage,
+    compact_letters,
     indistinguishable_groups,
+    letter_groups,
     rank_intervals,
     shrink_means,
     shrink_rates,
@@ -83,6 +86,9 @@ __all__ = [
     "ahp_group",
     "ahp_weights",
     "indistinguishable_groups",
+    "letter_groups",
+    "compact_letters",
+    "LetterGroups",
     "rank_intervals",
     "shrink_means",
     "shrink_rates",
