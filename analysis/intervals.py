@@ -62,6 +62,8 @@ def proportion_bounds(
     x, m = np.broadcast_arrays(x, m)
     if np.any((x < 0) | (x > m)):
         raise ValueError("successes must satisfy 0 <= successes <= n")
+    if np.any(np.isinf(m)):
+        raise ValueError("n must be finite")
     alpha = 1.0 - confidence
     z = _z(confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -87,6 +89,10 @@ def proportion_bounds(
             high = stats.beta.ppf(1.0 - alpha / 2.0, x + 0.5, m - x + 0.5)
         else:
             raise ValueError(f"unknown method {method!r}; use one of {PROPORTION_METHODS}")
+    # rounding can leave a bound a hair past the rate itself (tiny or fractional counts): hold it
+    with np.errstate(invalid="ignore"):
+        low = np.fmin(low, p)
+        high = np.fmax(high, p)
     low = np.where(x == 0, 0.0, np.clip(low, 0.0, 1.0))
     high = np.where(x == m, 1.0, np.clip(high, 0.0, 1.0))
     empty = ~(m > 0)  # also catches NaN
@@ -111,17 +117,23 @@ def proportion_ci(
         confidence: two-sided coverage.
 
     Returns:
-        `Estimate` with the rate (0–1) and bounds; NaN everything when n == 0.
-        Scalar input gives float fields, array input array fields.
+        `Estimate` with the rate (0–1) and bounds; NaN everything when n == 0 or either input is
+        NaN, and then the `n` field is 0 (no answers to count). Scalar input gives float fields,
+        array input array fields.
+
+    Raises:
+        ValueError: successes outside [0, n] (see `proportion_bounds`), or an unknown method.
     """
     low, high = proportion_bounds(np.asarray(successes), np.asarray(n), method, confidence)
     x = np.asarray(successes, dtype=float)
     m = np.asarray(n, dtype=float)
+    known = ~np.isnan(x) & (m > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        est = np.where(m > 0, x / m, np.nan)
+        est = np.where(known, x / np.where(known, m, 1.0), np.nan)
+    count = np.where(np.isnan(m), 0, m).astype(int)
     if np.ndim(est) == 0:
-        return Estimate(float(est), float(low), float(high), int(m), method)
-    return Estimate(est, low, high, m.astype(int), method)  # type: ignore[arg-type]
+        return Estimate(float(est), float(low), float(high), int(count), method)
+    return Estimate(est, low, high, count, method)  # type: ignore[arg-type]
 
 
 def t_bounds(
