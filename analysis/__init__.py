@@ -15,6 +15,7 @@ from .comparisons import (
     p_adjust,
 )
 from .design import Design, DesignEstimate, kish_n_eff
+from .explain import GapDecomposition, ShareComparison, compare_shares, decompose_gap
 from .intervals import (
     BOUNDED_METHOD,
     PROPORTION_METHODS,
@@ -61,6 +62,10 @@ __all__ = [
     "COMBINED_METHOD",
     "combine_independent",
     "t_standard_errors",
+    "GapDecomposition",
+    "ShareComparison",
+    "compare_shares",
+    "decompose_gap",
     "IPAResult",
     "QUADRANTS",
     "ipa",
