@@ -57,6 +57,7 @@ RULES = {
     ("GET", "/reports/{slug:str}/scores.json"): SCOPED,
     ("GET", "/reports/{slug:str}/units/{unit:str}"): SCOPED,
     ("GET", "/reports/{slug:str}/quality"): SCOPED,
+    ("GET", "/reports/{slug:str}/dimensions"): SCOPED,
     ("GET", "/staff/campaigns/new"): RUNNERS,
     ("POST", "/staff/campaigns/new"): RUNNERS,
     ("GET", "/staff/campaigns/{slug:str}"): SCOPED,

@@ -506,3 +506,62 @@ def test_gap_decomposition_adds_up_when_everyone_answers_every_dimension():
     assert analysis.decompose_gap(rest, ses, unit, ses, np.ones(2), (1, 1, 0, 1)).worst == 1
     with pytest.raises(ValueError, match="weights"):
         analysis.decompose_gap(unit, ses, rest, ses, np.array([1.0, 0.0]), (0, 1, 0, 1))
+
+
+def test_group_view_is_a_sortable_units_by_dimensions_table(client, staff, run, demo_city):
+    from survey_app.reporting import campaign_report
+
+    slug, lowest = lowest_community(run)
+    staff.as_role(Role.assessor)
+    response = client.get(f"/reports/{slug}/dimensions")
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert not soup.find_all("script") and not soup.find_all(style=True)
+    report = run(campaign_report.build, slug)
+    rows = soup.select("#grid tbody tr")
+    assert len(rows) == len(report.units)
+    # default: overall score, lowest first; the lowest community heads the table
+    assert rows[0]["data-unit"] == lowest
+    shown = [
+        float(r.select_one('td[data-column="overall"]').contents[0])
+        for r in rows
+        if r.select_one('td[data-column="overall"].cell[class*="b"]')
+    ]
+    assert shown == sorted(shown)
+    unit = next(u for u in report.units if u.code == lowest)
+    for line in unit.lines:
+        if line.level == "item":
+            continue
+        key = "overall" if line.level == "overall" else f"dimension.{line.key}"
+        cell = rows[0].select_one(f'td[data-column="{key}"]')
+        e = line.score.index
+        if np.isnan(e.estimate):
+            assert cell.get_text() == "—"
+            continue
+        assert cell.contents[0].strip() == f"{e.estimate:.1f}"
+        assert cell.small.get_text() == f"{e.low:.1f}–{e.high:.1f}"
+        assert f"b{min(9, int(e.estimate // 10))}" in cell["class"]
+    # every column sorts by a link; sorting by a dimension descending puts its best unit first
+    dim = next(line.key for line in unit.lines if line.level == "dimension")
+    links = {a["data-sort"]: a["href"] for a in soup.select("#grid th a")}
+    assert set(links) == {"name", "n", "overall"} | {
+        f"dimension.{line.key}" for line in unit.lines if line.level == "dimension"
+    }
+    sorted_soup = BeautifulSoup(
+        client.get(f"/reports/{slug}/dimensions?sort=dimension.{dim}&order=desc").text, "html.parser"
+    )
+    best = max(
+        (
+            u
+            for u in report.units
+            if not np.isnan(next(x for x in u.lines if x.key == dim and x.level == "dimension").score.index.estimate)
+        ),
+        key=lambda u: next(x for x in u.lines if x.key == dim and x.level == "dimension").score.index.estimate,
+    )
+    assert sorted_soup.select("#grid tbody tr")[0]["data-unit"] == best.code
+    assert "order=asc" in sorted_soup.select_one(f'#grid th a[data-sort="dimension.{dim}"]')["href"]
+    # nonsense parameters fall back to the default, never an error
+    assert client.get(f"/reports/{slug}/dimensions?sort=nonsense&order=sideways").status_code == 200
+    assert client.get(f"/reports/{slug}/dimensions?sort=%00").status_code == 400  # the app's refusal of NUL
+    assert "@page{size:A4" in soup.style.get_text()  # printable
+    assert client.get(f"/reports/{slug}").text.count(f"/reports/{slug}/dimensions") == 1

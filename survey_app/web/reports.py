@@ -7,13 +7,13 @@ from typing import Any
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
 from survey_app import accounts
 from survey_app.accounts import StaffMember
 from survey_app.i18n import N_, current_language
-from survey_app.reporting import campaign_report, quality, unit_report
+from survey_app.reporting import campaign_report, group_view, quality, unit_report
 from survey_app.tables import Role
 from survey_app.web.auth import requires
 from survey_app.web.common import provide_report
@@ -34,6 +34,13 @@ class ReportController(Controller):
         return Template(
             "reports/campaign.html", context={"report": campaign_report.to_dict(report, current_language.get())}
         )
+
+    @get("/{slug:str}/dimensions", name="reports:dimensions")
+    async def dimensions(
+        self, report: NamedDependency[campaign_report.Report], sort: FromQuery[str] = "", order: FromQuery[str] = ""
+    ) -> Template:
+        """Units × dimensions: index, interval and a colour band per cell, sorted by the chosen column."""
+        return Template("reports/dimensions.html", context={"view": group_view.build(report, sort, order)})
 
     @get("/{slug:str}/units/{unit:str}", name="reports:unit")
     async def unit(self, slug: FromPath[str], unit: FromPath[str], request: Request[StaffMember, Any, Any]) -> Template:
