@@ -26,6 +26,7 @@ from .intervals import (
     proportion_ci,
 )
 from .ipa import QUADRANTS, IPAResult, ipa
+from .monitoring import EWMAChart, Funnel, ewma_chart, funnel
 from .nps import NPSResult, nps
 from .quality import (
     DEVICE_UNIT_LIMIT,
@@ -69,6 +70,10 @@ __all__ = [
     "IPAResult",
     "QUADRANTS",
     "ipa",
+    "EWMAChart",
+    "Funnel",
+    "ewma_chart",
+    "funnel",
     "NPSResult",
     "nps",
     "Bursts",
