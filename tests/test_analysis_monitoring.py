@@ -104,8 +104,8 @@ def test_detection_delay_for_a_five_point_drop():
 
     Measured (seeded, 1,000 units each): 100–200 answers a month: flagged within 6 months in 61.7 %,
     median delay 5 months (3.5 months among those flagged); 15–60 a month: 21.0 %, the median beyond
-    6 months (3.5 among those flagged). A 5-point drop is one monthly standard error of a small unit: the chart sees it only
-    in large units or after months.
+    6 months (3.5 among those flagged). A 5-point drop is one monthly standard error of a small
+    unit: the chart sees it only in large units or after months.
     """
     big = _delays(100, 200)
     small = _delays(15, 60)
