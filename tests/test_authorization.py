@@ -52,6 +52,7 @@ RULES = {
     ("GET", "/staff/password"): ANY_STAFF,
     ("POST", "/staff/password"): ANY_STAFF,
     ("GET", "/staff/audit"): CITY_WIDE,
+    ("GET", "/staff/early-warning"): ANY_STAFF,
     ("GET", "/reports/{slug:str}"): SCOPED,
     ("GET", "/reports/{slug:str}/scores.csv"): SCOPED,
     ("GET", "/reports/{slug:str}/scores.json"): SCOPED,

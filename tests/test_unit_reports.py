@@ -565,3 +565,52 @@ def test_group_view_is_a_sortable_units_by_dimensions_table(client, staff, run, 
     assert client.get(f"/reports/{slug}/dimensions?sort=%00").status_code == 400  # the app's refusal of NUL
     assert "@page{size:A4" in soup.style.get_text()  # printable
     assert client.get(f"/reports/{slug}").text.count(f"/reports/{slug}/dimensions") == 1
+
+
+def month_start(months_ago: int) -> datetime:
+    """Noon on the 15th, `months_ago` calendar months before this one (clear of month edges in any zone)."""
+    now = datetime.now(UTC)
+    year, month = now.year, now.month - months_ago
+    while month < 1:
+        year, month = year - 1, month + 12
+    return datetime(year, month, 15, 4, tzinfo=UTC)
+
+
+def test_early_warning_lists_a_falling_unit_on_the_dashboard(client, staff, run, world):
+    """Unit A answers steadily for five months then falls; unit B stays steady. The EWMA and funnel
+    numbers on the page are recomputed here from the answers with analysis."""
+    rng = random.Random(16)
+    written: dict[tuple[str, int], list[dict]] = {}
+    for months_ago in range(6, -1, -1):
+        falling = months_ago <= 1
+        for unit, code in ((world.unit_a, UNIT_A), (world.unit_b, "331102-01-002")):
+            rows = [random_answers(rng, shift=-2 if falling and unit == world.unit_a else 0) for _ in range(30)]
+            written[code, months_ago] = rows
+            for answers in rows:
+                add(run, world.campaign_id, unit, answers, at=month_start(months_ago))
+    staff.as_role(Role.assessor)
+    home = page(client, "/staff")
+    listed = [li["data-unit"] for li in home.select("#early-warning li")]
+    assert listed == [UNIT_A]
+    assert home.select_one(f'#early-warning li[data-unit="{UNIT_A}"] [data-signal="ewma"]') is not None
+    # the weekly summary: unit A's series and chart, recomputed from the answers
+    means, ses = [], []
+    for months_ago in range(6, -1, -1):
+        y = analysis.respondent_composites(coded(written[UNIT_A, months_ago]), WINDOW_DIMENSIONS, WINDOW_WEIGHTS)[:, -1]
+        means.append(y.mean())
+        ses.append(y.std(ddof=1) / np.sqrt(y.size))
+    chart = analysis.ewma_chart(np.array(means), np.array(ses))
+    assert chart.signal[-1] == -1
+    summary = page(client, "/staff/early-warning")
+    row = summary.select_one(f'tr[data-unit="{UNIT_A}"]')
+    cells = row.select("td[data-month]")
+    assert [c.contents[0].strip() for c in cells] == [f"{m:.1f}" for m in means]
+    assert row.select("td.num")[-2].get_text() == f"{chart.ewma[-1]:.1f}"
+    assert row.select("td.num")[-1].get_text() == f"{chart.low[-1]:.1f}"
+    assert "走势下降" in row.get_text()
+    steady = summary.select_one('tr[data-unit="331102-01-002"]')
+    assert "走势下降" not in steady.get_text()
+    # a worker of unit B alone does not see unit A listed
+    staff.create("b-worker", Role.worker, unit_code="331102-01-002")
+    staff.login("b-worker")
+    assert not page(client, "/staff").select("#early-warning li")
