@@ -2,7 +2,7 @@
 
 from .ahp import AHPResult, ahp_group, ahp_weights
 from .coding import LINEAR_5, POINTS_100_20, CodedItems, IndexMapping, code_items, linear_mapping
-from .combination import COMBINED_METHOD, combine_independent, t_standard_errors
+from .combination import COMBINED_METHOD, combine_independent
 from .comparisons import (
     ChiSquareResult,
     KruskalDunn,
@@ -62,7 +62,6 @@ from .weighting import RakeReport, RakeWarning, TrimReport, post_stratify, rake,
 __all__ = [
     "COMBINED_METHOD",
     "combine_independent",
-    "t_standard_errors",
     "GapDecomposition",
     "ShareComparison",
     "compare_shares",

@@ -16,23 +16,6 @@ from .intervals import BOUNDED_METHOD, Estimate, bounded_bounds
 COMBINED_METHOD = "welch-satterthwaite-t"
 
 
-def t_standard_errors(low: np.ndarray, high: np.ndarray, n: np.ndarray, confidence: float = 0.95) -> np.ndarray:
-    """Standard errors behind Student-t intervals ``mean ± t(n−1) se`` (inverse of `intervals.t_bounds`).
-
-    Args:
-        low, high: interval bounds (any shape), e.g. `Score.index` of `score_units`.
-        n: the n of each interval (df = n − 1), broadcastable.
-        confidence: the intervals' two-sided coverage.
-
-    Returns:
-        se, NaN where a bound is NaN or n < 2.
-    """
-    lo, hi, m = np.broadcast_arrays(np.asarray(low, float), np.asarray(high, float), np.asarray(n, float))
-    df = np.where(m >= 2, m - 1.0, np.nan)
-    q = stats.t.ppf(0.5 + confidence / 2.0, df)
-    return np.asarray((hi - lo) / (2.0 * q))
-
-
 def combine_independent(
     estimates: np.ndarray,
     ses: np.ndarray,
