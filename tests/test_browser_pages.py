@@ -44,7 +44,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 LATIN_ALLOWED = {
     "CSV", "Excel", "JSON", "PNG", "SVG", "ZIP", "PDF", "UTC", "Wilson", "Holm", "Welch", "Satterthwaite",
     "Fay", "Herriot", "Kish", "raking", "minping", "assessment", "verify", "Asia", "Shanghai", "English", "eff",
-    "YAML", "Cronbach", "Feldt",
+    "YAML", "Cronbach", "Feldt", "Newcombe", "Piepho", "multcompView", "logit", "EWMA",
     # keys and values typed into files (questionnaire YAML, the units CSV), which must stay as they are
     "version", "code", "name", "kind", "population", "city", "district", "street", "community", "department",
 }  # fmt: skip

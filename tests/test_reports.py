@@ -29,11 +29,14 @@ def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float,
 
 
 def t_interval(values: list[float]) -> tuple[float, float]:
+    """The logit-t interval by hand: the t interval on logit(mean/100), mapped back to 0–100."""
     n = len(values)
     mean = sum(values) / n
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
-    return mean - half, mean + half
+    p = mean / 100
+    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n) / (100 * p * (1 - p))
+    centre = math.log(p / (1 - p))
+    return 100 / (1 + math.exp(half - centre)), 100 / (1 + math.exp(-centre - half))
 
 
 def answer(run, world, unit_id: int, answers: dict) -> None:
@@ -88,8 +91,9 @@ def test_overall_composite_follows_the_documented_weights(scored):
     assert composite["index"]["estimate"] == pytest.approx(sum(per_person) / 12)
     assert composite["index"]["low"] < composite["index"]["estimate"] < composite["index"]["high"]
     assert composite["satisfaction_rate"]["estimate"] == pytest.approx(0.4 * 10 / 12 + 0.6 * 7 / 10)
-    # The composite index is a mean of respondents' composites, so its interval is a t interval on them.
-    assert composite["index"]["method"] == "t"
+    # The composite index is a mean of respondents' composites, so its interval is a (logit-)t interval on them.
+    assert composite["index"]["method"] == "logit-t"
+    assert 0 <= composite["index"]["low"] and composite["index"]["high"] <= 100
 
 
 def test_unit_below_the_minimum_gets_no_score_but_keeps_its_n(scored):

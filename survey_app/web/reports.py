@@ -7,13 +7,13 @@ from typing import Any
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
 from survey_app import accounts
 from survey_app.accounts import StaffMember
 from survey_app.i18n import N_, current_language
-from survey_app.reporting import campaign_report, csv_writer, quality, unit_report
+from survey_app.reporting import campaign_report, csv_writer, group_view, quality, unit_report
 from survey_app.tables import Role
 from survey_app.web.auth import requires
 from survey_app.web.common import CSV, download, provide_report, provide_rule
@@ -33,6 +33,13 @@ class ReportController(Controller):
         """Per unit: overall and dimension scores with n, 满意率 and intervals; items on demand."""
         context = {"report": campaign_report.to_dict(report, current_language.get()), "rule": report.rule}
         return Template("reports/campaign.html", context=context)
+
+    @get("/{slug:str}/dimensions", name="reports:dimensions")
+    async def dimensions(
+        self, report: NamedDependency[campaign_report.Report], sort: FromQuery[str] = "", order: FromQuery[str] = ""
+    ) -> Template:
+        """Units × dimensions: index, interval and a colour band per cell, sorted by the chosen column."""
+        return Template("reports/dimensions.html", context={"view": group_view.build(report, sort, order)})
 
     @get("/{slug:str}/units/{unit:str}", name="reports:unit")
     async def unit(
