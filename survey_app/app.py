@@ -23,7 +23,7 @@ from survey_app.web.assessments import AssessmentController
 from survey_app.web.auth import AuthController
 from survey_app.web.campaigns import CampaignController
 from survey_app.web.cases import CaseController
-from survey_app.web.common import CAMPAIGN_STATUS_LABELS, large_type, mapping_name
+from survey_app.web.common import CAMPAIGN_STATUS_LABELS, large_type, mapping_name, path_ids_in_range
 from survey_app.web.entries import EntryController
 from survey_app.web.exports import ResponseExportController, ScoreExportController
 from survey_app.web.forms import QuestionList
@@ -35,6 +35,7 @@ from survey_app.web.receipts import CallbackController, receipt_status
 from survey_app.web.reports import ReportController
 from survey_app.web.reviews import ReviewController
 from survey_app.web.staff import StaffController
+from survey_app.web.tokens import TokenController
 from survey_app.web.units import UnitController
 
 # The largest honest form (25 long answers of 2,000 characters, 3 bytes each, percent-encoded) stays
@@ -111,12 +112,14 @@ def create_app() -> Litestar:
             ScoreExportController,
             api.router(),
             AssessmentController,
+            TokenController,
         ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         middleware=[
             security.security_headers_middleware,
             i18n.language_middleware,
             security.refuse_nul_middleware,
+            security.allowed_hosts_middleware,
             flood_guard.resident_flood_guard(settings.resident_posts_per_minute),
         ],
         on_app_init=[auth.session_auth().on_app_init],
@@ -127,6 +130,7 @@ def create_app() -> Litestar:
             cookie_secure=(settings.public_base_url or "").startswith("https://"),
             exclude=CSRF_EXEMPT,
         ),
+        guards=[path_ids_in_range],
         exception_handlers={NotAuthorizedException: auth.to_login, Exception: any_error},
         lifespan=[db.lifespan, counters.lifespan, quarantine.lifespan, stores.lifespan],
         # A 20 KB form page shrinks to about 4 KB: what matters on a weak mobile signal. PNGs are

@@ -13,22 +13,26 @@ from zoneinfo import ZoneInfo
 
 from survey_app.settings import get_settings
 
-CITY_TIME_ZONE = ZoneInfo(get_settings().time_zone)
+
+def city_zone() -> ZoneInfo:
+    """The city's zone, read from the settings when first needed, not at import: a bad setting must
+    reach the CLI's one-line error, and ZoneInfo keeps one instance per name, so this is cheap."""
+    return ZoneInfo(get_settings().time_zone)
 
 
 def local(moment: datetime) -> datetime:
     """`moment` (aware) on the city's clock."""
-    return moment.astimezone(CITY_TIME_ZONE)
+    return moment.astimezone(city_zone())
 
 
 def local_date(moment: datetime) -> date:
     """The city's calendar day at `moment`."""
-    return moment.astimezone(CITY_TIME_ZONE).date()
+    return moment.astimezone(city_zone()).date()
 
 
 def start_of(day: date) -> datetime:
     """00:00 of `day` in the city, as an aware time."""
-    return datetime.combine(day, time(), CITY_TIME_ZONE)
+    return datetime.combine(day, time(), city_zone())
 
 
 def last_day(moment: datetime) -> date:
@@ -40,15 +44,16 @@ def last_day(moment: datetime) -> date:
 
 def today() -> date:
     """Today on the city's calendar."""
-    return datetime.now(CITY_TIME_ZONE).date()
+    return datetime.now(city_zone()).date()
 
 
 def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """`moment` on the city's clock as text (the templates' `local_time` filter); "" for none."""
-    return "" if moment is None else moment.astimezone(CITY_TIME_ZONE).strftime(pattern)
+    return "" if moment is None else moment.astimezone(city_zone()).strftime(pattern)
 
 
 def zone_label(moment: datetime | None = None) -> str:
     """The zone as pages name it, with its offset now: "Asia/Shanghai (UTC+08:00)"."""
-    offset = (moment or datetime.now(CITY_TIME_ZONE)).astimezone(CITY_TIME_ZONE).strftime("%z")
-    return f"{CITY_TIME_ZONE.key} (UTC{offset[:3]}:{offset[3:]})"
+    zone = city_zone()
+    offset = (moment or datetime.now(zone)).astimezone(zone).strftime("%z")
+    return f"{zone.key} (UTC{offset[:3]}:{offset[3:]})"

@@ -130,6 +130,14 @@ def test_openapi_schema_describes_only_the_api(client):
         "/api/v1/units",
         "/api/v1/campaigns/{slug}/scores",
         "/api/v1/campaigns/{slug}/responses",
+        "/api/v1/campaigns/{slug}/responses/changes",
+        "/api/v1/campaigns/{slug}/scores/changes",
+        "/api/v1/campaigns/{slug}/codebook",
+        "/api/v1/units/changes",
+        "/api/v1/cases/changes",
+        "/api/v1/cases/{case_id}",
+        "/api/v1/cases/{case_id}/callback",
+        "/api/v1/cases/{case_id}/reply",
     }
     responses = paths["/api/v1/units"]["get"]["responses"]
     assert {"200", "400", "401", "404"} <= set(responses)

@@ -76,7 +76,8 @@ def html_routes() -> list[Route]:
     for route in create_app().routes:
         for handler in getattr(route, "route_handlers", []):
             returns = str(handler.parsed_fn_signature.return_type.annotation)
-            if "GET" in handler.http_methods and Template.__name__ in returns:
+            # A file route (a QR image) that answers a revoked link with its HTML notice is not a page.
+            if "GET" in handler.http_methods and Template.__name__ in returns and "bytes" not in returns:
                 regex = re.sub(r"\{(\w+):\w+\}", r"[^/]+", route.path.rstrip("/") or "/")
                 found.append(Route(route.path, re.compile(f"^{regex}/?$")))
     return sorted(found, key=lambda r: (r.path.count("{"), -len(r.path)))

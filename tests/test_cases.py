@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -13,10 +14,11 @@ from survey_app import accounts, audit, campaigns, responses, reviews
 from survey_app.cases import appeals, records, workflow
 from survey_app.cases.figures import figures_of
 from survey_app.cases.workflow import CaseError
-from survey_app.localtime import CITY_TIME_ZONE
 from survey_app.questionnaires.format import QuestionnaireError, load_scale_library, parse
 from survey_app.settings import QUESTIONNAIRES_DIR
 from survey_app.tables import AuditEntry, CaseContact, CaseEvent, RatingCase, Response, ResponseStatus, Role
+
+CITY = ZoneInfo("Asia/Shanghai")  # the default MINPING_TIME_ZONE, which the tests keep
 
 
 def submit(run, world, answers, token=None, now=None):
@@ -53,15 +55,15 @@ def member(run, staff, name, role, unit=None):
 
 
 def test_a_bad_overall_rating_opens_one_case_with_working_day_deadlines(run, world):
-    opened = datetime(2026, 2, 13, 10, 0, tzinfo=CITY_TIME_ZONE)
+    opened = datetime(2026, 2, 13, 10, 0, tzinfo=CITY)
     saved = submit(run, world, {"overall": 1, "comment": "等了两小时"}, now=opened)
     submit(run, world, {"overall": 3})  # 基本满意 is not a bad rating
     [case] = select(run, RatingCase)
     assert case["response"] == response_id(run, saved.receipt)
     assert case["unit"] == world.unit_a and case["state"] == "new" and case["trigger"] == "overall=1"
     # Spring Festival 2026: call back by Sat 14 Feb (a swapped working day); close by Fri 27 Feb.
-    assert case["verify_due"] == datetime(2026, 2, 15, tzinfo=CITY_TIME_ZONE)
-    assert case["close_due"] == datetime(2026, 2, 28, tzinfo=CITY_TIME_ZONE)
+    assert case["verify_due"] == datetime(2026, 2, 15, tzinfo=CITY)
+    assert case["close_due"] == datetime(2026, 2, 28, tzinfo=CITY)
     assert not case["due_estimated"]
     assert [e["kind"] for e in select(run, CaseEvent)] == ["opened"]
 
@@ -134,10 +136,10 @@ def delete_cases(run, *where):
 def test_the_sweep_opens_exactly_the_missing_cases_as_saving_would_in_batches(run, world, monkeypatch):
     # Before and after the Spring Festival, a Saturday, late on a Monday: the deadlines differ for each.
     bad = [
-        ({"overall": 1}, datetime(2026, 2, 13, 10, tzinfo=CITY_TIME_ZONE), world.token_a),
-        ({"overall": 2, "comment": "慢"}, datetime(2026, 2, 24, 18, tzinfo=CITY_TIME_ZONE), world.token_b),
-        ({"overall": 1}, datetime(2026, 3, 7, 9, tzinfo=CITY_TIME_ZONE), world.token_a),
-        ({"overall": 2}, datetime(2026, 3, 9, 23, 59, tzinfo=CITY_TIME_ZONE), world.token_b),
+        ({"overall": 1}, datetime(2026, 2, 13, 10, tzinfo=CITY), world.token_a),
+        ({"overall": 2, "comment": "慢"}, datetime(2026, 2, 24, 18, tzinfo=CITY), world.token_b),
+        ({"overall": 1}, datetime(2026, 3, 7, 9, tzinfo=CITY), world.token_a),
+        ({"overall": 2}, datetime(2026, 3, 9, 23, 59, tzinfo=CITY), world.token_b),
     ]
     saved = [submit(run, world, answers, token=token, now=at) for answers, at, token in bad]
     submit(run, world, {"overall": 5})  # no case
@@ -356,7 +358,7 @@ def test_a_revision_that_is_no_longer_bad_closes_the_old_case(run, world):
 
 
 def test_a_revision_that_is_still_bad_carries_the_case_on(run, world, staff):
-    opened = datetime(2026, 2, 13, 10, 0, tzinfo=CITY_TIME_ZONE)
+    opened = datetime(2026, 2, 13, 10, 0, tzinfo=CITY)
     old = submit(run, world, {"overall": 2}, now=opened)
     run(workflow.leave_contact, world.campaign_id, old.receipt, "13800138000")
     worker = member(run, staff, "worker1", Role.worker, "331102-01")
@@ -369,7 +371,7 @@ def test_a_revision_that_is_still_bad_carries_the_case_on(run, world, staff):
     old_case, new_case = select(run, RatingCase)
     assert (old_case["state"], old_case["successor"], old_case["appeal"]) == ("superseded", new_case["id"], "lapsed")
     assert new_case["state"] == "verified" and new_case["opened_at"] == opened  # no time bought by revising
-    assert new_case["close_due"] == datetime(2026, 2, 28, tzinfo=CITY_TIME_ZONE)
+    assert new_case["close_due"] == datetime(2026, 2, 28, tzinfo=CITY)
     [contact] = select(run, CaseContact)
     assert contact["rating_case"] == new_case["id"]
     assert run(records.receipt_status, old.receipt).state == "verified"  # the old code follows the case
@@ -414,7 +416,7 @@ def test_receipt_status_shows_state_and_reply_but_nothing_of_the_resident(run, w
 
 def test_figures_count_call_backs_deadlines_and_closes_with_wilson_intervals(run, world, staff):
     worker = member(run, staff, "worker1", Role.worker, "331102-01")
-    start = datetime(2026, 3, 2, tzinfo=CITY_TIME_ZONE)  # Monday; 5 working days → due end of Monday 9 March
+    start = datetime(2026, 3, 2, tzinfo=CITY)  # Monday; 5 working days → due end of Monday 9 March
     receipts = [submit(run, world, {"overall": 1}, now=start + timedelta(hours=h)).receipt for h in range(5)]
     submit(run, world, {"overall": 1}, token=world.token_b, now=start)
     ids = [c["id"] for c in select(run, RatingCase, RatingCase.unit == world.unit_a)]
@@ -455,16 +457,16 @@ def test_figures_count_call_backs_deadlines_and_closes_with_wilson_intervals(run
 
 def test_a_case_opened_where_the_calendar_ends_is_marked_estimated(run, world):
     last_known = date(2026, 12, 30)
-    submit(run, world, {"overall": 1}, now=datetime(2026, 12, 30, 10, tzinfo=CITY_TIME_ZONE))
+    submit(run, world, {"overall": 1}, now=datetime(2026, 12, 30, 10, tzinfo=CITY))
     [case] = select(run, RatingCase)
-    assert case["due_estimated"] and case["close_due"].astimezone(CITY_TIME_ZONE).date() > last_known
+    assert case["due_estimated"] and case["close_due"].astimezone(CITY).date() > last_known
 
 
 def test_estimated_deadlines_are_redated_once_the_year_is_on_the_calendar(run, world, cli, tmp_path):
-    submit(run, world, {"overall": 1}, now=datetime(2026, 12, 30, 10, tzinfo=CITY_TIME_ZONE))  # a Wednesday
+    submit(run, world, {"overall": 1}, now=datetime(2026, 12, 30, 10, tzinfo=CITY))  # a Wednesday
     [case] = select(run, RatingCase)
     # Monday to Friday: 31 Dec, then 1, 4, 5, 6 January 2027, due at the midnight that ends the 6th
-    assert case["due_estimated"] and case["close_due"].astimezone(CITY_TIME_ZONE).date() == date(2027, 1, 7)
+    assert case["due_estimated"] and case["close_due"].astimezone(CITY).date() == date(2027, 1, 7)
     # while nothing knows 2027, nothing changes
     assert cli("holidays", "redate").stdout == "0 open cases got their official deadlines\n"
     notice = tmp_path / "holidays.yaml"
@@ -473,7 +475,7 @@ def test_estimated_deadlines_are_redated_once_the_year_is_on_the_calendar(run, w
     assert (done.returncode, done.stdout) == (0, f"1 open cases got their official deadlines: [{case['id']}]\n")
     [case] = select(run, RatingCase)
     # 31 Dec, then 4, 5, 6, 7 January: the 1st is off
-    assert not case["due_estimated"] and case["close_due"].astimezone(CITY_TIME_ZONE).date() == date(2027, 1, 8)
+    assert not case["due_estimated"] and case["close_due"].astimezone(CITY).date() == date(2027, 1, 8)
     [event] = select(run, CaseEvent, CaseEvent.kind == "redated")
     assert (event["actor"], event["note"]) == ("cli", "2027-01-06 → 2027-01-07")
     [entry] = select(run, AuditEntry, AuditEntry.action == "case.redate")

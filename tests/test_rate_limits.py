@@ -134,8 +134,8 @@ def test_over_the_flood_limit_a_resident_gets_the_form_back_with_the_answers_kep
     r = strict_client.post(f"/q/{world.token_a}", data=posted, follow_redirects=False)
     assert r.status_code == 429
     assert 1 <= int(r.headers["retry-after"]) <= 60 and r.headers["ratelimit-remaining"] == "0"
-    notice = BeautifulSoup(r.text, "html.parser").select_one("p.notice[role=alert]")
-    assert notice.text == "提交太频繁，请稍后再试：等一分钟再提交即可，您填写的答案已保留。"
+    notice = BeautifulSoup(r.text, "html.parser").select_one(".notice[role=alert]")
+    assert notice.get_text(strip=True) == "提交太频繁，请稍后再试：等一分钟再提交即可，您填写的答案已保留。"
     assert_answers_kept(r.text, posted)
     assert world.responses() == []
 
@@ -146,8 +146,8 @@ def test_over_the_flood_limit_a_resident_who_chose_english_is_told_in_english(st
     posted = valid_answers(strict_client.get(f"/q/{world.token_a}").text, **BAD_RATING)
     r = strict_client.post(f"/q/{world.token_a}", data=posted, follow_redirects=False)
     assert r.status_code == 429 and "retry-after" in r.headers
-    notice = BeautifulSoup(r.text, "html.parser").select_one("p.notice[role=alert]")
-    assert notice.text.startswith("You are submitting too often. Please try again later") and "kept" in notice.text
+    notice = BeautifulSoup(r.text, "html.parser").select_one(".notice[role=alert]").get_text(strip=True)
+    assert notice.startswith("You are submitting too often. Please try again later") and "kept" in notice
     assert_answers_kept(r.text, posted)
     assert world.responses() == []
 

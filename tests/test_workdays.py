@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import pytest
 
 from survey_app.cases import workdays
 from survey_app.cases.workdays import add_working_days, is_working_day
-from survey_app.localtime import CITY_TIME_ZONE
+
+CITY = ZoneInfo("Asia/Shanghai")  # the default MINPING_TIME_ZONE, which the tests keep
 
 
 def test_the_library_knows_the_2026_spring_festival():
@@ -32,9 +34,9 @@ def test_the_library_knows_the_2026_spring_festival():
     ],
 )
 def test_deadlines_count_working_days_after_the_day_of_opening(opened, days, last_day):
-    deadline = add_working_days(opened.replace(tzinfo=CITY_TIME_ZONE), days)
+    deadline = add_working_days(opened.replace(tzinfo=CITY), days)
     assert deadline.last_day == last_day
-    assert deadline.at == datetime.combine(last_day + timedelta(days=1), time(), CITY_TIME_ZONE)  # the whole last day
+    assert deadline.at == datetime.combine(last_day + timedelta(days=1), time(), CITY)  # the whole last day
     assert not deadline.estimated
 
 
@@ -46,14 +48,14 @@ def test_the_day_is_taken_in_china_time():
 def test_a_year_the_calendar_does_not_know_is_estimated_monday_to_friday():
     working, known = is_working_day(date(2099, 1, 5))
     assert (working, known) == (True, False)
-    deadline = add_working_days(datetime(2099, 1, 2, 10, 0, tzinfo=CITY_TIME_ZONE), 5)  # Friday 2 January 2099
+    deadline = add_working_days(datetime(2099, 1, 2, 10, 0, tzinfo=CITY), 5)  # Friday 2 January 2099
     assert deadline.estimated
     assert deadline.last_day == date(2099, 1, 9)
 
 
 def test_negative_days_are_refused():
     with pytest.raises(ValueError):
-        add_working_days(datetime(2026, 2, 13, tzinfo=CITY_TIME_ZONE), -1)
+        add_working_days(datetime(2026, 2, 13, tzinfo=CITY), -1)
 
 
 # A holidays file as an operator writes it from the State Council's notice (the days here are made
@@ -77,7 +79,7 @@ def test_a_holidays_file_adds_the_years_the_package_does_not_know(tmp_path, monk
     assert is_working_day(date(2027, 2, 7)) == (True, True)  # a swapped Sunday
     assert is_working_day(date(2027, 1, 4)) == (True, True)
     assert is_working_day(date(2026, 2, 14)) == (True, True)  # other years still from the package
-    deadline = add_working_days(datetime(2027, 2, 9, 10, tzinfo=CITY_TIME_ZONE), 1)
+    deadline = add_working_days(datetime(2027, 2, 9, 10, tzinfo=CITY), 1)
     assert deadline.last_day == date(2027, 2, 17) and not deadline.estimated
 
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from survey_app import audit
+from survey_app import audit, changes
 from survey_app.accounts import StaffMember
 from survey_app.cases import workflow
 from survey_app.cases.workflow import CaseError
+from survey_app.changes import Change, Kind
 from survey_app.db import referenced, writing
 from survey_app.i18n import N_
 from survey_app.tables import CaseState, RatingCase, Response, ResponseStatus, Role
@@ -49,6 +50,7 @@ async def file(user: StaffMember, case_id: int, kind: str, reason: str) -> None:
             }
         ).where(RatingCase.id == case_id)
         await workflow.add_event(case_id, user.username, "appeal", reason, now)
+        await changes.record(Kind.case, case_id, Change.updated)
         after = {"appeal": "pending", "kind": kind, "reason": reason}
         await audit.record(user.username, "case.appeal", "case", case_id, before={"appeal": ""}, after=after)
 
@@ -83,6 +85,8 @@ async def decide(user: StaffMember, case_id: int, uphold: bool, reason: str) -> 
             }
         ).where(RatingCase.id == case_id)
         await workflow.add_event(case_id, user.username, outcome, reason, now)
+        if not uphold:  # an upheld appeal records the case's closing below
+            await changes.record(Kind.case, case_id, Change.updated)
         await audit.record(
             user.username,
             "case.decide",
@@ -108,6 +112,7 @@ async def _exclude_rating(user: StaffMember, case: dict[str, Any], reason: str, 
             Response.review_reason: review,
         }
     ).where(Response.id == case["response"])
+    await changes.record(Kind.response, case["response"], Change.status)
     await audit.record(
         user.username,
         "response.exclude",
@@ -120,6 +125,7 @@ async def _exclude_rating(user: StaffMember, case: dict[str, Any], reason: str, 
         await workflow.close_by_system(case["id"], CaseState.excluded, user.username, reason)
     else:  # resolved or explained meanwhile: the rating is out all the same, so is its case
         await RatingCase.update({RatingCase.state: CaseState.excluded}).where(RatingCase.id == case["id"])
+        await changes.record(Kind.case, case["id"], Change.status)
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,7 @@ This is the only place where responses become numpy arrays.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import math
 import unicodedata
 from collections import Counter
@@ -23,6 +21,7 @@ from survey_app import campaigns, units
 from survey_app.i18n import pick
 from survey_app.questionnaires import versions
 from survey_app.questionnaires.format import DONT_KNOW, Item, LocalText, Questionnaire, Text, localise
+from survey_app.reporting import csv_writer
 from survey_app.tables import Channel, Response, ResponseStatus
 
 CONFIDENCE = 0.95
@@ -397,17 +396,15 @@ ALL_RESPONSES_LEVEL = "overall_all"
 
 def to_csv(report: Report, lang: str = "zh") -> str:
     """One row per unit × scored line, plus an `overall_all` row per unit (its overall score
-    with all responses); empty cells where a number is not published."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    with all responses); empty cells where a number is not published; cells defused (csv_writer)."""
+    rows: list[list[Any]] = []
     for unit in to_dict(report, lang)["units"]:
         shown = list(unit["scores"])
         if unit["with_all_responses"] is not None:
             shown.insert(1, unit["with_all_responses"] | {"level": ALL_RESPONSES_LEVEL})
         for s in shown:
             index, rate = s["index"], s["satisfaction_rate"]
-            writer.writerow(
+            rows.append(
                 [
                     unit["code"],
                     unit["name"],
@@ -425,7 +422,7 @@ def to_csv(report: Report, lang: str = "zh") -> str:
                     unit["excluded"],
                 ]
             )
-    return out.getvalue()
+    return csv_writer.text(CSV_COLUMNS, rows, line_end="\n")
 
 
 def to_table(report: Report, lang: str = "zh") -> str:

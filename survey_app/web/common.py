@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_410_GONE
 
-from survey_app import accounts, campaigns, quarantine
+from survey_app import accounts, campaigns, parsing, quarantine
 from survey_app.accounts import StaffMember, UnitScope
 from survey_app.assessment import rules
 from survey_app.campaigns import CampaignInfo, LinkState, PublicLink
@@ -44,6 +46,14 @@ def use_text_size(request: Request[Any, Any, Any], size: str) -> None:
 def base_url(request: Request[Any, Any, Any]) -> str:
     """The configured public origin, or the address this request reached."""
     return get_settings().public_base_url or str(request.base_url).rstrip("/")
+
+
+def path_ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard on every route: an integer in the address beyond what the database holds names nothing
+    (404), and is never handed to a lookup (SQLite would raise OverflowError)."""
+    for value in connection.path_params.values():
+        if isinstance(value, int) and parsing.integer(value) is None:
+            raise NotFoundException()
 
 
 async def provide_link(token: FromPath[str]) -> PublicLink:

@@ -13,10 +13,10 @@ from litestar.response import Response, Template
 from survey_app import accounts
 from survey_app.accounts import StaffMember
 from survey_app.i18n import N_, current_language
-from survey_app.reporting import campaign_report, quality, unit_report
+from survey_app.reporting import campaign_report, csv_writer, quality, unit_report
 from survey_app.tables import Role
 from survey_app.web.auth import requires
-from survey_app.web.common import provide_report, provide_rule
+from survey_app.web.common import CSV, download, provide_report, provide_rule
 
 # analysis.QUADRANTS in order, as shown on the unit page.
 QUADRANT_LABELS = (N_("重点改进"), N_("继续保持"), N_("次要改进"), N_("过度投入"))
@@ -72,14 +72,9 @@ class ReportController(Controller):
         return Template("reports/quality.html", context={"page": page})
 
     @get("/{slug:str}/scores.csv", name="reports:csv")
-    async def download_csv(self, report: NamedDependency[campaign_report.Report]) -> Response[str]:
-        headers = {"Content-Disposition": f'attachment; filename="{report.campaign_slug}-scores.csv"'}
-        # The BOM makes Excel open the UTF-8 file with Chinese intact.
-        return Response(
-            "\ufeff" + campaign_report.to_csv(report, current_language.get()),
-            media_type="text/csv; charset=utf-8",
-            headers=headers,
-        )
+    async def download_csv(self, report: NamedDependency[campaign_report.Report]) -> Response[bytes]:
+        content = (csv_writer.BOM + campaign_report.to_csv(report, current_language.get())).encode("utf-8")
+        return download(content, CSV, f"{report.campaign_slug}-scores.csv")
 
     @get("/{slug:str}/scores.json", name="reports:json")
     async def download_json(self, report: NamedDependency[campaign_report.Report]) -> dict[str, Any]:
