@@ -48,6 +48,8 @@ LATIN_ALLOWED = {
     "YAML", "Cronbach", "Feldt",
     # keys and values typed into files (questionnaire YAML, the units CSV), which must stay as they are
     "version", "code", "name", "kind", "population", "city", "district", "street", "community", "department",
+    # the HTTP header an API client sends as it stands (Authorization: Bearer <token>)
+    "Bearer",
 }  # fmt: skip
 LATIN_WORD = re.compile(r"(?<![\w./:@-])[A-Za-z]{3,}(?![\w./:@-])")
 
