@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_410_GONE
 
-from survey_app import accounts, campaigns, quarantine
+from survey_app import accounts, campaigns, quarantine, results
 from survey_app.accounts import StaffMember, UnitScope
 from survey_app.campaigns import CampaignInfo, LinkState, PublicLink
 from survey_app.i18n import N_, gettext
@@ -93,7 +93,7 @@ async def provide_report(
     if chosen and not set(chosen) <= {c.value for c in Channel}:
         raise ValidationException("unknown channel")
     try:
-        report = await campaign_report.build(slug, chosen)
+        report = await results.campaign_report_of(slug, chosen)
     except campaign_report.ReportError as exc:
         raise NotFoundException(str(exc)) from exc
     visible = campaign_report.restrict(report, await accounts.visible_unit_ids(request.user))
