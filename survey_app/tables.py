@@ -406,3 +406,14 @@ class AssessmentSnapshot(Table, tablename="assessment_snapshot"):
     created_by = Varchar(length=64)
     created_at = Timestamptz()  # default: now
     reason = Text(default="", help_text="Why a correction was made; empty for the closing snapshot.")
+
+
+class PeriodicRun(Table, tablename="periodic_run"):
+    """The last start of a periodic job across every node (survey_app/periodic.py)."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    name = Varchar(length=64, unique=True)
+    started_at = Timestamptz(null=True, default=None)
+    node = Varchar(length=200, default="", help_text="host:pid of the worker that started it")
+    runs = Integer(default=0, help_text="How many times it was started, by any node.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,8 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
+from survey_app import periodic
 from survey_app.settings import get_settings
-from survey_app.tables import Role
+from survey_app.tables import PeriodicRun, Role
 from tests.conftest import PASSWORD, Staff
 from tests.servers import Server, serving
 
@@ -102,3 +104,25 @@ def test_with_redis_sign_in_failures_and_flood_counts_add_up_across_servers(
     form = f"/q/{world.token_a}"
     statuses = [httpx.post((first, second)[n % 2].url + form, data={"x": "1"}).status_code for n in range(6)]
     assert statuses[4:] == [429, 429] and 429 not in statuses[:4], statuses
+
+
+def test_two_nodes_run_the_flag_pass_once_per_interval(
+    tmp_path: Path, redis_url: str, run: Callable[..., Any], world: Any
+) -> None:
+    """Two servers of two workers each on one database and one Redis, every worker's flag pass due each
+    second: the pass runs about once a second for the whole service, where four workers passing on their
+    own would make about four (survey_app/periodic.py)."""
+    env = server_env(redis_url, MINPING_FLAG_INTERVAL="1")
+    with (
+        serving(tmp_path / "a", env, "--workers", "2") as first,
+        serving(tmp_path / "b", env, "--workers", "2") as second,
+    ):
+        run(lambda: PeriodicRun.update({PeriodicRun.runs: 0}, force=True))  # count from when all four are up
+        started = time.monotonic()
+        time.sleep(6)
+        row = run(lambda: PeriodicRun.select().where(PeriodicRun.name == "flag-pass").first())
+        elapsed = time.monotonic() - started
+        assert httpx.get(first.url + "/").status_code == httpx.get(second.url + "/").status_code == 200
+    assert row is not None
+    assert 2 <= row["runs"] <= elapsed / periodic.CLAIM_SHARE + 1, (row, elapsed)
+    assert "Traceback" not in first.log_text() + second.log_text()
