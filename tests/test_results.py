@@ -7,16 +7,17 @@ import asyncio
 import json
 import random
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from survey_app import responses, results
 from survey_app.assessment import periods
-from survey_app.assessment.schemes import load_file
+from survey_app.assessment.schemes import load_file, parse
 from survey_app.reporting import campaign_report, unit_report
 from survey_app.responses import FormToken
 from survey_app.settings import SCHEMES_DIR
-from survey_app.tables import Campaign, CampaignUnit, Response, ResponseStatus, Unit
+from survey_app.tables import Campaign, CampaignUnit, RatingCase, Response, ResponseStatus, Unit
 from tests import rows
 
 SCHEME = load_file(SCHEMES_DIR / "civilized-city-2026.yaml")
@@ -187,8 +188,6 @@ def test_views_that_miss_together_compute_once(run, world, monkeypatch):
 
 
 def test_a_result_that_expires_is_computed_again(run):
-    from datetime import UTC, datetime, timedelta
-
     made = []
 
     async def compute() -> results.Expiring:
@@ -206,3 +205,28 @@ def test_restoring_rows_forgets_the_results(run, world):
     assert results._entries
     run(rows.delete_all)
     assert not results._entries
+
+
+def test_a_league_with_case_rates_holds_until_the_next_deadline(run, demo_city):
+    """An open case turns late when its deadline passes, with no data changing: the kept league says until
+    when it holds, and the view after that moment computes it again (and shows the late case)."""
+    text = (
+        (SCHEMES_DIR / "civilized-city-2026.yaml")
+        .read_text()
+        .replace(
+            "dimensions: {security: 0.4, order: 0.3, policing: 0.3}",
+            "dimensions: {security: 0.4, order: 0.3, policing: 0.3}\n"
+            "    case_handling: {weight: 0.2, measure: on_time_rate}",
+        )
+    )
+    period = run(
+        periods.create, "cases", parse(text, name="cases.yaml"), "含案件", actor="test", campaigns_by_slug=None
+    )
+    soon = datetime.now(UTC) + timedelta(seconds=1.5)
+    case = run(lambda: RatingCase.select(RatingCase.id).where(RatingCase.state == "new").first())
+    run(lambda: RatingCase.update({RatingCase.close_due: soon}).where(RatingCase.id == case["id"]))
+    before = same_league(run, period)
+    (entry,) = [e for k, e in results._entries.items() if k[0] == "league"]
+    assert entry.until == soon
+    run(asyncio.sleep, max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.05)
+    assert same_league(run, period) != before
