@@ -13,6 +13,9 @@ fraud-flag pass), signs in as an admin and requests each page `--repeat` times, 
 view, the median of the views after it, and the worker's peak RSS during each page (VmHWM, reset
 through /proc/PID/clear_refs before every request).
 
+With PostgreSQL, the URL names the database's stem: each size gets its own (`…_50000`, and
+`…_compare_50000` for `--compare`), created when missing.
+
 `--compare DIR` also serves a second checkout (e.g. `git worktree add /tmp/main main`) over its own
 copy of the same data, the requests alternating between the two servers, and prints each figure as
 a ratio to that checkout's: the machine may be shared and loaded, so only ratios taken in the same
@@ -123,13 +126,15 @@ async def fill(env: dict[str, str], database: str, size: int) -> None:
         await conn.close()
 
 
-def prepare(target: Target, size: int) -> dict[str, str]:
-    """The data folder (and database) of `target` at `size` answers, built when missing."""
+def prepare(target: Target, size: int) -> tuple[Target, dict[str, str]]:
+    """`target` on its data folder (and PostgreSQL database) of `size` answers, built when missing."""
+    if target.database != "sqlite":  # a database per size: each is built once and kept
+        target = Target(target.name, target.code, f"{target.database}_{size}")
     suffix = "sqlite" if target.database == "sqlite" else target.database.rsplit("/", 1)[1]
     data_dir = Path(f"/tmp/minping-scale-{suffix}-{target.name}-{size}")
     env = environment(target, data_dir)
     if (data_dir / "ready").exists():
-        return env
+        return target, env
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     if target.database != "sqlite":
@@ -141,7 +146,7 @@ def prepare(target: Target, size: int) -> dict[str, str]:
     minping(env, "user", "create", ADMIN, "--role", "admin", stdin=PASSWORD + "\n")
     (data_dir / "ready").write_text(f"{size}\n")
     print(f"built {data_dir} ({size:,} answers) in {time.perf_counter() - started:.0f} s", flush=True)
-    return env
+    return target, env
 
 
 def reset_peak(pid: int) -> None:
@@ -202,7 +207,8 @@ def unit_code(env: dict[str, str], database: str) -> str:
 
 
 def measure(targets: list[Target], size: int, repeat: int) -> None:
-    envs = [prepare(t, size) for t in targets]
+    prepared = [prepare(t, size) for t in targets]
+    targets, envs = [t for t, _ in prepared], [env for _, env in prepared]
     servers = [Server(env, port=free_port()) for env in envs]
     try:
         for server in servers:
