@@ -10,8 +10,8 @@ answers up to N in all, copied from the demo's own rows (campaign, unit, link, c
 answers, times) with fresh submission ids and receipts: the shapes the app stores. It opens an
 assessment period under the bundled scheme, serves the data with `minping serve` (one worker, no
 fraud-flag pass), signs in as an admin and requests each page `--repeat` times, printing the first
-view, the median of the views after it, and the worker's peak RSS during each page (VmHWM, reset
-through /proc/PID/clear_refs before every request).
+view, the median of the views after it, and the worker's peak RSS during the first view and during
+the views after it (VmHWM, reset through /proc/PID/clear_refs before every request).
 
 With PostgreSQL, the URL names the database's stem: each size gets its own (`…_50000`, and
 `…_compare_50000` for `--compare`), created when missing.
@@ -233,7 +233,9 @@ def measure(targets: list[Target], size: int, repeat: int) -> None:
 def report(targets: list[Target], size: int, repeat: int, figures: dict) -> None:
     database = "sqlite" if targets[0].database == "sqlite" else "postgresql"
     print(f"\n{size:,} answers, {database}, 1 worker; first view, then the median of the next {repeat - 1}")
-    head = f"| {'page':<34} |" + "".join(f" {t.name} first | {t.name} again | {t.name} peak RSS |" for t in targets)
+    head = f"| {'page':<34} |" + "".join(
+        f" {t.name} first | {t.name} again | {t.name} peak RSS first | {t.name} peak RSS again |" for t in targets
+    )
     if len(targets) == 2:
         head += f" again: {targets[0].name}/{targets[1].name} |"
     print(head)
@@ -243,9 +245,10 @@ def report(targets: list[Target], size: int, repeat: int, figures: dict) -> None
         again = []
         for t in targets:
             views = figures[name, t.name]
-            rest = [v[0] for v in views[1:]] or [views[0][0]]
-            again.append(statistics.median(rest))
-            line += f" {views[0][0]:8.3f} s | {again[-1]:8.3f} s | {max(v[1] for v in views):7.0f} MB |"
+            rest = views[1:] or views[:1]
+            again.append(statistics.median(v[0] for v in rest))
+            line += f" {views[0][0]:8.3f} s | {again[-1]:8.3f} s |"
+            line += f" {views[0][1]:7.0f} MB | {max(v[1] for v in rest):7.0f} MB |"
         if len(targets) == 2:
             line += f" {again[0] / again[1]:8.3f} |"
         print(line, flush=True)
