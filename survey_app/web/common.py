@@ -159,10 +159,13 @@ CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def download(content: bytes, media_type: str, filename: str) -> Response[bytes]:
+def download_headers(filename: str) -> dict[str, str]:
     # Slugs are [a-z0-9-] by construction, so the name needs no quoting beyond the quotes.
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
-    return Response(content, media_type=media_type, headers=headers)
+    return {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+
+
+def download(content: bytes, media_type: str, filename: str) -> Response[bytes]:
+    return Response(content, media_type=media_type, headers=download_headers(filename))
 
 
 CAMPAIGN_STATUS_LABELS = {"draft": N_("草稿"), "open": N_("进行中"), "closed": N_("已结束")}
