@@ -47,19 +47,14 @@ async def csv_pages(
     campaign_id: int, questionnaire: Questionnaire, visible: Set[int] | None, lang: str
 ) -> AsyncIterator[bytes]:
     """The bytes of `to_csv(response_table(...))` of every response, `CSV_PAGE` responses at a time (the
-    byte-order mark and header come with the first). A response committed behind the pages while they
-    are read (PostgreSQL may commit ids out of order) shifts the next page by one: the row seen twice
-    is left out the second time."""
-    offset, previous = 0, set[tuple[str, str]]()
-    while True:
-        page = await exports.response_records(campaign_id, questionnaire, visible, lang, offset=offset, limit=CSV_PAGE)
-        fresh = [r for r in page if (r.receipt, r.unit_code) not in previous]
-        chunk = exports.to_csv(exports.response_table(questionnaire, fresh))
-        yield chunk if offset == 0 else chunk.split(b"\r\n", 1)[1]  # the header once
-        if len(page) < CSV_PAGE:
-            return
-        offset += len(page)
-        previous = {(r.receipt, r.unit_code) for r in page}
+    byte-order mark and header come with the first)."""
+    first = True
+    async for page in exports.response_record_pages(campaign_id, questionnaire, visible, lang, CSV_PAGE):
+        chunk = exports.to_csv(exports.response_table(questionnaire, page))
+        yield chunk if first else chunk.split(b"\r\n", 1)[1]  # the header once
+        first = False
+    if first:  # no responses: the header alone
+        yield exports.to_csv(exports.response_table(questionnaire, []))
 
 
 class ResponseExportController(Controller):
