@@ -14,9 +14,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from survey_app import accounts, campaigns, receipts, units
+from survey_app import accounts, campaigns, changes, receipts, units
 from survey_app.assessment import periods, schemes
 from survey_app.cases import workflow
+from survey_app.changes import Change, Kind
 from survey_app.db import writing
 from survey_app.questionnaires import versions
 from survey_app.questionnaires.format import DONT_KNOW, Item, LocalText, Questionnaire, localise
@@ -188,7 +189,8 @@ async def _responses(rng: random.Random, q: Questionnaire, campaign_id: int, uni
             )
     for start in range(0, len(rows), BATCH):
         async with writing():
-            await Response.insert(*rows[start : start + BATCH])
+            inserted = await Response.insert(*rows[start : start + BATCH]).returning(Response.id)
+            await changes.record_many(Kind.response, sorted(r["id"] for r in inserted), Change.created)
     return len(rows)
 
 

@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 
 import analysis
-from survey_app import audit, periodic
+from survey_app import audit, changes, periodic
+from survey_app.changes import Change, Kind
 from survey_app.db import writing
 from survey_app.i18n import N_
 from survey_app.localtime import local
@@ -178,6 +179,7 @@ async def _quarantine(response_id: int, codes: list[str]) -> int:
         )
         if not changed:  # another worker's pass moved it first
             return 0
+        await changes.record(Kind.response, response_id, Change.status)
         await audit.record(
             SYSTEM_ACTOR,
             "response.quarantine",

@@ -7,8 +7,6 @@ longtext → the trimmed string; number → int or float. Unanswered items are a
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -18,12 +16,12 @@ from typing import Any
 
 from piccolo.query.methods.objects import Objects
 
-from survey_app import receipts
+from survey_app import changes, parsing, receipts, signing
 from survey_app.cases import workflow
+from survey_app.changes import Change, Kind
 from survey_app.db import insert_row, quick, writing
 from survey_app.i18n import N_
 from survey_app.questionnaires.format import DONT_KNOW, TEXT_LIMITS, Item, Questionnaire
-from survey_app.settings import get_settings
 from survey_app.tables import Channel, Response, ResponseStatus
 
 # A form older than this is still accepted (answers are never thrown away), but no duration is kept.
@@ -70,24 +68,18 @@ def mint_form_token(link_token: str, now: float | None = None) -> str:
     """A token for a freshly rendered form: submission id, issue time, and a signature binding both to the link."""
     submission_id = uuid.uuid4().hex
     issued = int(now if now is not None else time.time())
-    return f"{submission_id}.{issued}.{_sign(link_token, submission_id, issued)}"
+    return f"{submission_id}.{issued}.{signing.signature('form', link_token, submission_id, issued)}"
 
 
 def read_form_token(link_token: str, value: str) -> FormToken | None:
     """The token's content, or None when it is missing, malformed or signed for another link."""
     parts = value.split(".")
-    if len(parts) != 3 or not parts[1].isdigit() or len(parts[0]) != 32:
+    if len(parts) != 3 or len(parts[0]) != 32:
         return None
-    submission_id, issued, signature = parts[0], int(parts[1]), parts[2]
-    if not hmac.compare_digest(signature, _sign(link_token, submission_id, issued)):
+    submission_id, issued, given = parts[0], parsing.integer(parts[1]), parts[2]
+    if issued is None or not signing.signed(given, "form", link_token, submission_id, issued):
         return None
     return FormToken(submission_id, float(issued))
-
-
-def _sign(link_token: str, submission_id: str, issued: int) -> str:
-    key = get_settings().secret_key.encode()
-    message = f"form|{link_token}|{submission_id}|{issued}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
 def parse_answers(
@@ -197,6 +189,7 @@ async def record(
     device_hash: str | None = None,
     prepare: Callable[[Response], Awaitable[None]] | None = None,
     on_saved: Callable[[Response], Awaitable[None]] | None = None,
+    open_case: bool = True,
 ) -> Saved:
     """Save a response once; a resend of the same submission gets the same receipt.
 
@@ -205,7 +198,8 @@ async def record(
     (campaign, device_hash) among live responses for devices. `prepare` runs in the transaction
     before the row is inserted (a revision supersedes its predecessor there, hourly limits count
     there) and `on_saved` after it (staff entries audit there, an invitation is spent there); an
-    exception from either rolls the whole transaction back.
+    exception from either rolls the whole transaction back. `open_case=False` (history imported
+    from another system) saves a bad rating without opening its case.
 
     :raise SubmissionConflict: when the submission id was used with different answers.
     :raise SheetTaken: when another response already holds this paper sheet.
@@ -236,8 +230,9 @@ async def record(
                 if prepare is not None:
                     await prepare(row)
                 await insert_row(row)
-                # 差评闭环: a bad rating opens its case with it, or neither is saved
-                await workflow.open_for_response(row, answers)
+                await changes.record(Kind.response, int(row.id), Change.created)
+                if open_case:  # 差评闭环: a bad rating opens its case with it, or neither is saved
+                    await workflow.open_for_response(row, answers)
                 if on_saved is not None:
                     await on_saved(row)
         return Saved(receipt=str(row.receipt), created=True)

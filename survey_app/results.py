@@ -5,7 +5,7 @@ response; recomputing it on every view made each view cost as much as all the an
 (issue 17). Here a result is kept with the change counters of the data it read, and a view that
 finds the counters unchanged gets it without touching a response.
 
-The counters (table `data_version`, migration 0014) are bumped by database triggers in the
+The counters (table `data_version`, migration 0018) are bumped by database triggers in the
 transaction of every change to a campaign's responses, cases, units list or row, and to any unit
 (whose names every report shows): no write path, however it writes, can leave a stale result. The
 counters are read before the data, so a result is never filed under counters newer than what it
@@ -91,8 +91,10 @@ async def cached(key: Hashable, compute: Callable[[], Awaitable[Expiring]]) -> A
     return entry.value
 
 
-async def campaign_report_of(slug: str, channels: Collection[str] | None = None) -> campaign_report.Report:
-    """`campaign_report.build(slug, channels)`, from the cache while the campaign's data is unchanged.
+async def campaign_report_of(
+    slug: str, channels: Collection[str] | None = None, *, rule: campaign_report.SampleRule
+) -> campaign_report.Report:
+    """`campaign_report.build(slug, channels, rule=rule)`, from the cache while the campaign's data is unchanged.
 
     :raise campaign_report.ReportError: as `build` does.
     """
@@ -100,17 +102,17 @@ async def campaign_report_of(slug: str, channels: Collection[str] | None = None)
     if campaign is None:
         raise campaign_report.ReportError(f"no campaign {slug!r}")
     chosen = None if channels is None else tuple(channels)
-    key = ("campaign", campaign.id, chosen, await versions([campaign.id]))
+    key = ("campaign", campaign.id, chosen, repr(rule), await versions([campaign.id]))
 
     async def compute() -> Expiring:
-        return Expiring(await campaign_report.build(slug, chosen), None)
+        return Expiring(await campaign_report.build(slug, chosen, rule=rule), None)
 
     report: campaign_report.Report = await cached(key, compute)
     return report
 
 
 async def unit_page_of(
-    campaign_slug: str, unit_code: str, visible: AbstractSet[int] | None
+    campaign_slug: str, unit_code: str, visible: AbstractSet[int] | None, rule: campaign_report.SampleRule
 ) -> unit_report.UnitPage | None:
     """`unit_report.build(…)`, from the cache while the campaign's (and the compared campaign's) data is
     unchanged; the member's scope is checked first, as `build` does, so the cached page is the whole one."""
@@ -120,10 +122,10 @@ async def unit_page_of(
         return None
     previous = await campaigns.previous_for_unit(campaign.id, unit.id)
     read = [campaign.id] + ([previous.id] if previous else [])
-    key = ("unit", campaign.id, unit.id, tuple(read), await versions(read))
+    key = ("unit", campaign.id, unit.id, tuple(read), repr(rule), await versions(read))
 
     async def compute() -> Expiring:
-        return Expiring(await unit_report.build(campaign_slug, unit_code, None), None)
+        return Expiring(await unit_report.build(campaign_slug, unit_code, None, rule), None)
 
     page: unit_report.UnitPage | None = await cached(key, compute)
     return page

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from survey_app import accounts, audit, sheets
+from survey_app import accounts, audit, changes, sheets
 from survey_app.accounts import StaffMember
 from survey_app.cases import workflow
+from survey_app.changes import Change, Kind
 from survey_app.db import writing
 from survey_app.i18n import N_, Refusal
 from survey_app.privacy import to_hour
@@ -176,6 +177,7 @@ async def decide(user: StaffMember, response_id: int, decision: str, reason: str
         )
         if not changed:  # another reviewer decided between our read and this write
             raise ReviewError(CONFLICT)
+        await changes.record(Kind.response, response_id, Change.status)
         await audit.record(user.username, "response.review", "response", response_id, before=before, after=after)
         if status == ResponseStatus.excluded:
             # An excluded rating no longer asks its unit for a fix; its case closes (a later

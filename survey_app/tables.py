@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from piccolo.columns import (
     JSONB,
+    BigInt,
     Boolean,
     ForeignKey,
     Integer,
@@ -131,6 +132,8 @@ class Link(Table):
     created_at = Timestamptz()  # default: now
     revoked_at = Timestamptz(null=True, default=None)
     paused_at = Timestamptz(null=True, default=None)  # taken down for a while; resuming clears it
+    # What a poster prints for typing (/k/<code>); unique by the index of migration 0014.
+    short_code = Varchar(length=16, null=True, default=None, help_text="8 characters of Crockford's base32.")
     scans = Integer(default=0, help_text="Times the form was opened (approximate: flushed every few seconds).")
     starts = Integer(default=0, help_text="Times answers were sent, valid or not (approximate, as scans).")
     limited = Integer(
@@ -406,6 +409,53 @@ class AssessmentSnapshot(Table, tablename="assessment_snapshot"):
     created_by = Varchar(length=64)
     created_at = Timestamptz()  # default: now
     reason = Text(default="", help_text="Why a correction was made; empty for the closing snapshot.")
+
+
+class ApiToken(Table, tablename="api_token"):
+    """A credential for another system (e.g. the 12345 hotline): scoped, expiring, revocable; only its hash is kept.
+
+    The token is shown once when created: `mp_<prefix>_<secret>`. `prefix` finds the row; `secret_hash`
+    is an HMAC of the whole token under the deployment's secret key, so a copy of the database alone
+    does not let anyone use or test tokens.
+    """
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    name = Varchar(length=64, unique=True, help_text="Which system uses it, e.g. hotline-12345.")
+    prefix = Varchar(length=16, unique=True, index=True, help_text="Public part of the token, to find it.")
+    secret_hash = Varchar(length=64, secret=True, help_text="HMAC-SHA256 of the token under the secret key.")
+    unit = ForeignKey(
+        Unit,
+        null=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
+        help_text="Root of the subtree the token may see and act on; empty means every unit.",
+    )
+    can_read = Boolean(default=True)
+    writes = JSONB(default=[], help_text='Named write permissions, e.g. ["cases.callback", "cases.reply"].')
+    minute_limit = Integer(default=120, help_text="Requests a minute (per token; shared by the workers with Redis).")
+    created_by = Varchar(length=64)
+    created_at = Timestamptz()  # default: now
+    expires_at = Timestamptz()
+    revoked_by = Varchar(length=64, default="")
+    revoked_at = Timestamptz(null=True, default=None)
+    last_used_at = Timestamptz(null=True, default=None, help_text="Approximate: updated at most once a minute.")
+
+
+class ChangeEvent(Table, tablename="change_event"):
+    """One insert or status change of a response, case or unit, in commit order: what the API's feeds page
+    through (survey_app/changes.py). Written in the transaction of the change; only ever appended."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    tx = BigInt(default=0, help_text="PostgreSQL: the writing transaction's id (pg_current_xact_id); SQLite: 0.")
+    kind = Varchar(length=8, help_text="response | case | unit")
+    object_id = Integer()
+    campaign = Integer(null=True, default=None, help_text="The object's campaign id (none for a unit).")
+    unit = Integer(null=True, default=None, help_text="The object's unit id (a unit's own id): the feeds' scope.")
+    status = Varchar(length=16, default="", help_text="The response's status or the case's state after the change.")
+    change = Varchar(length=8, help_text="created | status | updated")
+    at = Timestamptz()  # default: now
 
 
 class PeriodicRun(Table, tablename="periodic_run"):

@@ -12,7 +12,8 @@ import io
 import re
 from typing import Any
 
-from survey_app import audit, units
+from survey_app import audit, changes, units
+from survey_app.changes import Change, Kind
 from survey_app.db import writing
 from survey_app.i18n import N_
 from survey_app.tables import Unit
@@ -67,6 +68,7 @@ async def import_csv(data: bytes, scope: units.EditScope, actor: str) -> list[st
             parent = known[parent_code] if parent_code else None  # real by now: parents come first
             row = Unit(code=code, **{**values, "parent": parent})
             await row.save()
+            await changes.record(Kind.unit, int(row.id), Change.created)
             known[code] = row.id
             after = units.audit_view(code, {**values, "parent": parent_code})
             await audit.record(actor, "unit.import", "unit", row.id, after=after)

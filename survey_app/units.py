@@ -11,6 +11,8 @@ from typing import Any
 from piccolo.columns import Column
 
 from survey_app import audit
+from survey_app import changes as change_events
+from survey_app.changes import Change, Kind
 from survey_app.db import writing
 from survey_app.i18n import N_, pick
 from survey_app.tables import Unit, UnitKind
@@ -45,7 +47,9 @@ async def create(
             raise LookupError(f"no unit with code {parent_code!r}")
         parent_id = parent["id"]
     row = Unit(code=code, name=name, name_en=name_en, kind=kind, parent=parent_id, population=population)
-    await row.save()
+    async with writing():
+        await row.save()
+        await change_events.record(Kind.unit, int(row.id), Change.created)
     return int(row.id)
 
 
@@ -224,6 +228,7 @@ async def add(form: Mapping[str, str], scope: EditScope, actor: str) -> UnitReco
             raise UnitError(problems)
         row = Unit(code=code, **values)
         await row.save()
+        await change_events.record(Kind.unit, int(row.id), Change.created)
         await audit.record(actor, "unit.create", "unit", row.id, after=audit_view(code, _readable(values, known)))
     return await by_code(code)  # type: ignore[return-value]
 
@@ -245,6 +250,7 @@ async def update(unit: UnitRecord, form: Mapping[str, str], scope: EditScope, ac
         }
         changes: dict[Column | str, Any] = {name: value for name, value in values.items()}
         await Unit.update(changes).where(Unit.id == unit.id)
+        await change_events.record(Kind.unit, unit.id, Change.updated)
         after = _readable(values, known)
         await audit.record(
             actor,

@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from survey_app import tokens
+from survey_app.cli import tokens as cli_tokens
 from survey_app.cli.base import ROLES
 from survey_app.tables import Role
 
@@ -37,6 +39,10 @@ print("imported:", ",".join(m for m in {heavy!r} if m in sys.modules))
         ["user", "create", "--help"],
         ["questionnaire", "--help"],
         ["holidays", "--help"],
+        ["token", "create", "--help"],
+        ["import", "wjx", "--help"],
+        ["backup", "--help"],
+        ["user", "role", "--help"],
     ],
 )
 def test_help_imports_nothing_heavy(args: list[str]) -> None:
@@ -47,5 +53,10 @@ def test_help_imports_nothing_heavy(args: list[str]) -> None:
     assert "Usage:" in done.stdout
 
 
-def test_role_choices_are_the_roles() -> None:
+def test_choices_spelt_out_for_help_are_the_apps() -> None:
     assert ROLES == tuple(r.value for r in Role)
+    assert cli_tokens.WRITES == tuple(sorted(tokens.WRITES))
+    assert (cli_tokens.DEFAULT_DAYS, cli_tokens.DEFAULT_MINUTE_LIMIT) == (
+        tokens.DEFAULT_DAYS,
+        tokens.DEFAULT_MINUTE_LIMIT,
+    )

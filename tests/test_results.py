@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from survey_app import responses, results
-from survey_app.assessment import periods
+from survey_app.assessment import periods, rules
 from survey_app.assessment.schemes import load_file, parse
 from survey_app.reporting import campaign_report, unit_report
+from survey_app.reporting.campaign_report import DEFAULT_RULE
 from survey_app.responses import FormToken
 from survey_app.settings import SCHEMES_DIR
 from survey_app.tables import Campaign, CampaignUnit, RatingCase, Response, ResponseStatus, Unit
@@ -30,8 +31,9 @@ def report_json(report: campaign_report.Report) -> str:
 
 def same_report(run, slug: str, channels: list[str] | None = None) -> campaign_report.Report:
     """The cached report, checked against a fresh build; returned for identity checks."""
-    cached = run(results.campaign_report_of, slug, channels)
-    assert report_json(cached) == report_json(run(campaign_report.build, slug, channels))
+    rule = run(rules.of_campaign, slug)
+    cached = run(lambda: results.campaign_report_of(slug, channels, rule=rule))
+    assert report_json(cached) == report_json(run(lambda: campaign_report.build(slug, channels, rule=rule)))
     return cached
 
 
@@ -45,8 +47,9 @@ def same_league(run, period: periods.Period) -> dict:
 
 
 def same_unit_page(run, slug: str, code: str) -> unit_report.UnitPage | None:
-    cached = run(results.unit_page_of, slug, code, None)
-    assert repr(cached) == repr(run(unit_report.build, slug, code, None))  # repr: NaN == NaN
+    rule = run(rules.of_campaign, slug)
+    cached = run(results.unit_page_of, slug, code, None, rule)
+    assert repr(cached) == repr(run(unit_report.build, slug, code, None, rule))  # repr: NaN == NaN
     return cached
 
 
@@ -71,12 +74,13 @@ def test_demo_reports_league_and_unit_pages_are_the_computed_ones(run, demo_city
     period = run(periods.create, "y2026", SCHEME, "2026 年度考核", actor="test", campaigns_by_slug=None)
     for slug in DEMO_CAMPAIGNS:
         first = same_report(run, slug)
-        assert run(results.campaign_report_of, slug) is first  # the second view is the kept result
+        rule = run(rules.of_campaign, slug)
+        assert run(results.campaign_report_of, slug, rule=rule) is first  # the second view: the kept one
         assert same_report(run, slug, ["qr"]) is not first  # a channel choice is a result of its own
         code = first.units[0].code
         page = same_unit_page(run, slug, code)
-        assert run(results.unit_page_of, slug, code, None) is page
-        assert run(results.unit_page_of, slug, code, {-1}) is None  # outside the member's scope
+        assert run(results.unit_page_of, slug, code, None, rule) is page
+        assert run(results.unit_page_of, slug, code, {-1}, rule) is None  # outside the member's scope
     league = same_league(run, period)
     assert run(periods.league, period)[0] == league
 
@@ -181,7 +185,8 @@ def test_views_that_miss_together_compute_once(run, world, monkeypatch):
     monkeypatch.setattr(campaign_report, "build", counted)
 
     async def together() -> list[campaign_report.Report]:
-        return list(await asyncio.gather(*(results.campaign_report_of("window-rating-test") for _ in range(5))))
+        views = [results.campaign_report_of("window-rating-test", rule=DEFAULT_RULE) for _ in range(5)]
+        return list(await asyncio.gather(*views))
 
     got = run(together)
     assert len(calls) == 1 and all(r is got[0] for r in got)

@@ -9,15 +9,17 @@ step is audited with the values before and after.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from survey_app import audit
+from survey_app import audit, changes
 from survey_app.accounts import StaffMember
 from survey_app.cases import workflow
 from survey_app.cases.workflow import CaseError
+from survey_app.changes import Change, Kind
 from survey_app.db import referenced, writing
 from survey_app.i18n import N_
 from survey_app.tables import CaseState, RatingCase, Response, ResponseStatus, Role
@@ -48,21 +50,30 @@ async def file(user: StaffMember, case_id: int, kind: str, reason: str) -> None:
             }
         ).where(RatingCase.id == case_id)
         await workflow.add_event(case_id, user.username, "appeal", reason, now)
+        await changes.record(Kind.case, case_id, Change.updated)
         after = {"appeal": "pending", "kind": kind, "reason": reason}
         await audit.record(user.username, "case.appeal", "case", case_id, before={"appeal": ""}, after=after)
 
 
-async def decide(user: StaffMember, case_id: int, uphold: bool, reason: str) -> None:
-    """Uphold or reject a pending appeal with a reason; upheld excludes the rating. Audited."""
+def checked_decision(user: StaffMember, case: Mapping[str, Any] | None, reason: str) -> str:
+    """The reason as `decide` saves it, or the refusal `decide` would give: what its confirmation page
+    asks first. A decision is final either way."""
     if user.role not in (Role.assessor, Role.admin):
         raise CaseError(N_("只有考核人员可以复核申诉。"))
     reason = workflow.check_note(reason)
+    if case is None or case["appeal"] != "pending":
+        raise CaseError(N_("这个案件没有待复核的申诉。"))
+    if case["appealed_by"] == user.username:
+        raise CaseError(N_("不能复核自己提出的申诉。"))
+    return reason
+
+
+async def decide(user: StaffMember, case_id: int, uphold: bool, reason: str) -> None:
+    """Uphold or reject a pending appeal with a reason; upheld excludes the rating. Audited."""
     async with writing():
         case = await workflow.get(case_id)
-        if case is None or case["appeal"] != "pending":
-            raise CaseError(N_("这个案件没有待复核的申诉。"))
-        if case["appealed_by"] == user.username:
-            raise CaseError(N_("不能复核自己提出的申诉。"))
+        reason = checked_decision(user, case, reason)
+        assert case is not None
         now = datetime.now(UTC)
         outcome = "upheld" if uphold else "rejected"
         await RatingCase.update(
@@ -74,6 +85,8 @@ async def decide(user: StaffMember, case_id: int, uphold: bool, reason: str) -> 
             }
         ).where(RatingCase.id == case_id)
         await workflow.add_event(case_id, user.username, outcome, reason, now)
+        if not uphold:  # an upheld appeal records the case's closing below
+            await changes.record(Kind.case, case_id, Change.updated)
         await audit.record(
             user.username,
             "case.decide",
@@ -99,6 +112,7 @@ async def _exclude_rating(user: StaffMember, case: dict[str, Any], reason: str, 
             Response.review_reason: review,
         }
     ).where(Response.id == case["response"])
+    await changes.record(Kind.response, case["response"], Change.status)
     await audit.record(
         user.username,
         "response.exclude",
@@ -111,6 +125,7 @@ async def _exclude_rating(user: StaffMember, case: dict[str, Any], reason: str, 
         await workflow.close_by_system(case["id"], CaseState.excluded, user.username, reason)
     else:  # resolved or explained meanwhile: the rating is out all the same, so is its case
         await RatingCase.update({RatingCase.state: CaseState.excluded}).where(RatingCase.id == case["id"])
+        await changes.record(Kind.case, case["id"], Change.status)
 
 
 @dataclass(frozen=True)

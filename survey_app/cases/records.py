@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
+
 from survey_app import receipts, units
 from survey_app.accounts import StaffMember
 from survey_app.cases import workflow
@@ -225,3 +227,77 @@ async def receipt_status(text: str) -> ReceiptStatus | None:
         replied_on=local_date(case["replied_at"]) if case["replied_at"] else None,
         close_by=Deadline(case["close_due"], case["due_estimated"]).last_day,
     )
+
+
+class CaseEventRecord(msgspec.Struct, frozen=True):
+    """One step of a case's timeline; a resident's steps to the hour, staff steps with their actor."""
+
+    kind: str
+    at: datetime | None
+    actor: str
+    note: str
+
+
+class CaseRecord(msgspec.Struct, frozen=True):
+    """A case as another system (the 12345 hotline) sees it through the API; never the resident's number."""
+
+    id: int
+    campaign: str
+    unit_code: str
+    state: str
+    trigger: str
+    opened_hour: datetime | None
+    verify_by: date
+    close_by: date
+    due_estimated: bool
+    late_callback: bool
+    overdue: bool
+    appeal: str
+    reply: str
+    replied_at: datetime | None
+    closed_at: datetime | None
+    receipt_hint: str  # the last 2 characters, as on the case page
+    next_states: list[str]
+    events: list[CaseEventRecord] | None = None  # the timeline, on the single-case endpoint
+
+
+async def case_records(
+    ids: list[int], *, with_events: bool = False, now: datetime | None = None
+) -> dict[int, CaseRecord]:
+    """The API records of these cases as they stand now, by id (the caller checks the scope)."""
+    now = now or datetime.now(UTC)
+    cases = await RatingCase.select(
+        *RatingCase.all_columns(),
+        RatingCase.campaign.slug.as_alias("campaign_slug"),
+        RatingCase.unit.code.as_alias("unit_code"),
+        RatingCase.response.receipt.as_alias("receipt"),
+    ).where(RatingCase.id.is_in(ids or [-1]))
+    timelines: dict[int, list[CaseEventRecord]] = {}
+    if with_events:
+        for e in await CaseEvent.select().where(CaseEvent.rating_case.is_in(ids or [-1])).order_by(CaseEvent.id):
+            at = e["at"] if e["actor"] else to_hour(e["at"])
+            timelines.setdefault(e["rating_case"], []).append(CaseEventRecord(e["kind"], at, e["actor"], e["note"]))
+    records = {}
+    for c in cases:
+        is_open = c["state"] in workflow.OPEN_STATES
+        records[c["id"]] = CaseRecord(
+            id=c["id"],
+            campaign=c["campaign_slug"],
+            unit_code=c["unit_code"],
+            state=c["state"],
+            trigger=c["trigger"],
+            opened_hour=to_hour(c["opened_at"]),
+            verify_by=Deadline(c["verify_due"], c["due_estimated"]).last_day,
+            close_by=Deadline(c["close_due"], c["due_estimated"]).last_day,
+            due_estimated=c["due_estimated"],
+            late_callback=c["state"] == CaseState.new and now >= c["verify_due"],
+            overdue=is_open and now >= c["close_due"],
+            appeal=c["appeal"],
+            reply=c["reply"],
+            replied_at=c["replied_at"],
+            closed_at=c["closed_at"],
+            receipt_hint=str(c["receipt"])[-2:],
+            next_states=[s.value for s in workflow.TRANSITIONS.get(CaseState(c["state"]), ())],
+            events=timelines.get(c["id"], []) if with_events else None,
+        )
+    return records

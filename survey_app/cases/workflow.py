@@ -24,6 +24,9 @@ from piccolo.columns import Column
 from survey_app import audit, phones
 from survey_app.accounts import StaffMember
 from survey_app.cases.workdays import Deadline, add_working_days
+from survey_app.changes import Change, Kind
+from survey_app.changes import record as record_change
+from survey_app.changes import record_many as record_many_changes
 from survey_app.db import insert, writing
 from survey_app.i18n import N_, Refusal
 from survey_app.questionnaires import versions
@@ -108,6 +111,7 @@ async def _open_batch(batch: list[RatingCase]) -> int:
         )
         opened = [(r["id"], by_response[r["response"]]) for r in sorted(inserted, key=lambda r: r["id"])]
         if opened:
+            await record_many_changes(Kind.case, [i for i, _ in opened], Change.created)
             await CaseEvent.insert(
                 *(CaseEvent(rating_case=i, at=c.opened_at, actor="", kind="opened", note=c.trigger) for i, c in opened)
             )
@@ -136,6 +140,7 @@ def _new_case(response_id: int, campaign_id: int, unit_id: int, trigger: str, at
 async def _open(response_id: int, campaign_id: int, unit_id: int, trigger: str, at: datetime) -> int:
     async with writing():
         case_id = await insert(RatingCase, _case_values(response_id, campaign_id, unit_id, trigger, at))
+        await record_change(Kind.case, case_id, Change.created)
         await add_event(case_id, "", "opened", trigger, at)
     return case_id
 
@@ -166,16 +171,23 @@ def check_note(note: str) -> str:
     return note
 
 
-async def move(user: StaffMember, case_id: int, to: str, note: str) -> None:
-    """Move a case on (call-back done, rectifying, resolved or explained), with a note; audited."""
+def checked_move(state: str, to: str, note: str) -> str:
+    """The note as `move` saves it, or the refusal `move` would give: what a confirmation page asks first."""
     note = check_note(note)
+    if to not in [s.value for s in TRANSITIONS.get(CaseState(state), ())]:
+        raise CaseError(N_("案件当前状态下不能进行这一步。"))
+    return note
+
+
+async def move(user: StaffMember, case_id: int, to: str, note: str) -> None:
+    """Move a case on (call-back done, rectifying, resolved or explained), with a note; audited.
+    Closing it (resolved, explained) cannot be undone and deletes the number left for the call-back."""
     async with writing():
         case = await get(case_id)
         if case is None:
             raise CaseError(N_("没有这个案件。"))
         state = CaseState(case["state"])
-        if to not in [s.value for s in TRANSITIONS.get(state, ())]:
-            raise CaseError(N_("案件当前状态下不能进行这一步。"))
+        note = checked_move(state, to, note)
         now = datetime.now(UTC)
         changes: dict[Any, Any] = {RatingCase.state: to}
         if to == CaseState.verified:
@@ -184,6 +196,7 @@ async def move(user: StaffMember, case_id: int, to: str, note: str) -> None:
             changes[RatingCase.closed_at] = now
             await _forget_contact(case_id)
         await RatingCase.update(changes).where(RatingCase.id == case_id)
+        await record_change(Kind.case, case_id, Change.status)
         await add_event(case_id, user.username, to, note, now)
         await audit.record(
             user.username,
@@ -204,6 +217,7 @@ async def reply(user: StaffMember, case_id: int, text: str) -> None:
             raise CaseError(N_("没有这个案件。"))
         now = datetime.now(UTC)
         await RatingCase.update({RatingCase.reply: text, RatingCase.replied_at: now}).where(RatingCase.id == case_id)
+        await record_change(Kind.case, case_id, Change.updated)
         await add_event(case_id, user.username, "reply", text, now)
         await audit.record(
             user.username, "case.reply", "case", case_id, before={"reply": case["reply"]}, after={"reply": text}
@@ -214,6 +228,7 @@ async def close_by_system(case_id: int, state: CaseState, actor: str, note: str)
     """Close an open case as excluded or superseded (inside the caller's transaction)."""
     now = datetime.now(UTC)
     await RatingCase.update({RatingCase.state: state, RatingCase.closed_at: now}).where(RatingCase.id == case_id)
+    await record_change(Kind.case, case_id, Change.status)
     await _forget_contact(case_id)
     await add_event(case_id, actor, state.value, note, now)
 
@@ -245,6 +260,7 @@ async def on_superseded(old_response_id: int, new_response_id: int, actor: str =
             if old["reply"] and not new["reply"]:
                 changes |= {RatingCase.reply: old["reply"], RatingCase.replied_at: old["replied_at"]}
             await RatingCase.update(changes).where(RatingCase.id == new["id"])
+            await record_change(Kind.case, new["id"], Change.status)  # it takes the old case's state
             if not await CaseContact.exists().where(CaseContact.rating_case == new["id"]):
                 await CaseContact.update({CaseContact.rating_case: new["id"]}).where(
                     CaseContact.rating_case == old["id"]
@@ -334,6 +350,7 @@ async def redate_estimated(actor: str) -> list[int]:
             await RatingCase.update(
                 {RatingCase.verify_due: verify.at, RatingCase.close_due: close.at, RatingCase.due_estimated: estimated}
             ).where(RatingCase.id == row["id"])
+            await record_change(Kind.case, row["id"], Change.updated)
             note = f"{Deadline(row['close_due'], True).last_day} → {close.last_day}"
             await add_event(row["id"], actor, "redated", note)
             await audit.record(actor, "case.redate", "case", row["id"], before=before, after=after)

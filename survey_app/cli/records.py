@@ -26,11 +26,12 @@ def report(campaign: str, fmt: str, lang: str) -> None:
     `minping flags CAMPAIGN`, sends what the fraud signals flag to quarantine first).
     """
     from survey_app import db
+    from survey_app.assessment import rules
     from survey_app.reporting import campaign_report
 
     async def build() -> campaign_report.Report:
         await db.require_migrated()
-        return await campaign_report.build(campaign)
+        return await campaign_report.build(campaign, rule=await rules.of_campaign(campaign))
 
     result = run(build())
     if fmt == "json":
@@ -86,6 +87,39 @@ def create_user(username: str, role: str, unit_code: str | None, display_name: s
 
     run(create())
     click.echo(f"created {role} {username}" + (f" for unit {unit_code}" if unit_code else ""))
+
+
+@user.command("disable")
+@click.argument("username")
+def disable_user(username: str) -> None:
+    """Disable an account: no more sign-ins, and its open sessions end at once."""
+    from survey_app import accounts, db
+
+    async def disable() -> None:
+        await db.require_migrated()
+        await accounts.disable(username, actor="cli")
+
+    run(disable())
+    click.echo(f"disabled {username}; its sessions have ended")
+
+
+@user.command("role")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--unit", "unit_code", default=None, help="Unit code: a worker's (or assessor's) subtree.")
+def change_role(username: str, role: str, unit_code: str | None) -> None:
+    """Give an account another role or unit; its open sessions end at once."""
+    from survey_app import accounts, db
+    from survey_app.tables import Role
+
+    async def change() -> None:
+        await db.require_migrated()
+        await accounts.change_role(username, Role(role), unit_code=unit_code, actor="cli")
+
+    run(change())
+    click.echo(
+        f"{username} is now {role}" + (f" for unit {unit_code}" if unit_code else "") + "; its sessions have ended"
+    )
 
 
 @main.group("audit")

@@ -188,6 +188,15 @@ async def _campaigns_seen(visible: AbstractSet[int] | None) -> list[dict[str, An
     return await query
 
 
+async def stored_id(slug: str, version: int | None = None) -> int | None:
+    """The id of a stored version of `slug` (the latest when `version` is None), or None."""
+    query = QuestionnaireVersion.select(QuestionnaireVersion.id).where(QuestionnaireVersion.slug == slug)
+    if version is not None:
+        query = query.where(QuestionnaireVersion.version == version)
+    row = await query.order_by(QuestionnaireVersion.version, ascending=False).first()
+    return None if row is None else int(row["id"])
+
+
 async def find(slug: str, version: int) -> Questionnaire | None:
     """A stored version, or a bundled file not stored yet, or None."""
     row = await (

@@ -17,6 +17,7 @@ import msgspec
 from litestar import Request, Router, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
+from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, Parameter
 from litestar.response import Response
@@ -29,7 +30,7 @@ from survey_app.questionnaires import versions
 from survey_app.reporting import campaign_report, exports
 from survey_app.reporting.exports import ResponseRecord, UnitScores
 from survey_app.tables import Role
-from survey_app.web import auth
+from survey_app.web import api_access, auth
 from survey_app.web.auth import requires
 from survey_app.web.common import provide_report
 from survey_app.web.pages import client_went_away, error_page
@@ -148,7 +149,7 @@ def _next(request: Request[Any, Any, Any], total: int, limit: int, offset: int) 
     return f"{request.url.path}?{urlencode({**query, 'limit': limit, 'offset': offset + limit})}"
 
 
-def _lang(lang: str | None) -> str:
+def pick_lang(lang: str | None) -> str:
     return lang or current_language.get()
 
 
@@ -172,7 +173,7 @@ async def list_units(
 ) -> UnitPage:
     """The member's units in tree order (a parent before its children)."""
     found = await units.listing(await accounts.visible_unit_ids(request.user))
-    shown = _lang(lang)
+    shown = pick_lang(lang)
     items = [
         UnitOut(u.code, u.display_name(shown), u.kind, u.parent_code, u.population)
         for u in found[offset : offset + limit]
@@ -196,7 +197,7 @@ async def campaign_scores(
     """Scores per unit of the member's units: overall, dimensions and items, each with n and interval.
 
     `channel` (e.g. `qr,paper`) scores only responses of those channels, as on the report page."""
-    sheet = await exports.score_sheet(report, _lang(lang))
+    sheet = await exports.score_sheet(report, pick_lang(lang))
     total = len(sheet.units)
     return ScorePage(
         total=total,
@@ -229,7 +230,9 @@ async def campaign_responses(
         raise NotFoundException("no such campaign among your units")
     questionnaire = await versions.get(campaign.questionnaire_id)
     total = await exports.count_responses(campaign.id, visible)
-    items = await exports.response_records(campaign.id, questionnaire, visible, _lang(lang), offset=offset, limit=limit)
+    items = await exports.response_records(
+        campaign.id, questionnaire, visible, pick_lang(lang), offset=offset, limit=limit
+    )
     return ResponsePage(total, limit, offset, _next(request, total, limit, offset), items)
 
 
@@ -237,8 +240,12 @@ def api_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ApiEr
     """Any error of the API as a JSON body; unexpected ones are logged and answered 500 without details."""
     if client_went_away(exc):
         return error_page(request, exc)  # type: ignore[return-value]
+    headers = dict(getattr(exc, "headers", None) or {})  # Retry-After of a 429
     if isinstance(exc, NotAuthorizedException):
         status, message = HTTP_401_UNAUTHORIZED, auth.NOT_SIGNED_IN
+        if exc.detail in (api_access.BAD_TOKEN, api_access.BAD_SCHEME):
+            message = exc.detail
+        headers["WWW-Authenticate"] = "Bearer"
     elif isinstance(exc, HTTPException) and exc.status_code < HTTP_500_INTERNAL_SERVER_ERROR:
         status, message = exc.status_code, exc.detail
         if isinstance(exc.extra, list):  # validation: which parameter, and what is wrong with it
@@ -246,15 +253,20 @@ def api_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ApiEr
     else:
         status, message = getattr(exc, "status_code", HTTP_500_INTERNAL_SERVER_ERROR), "internal error"
         request.logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
-    return Response(ApiError(status, message), status_code=status)
+    return Response(ApiError(status, message), status_code=status, headers=headers)
 
 
 def router() -> Router:
     """The API's routes, guarded like the staff pages, with JSON errors."""
+    from survey_app.web import api_feeds  # it builds on this module's shapes and parameters
+
     return Router(
         PREFIX,
-        route_handlers=[list_campaigns, list_units, campaign_scores, campaign_responses],
-        guards=[requires(Role.admin, Role.assessor, Role.worker)],
-        exception_handlers={HTTPException: api_error, Exception: api_error},
+        route_handlers=[list_campaigns, list_units, campaign_scores, campaign_responses, *api_feeds.ROUTES],
+        guards=[requires(Role.admin, Role.assessor, Role.worker), api_access.may_read, api_access.known_parameters],
+        middleware=[DefineMiddleware(api_access.ApiCredentials)],
+        # Writes take a token, which a forged cross-site request cannot carry (web/api_access.py).
+        opt={"exclude_from_csrf": True},
+        exception_handlers={NotAuthorizedException: api_error, HTTPException: api_error, Exception: api_error},
         tags=["minping"],
     )

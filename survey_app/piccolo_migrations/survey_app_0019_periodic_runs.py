@@ -8,7 +8,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import Integer, Timestamptz, Varchar
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-12-04T19:10:00:000000"
+ID = "2026-12-04T19:21:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "periodic_run: one claim per job and interval across nodes"
 

@@ -1,0 +1,161 @@
+"""The change sequence behind the API's feeds: one `change_event` row per insert and status change.
+
+The domain functions that insert a response, case or unit, or change a response's status or a
+case's state (or its reply, or a unit's fields), call `record` inside the same transaction, so the
+event exists exactly when the change does. The row copies the object's campaign, unit and status
+*as of that moment* from the object's own row (one INSERT … SELECT, no extra round trip), so a
+feed shows every step, not only the latest state.
+
+Reading in order. A client stores the cursor of the last event it saw and asks for the events
+after it; it must never be handed, later, an event that sorts before that cursor. On SQLite
+writers are serialised (IMMEDIATE transactions), so event ids commit in id order. On PostgreSQL
+ids are taken at insert but transactions commit in any order: a transaction that took id 5 may
+commit after one that took id 6 was read. So each event also records its transaction's id
+(`tx`, `pg_current_xact_id()`), events sort by (tx, id), and a read returns only events whose
+transaction is older than the oldest one still running (`pg_snapshot_xmin`): every such
+transaction has finished, and any event still to come has a larger tx. A transaction that stays
+open holds the feeds back until it ends (never longer), and nothing is ever skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine
+
+from survey_app.db import engine
+from survey_app.tables import ChangeEvent
+
+
+class Kind(StrEnum):
+    response = "response"
+    case = "case"
+    unit = "unit"
+
+
+class Change(StrEnum):
+    created = "created"  # inserted
+    status = "status"  # a response's status or a case's state changed
+    updated = "updated"  # another field a client shows changed (a case's reply or deadlines, a unit's names)
+
+
+# Per kind: the table, and the expressions of its campaign, unit and status (as of the change).
+_SOURCES = {
+    Kind.response: ('"response"', '"campaign"', '"unit"', '"status"'),
+    Kind.case: ('"rating_case"', '"campaign"', '"unit"', '"state"'),
+    Kind.unit: ('"unit"', "NULL", '"id"', "''"),
+}
+MAX_PAGE = 500
+
+
+def _tx() -> str:
+    return "pg_current_xact_id()::text::bigint" if isinstance(engine(), PostgresEngine) else "0"
+
+
+async def record(kind: Kind, object_id: int, change: Change) -> None:
+    """Append the event of one object's change; call inside the transaction that makes it."""
+    await record_many(kind, [object_id], change)
+
+
+async def record_many(kind: Kind, object_ids: list[int], change: Change) -> None:
+    """`record` for many objects at once (bulk inserts), in id order."""
+    if not object_ids:
+        return
+    table, campaign, unit, status = _SOURCES[kind]
+    ids = ", ".join(str(int(i)) for i in object_ids)
+    await ChangeEvent.raw(
+        'INSERT INTO "change_event" ("tx", "kind", "object_id", "campaign", "unit", "status", "change", "at") '
+        f"SELECT {_tx()}, {{}}, id, {campaign}, {unit}, {status}, {{}}, {{}} FROM {table} "
+        f"WHERE id IN ({ids}) ORDER BY id",
+        kind.value,
+        change.value,
+        datetime.now(UTC),
+    )
+
+
+class BadCursor(ValueError):
+    """A cursor this server did not hand out."""
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a client is in the sequence: after the event (tx, id); (0, 0) is the start."""
+
+    tx: int = 0
+    id: int = 0
+
+    def encode(self) -> str:
+        return base64.urlsafe_b64encode(f"c1.{self.tx}.{self.id}".encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str) -> Position:
+        """:raise BadCursor: for anything `encode` did not make."""
+        if not cursor:
+            return cls()
+        try:
+            text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+            version, tx, event = text.split(".")
+            position = cls(int(tx), int(event))
+        except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+            raise BadCursor(cursor) from exc
+        if version != "c1" or position.tx < 0 or position.id < 0 or max(position.tx, position.id) >= 2**63:
+            raise BadCursor(cursor)
+        return position
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    tx: int
+    object_id: int
+    campaign_id: int | None
+    unit_id: int | None
+    status: str
+    change: str
+    at: datetime
+
+    @property
+    def position(self) -> Position:
+        return Position(self.tx, self.id)
+
+
+async def after(
+    kind: Kind,
+    position: Position,
+    limit: int,
+    *,
+    visible: AbstractSet[int] | None,
+    campaign_id: int | None = None,
+) -> list[Event]:
+    """The next `limit` events of `kind` after `position`, in sequence order, among `visible` units
+    (None: every unit) and of one campaign if given."""
+    conditions = ['"kind" = {}', '("tx" > {} OR ("tx" = {} AND "id" > {}))']
+    args: list[Any] = [kind.value, position.tx, position.tx, position.id]
+    if isinstance(engine(), PostgresEngine):
+        conditions.append('"tx" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint')
+    if campaign_id is not None:
+        conditions.append('"campaign" = {}')
+        args.append(campaign_id)
+    if visible is not None:
+        conditions.append(f'"unit" IN ({", ".join(str(int(u)) for u in visible) or "-1"})')
+    rows = await ChangeEvent.raw(
+        'SELECT "id", "tx", "object_id", "campaign", "unit", "status", "change", "at" FROM "change_event" '
+        f'WHERE {" AND ".join(conditions)} ORDER BY "tx", "id" LIMIT {int(min(limit, MAX_PAGE))}',
+        *args,
+    )
+    return [
+        Event(r["id"], r["tx"], r["object_id"], r["campaign"], r["unit"], r["status"], r["change"], _aware(r["at"]))
+        for r in rows
+    ]
+
+
+def _aware(at: datetime | str) -> datetime:
+    # A raw query on SQLite may return the stored text; PostgreSQL returns an aware datetime.
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
