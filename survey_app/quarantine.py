@@ -20,11 +20,11 @@ A pass only moves `counted` responses to `quarantined`, each change audited with
 It never touches a reviewed (included/excluded) or superseded response, never releases a
 quarantined one (only an assessor does), and never deletes anything.
 
-When it runs: every `flag_interval_s` (10 minutes) in each worker over the campaigns whose answers
+When it runs: every `flag_interval_s` (10 minutes), in one worker of all nodes, over the campaigns whose answers
 can still change (open, or closed in the last 30 days: paper sheets are keyed after the close);
 `minping flags CAMPAIGN` on demand; and before `minping report` prints a report. Report pages do
 not run it, so a GET never writes; between passes a new answer counts until the next pass.
-Several workers may pass at once: the move is one conditional UPDATE per response, so a
+A pass by hand may meet the periodic one: the move is one conditional UPDATE per response, so a
 response is moved, and audited, once.
 """
 
@@ -211,7 +211,8 @@ async def flag_active() -> list[FlagPass]:
 @contextlib.asynccontextmanager
 async def lifespan(_app: object) -> AsyncIterator[None]:
     """Pass over the active campaigns every `flag_interval_s` while the worker runs (0 = never)."""
-    async with periodic.every(get_settings().flag_interval_s, flag_active, "fraud-flag pass"):
+    interval = get_settings().flag_interval_s
+    async with periodic.every(interval, flag_active, "fraud-flag pass", across_nodes="flag-pass"):
         yield
 
 

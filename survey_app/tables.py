@@ -456,3 +456,14 @@ class ChangeEvent(Table, tablename="change_event"):
     status = Varchar(length=16, default="", help_text="The response's status or the case's state after the change.")
     change = Varchar(length=8, help_text="created | status | updated")
     at = Timestamptz()  # default: now
+
+
+class PeriodicRun(Table, tablename="periodic_run"):
+    """The last start of a periodic job across every node (survey_app/periodic.py)."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    name = Varchar(length=64, unique=True)
+    started_at = Timestamptz(null=True, default=None)
+    node = Varchar(length=200, default="", help_text="host:pid of the worker that started it")
+    runs = Integer(default=0, help_text="How many times it was started, by any node.")

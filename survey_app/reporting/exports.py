@@ -14,7 +14,7 @@ which spreadsheet programs never evaluate.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
@@ -148,8 +148,31 @@ async def response_records(
 ) -> list[ResponseRecord]:
     """The campaign's responses in the visible units, oldest first; a page of them when `limit` is given
     (`offset` counts only with a limit)."""
-    query = (
+    query = _records_query(campaign_id, visible)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return [_record(row, questionnaire, lang) for row in await query]
+
+
+async def response_record_pages(
+    campaign_id: int, questionnaire: Questionnaire, visible: AbstractSet[int] | None, lang: str, size: int
+) -> AsyncIterator[list[ResponseRecord]]:
+    """`response_records` `size` at a time, each page read after the last id of the one before (an
+    index range, not an OFFSET that rereads every earlier row): for streaming exports."""
+    after = 0
+    while True:
+        rows = await _records_query(campaign_id, visible, Response.id).where(Response.id > after).limit(size)
+        if rows:
+            yield [_record(row, questionnaire, lang) for row in rows]
+        if len(rows) < size:
+            return
+        after = rows[-1]["id"]
+
+
+def _records_query(campaign_id: int, visible: AbstractSet[int] | None, *extra: Any) -> Any:
+    return (
         Response.select(
+            *extra,
             Response.receipt,
             Response.unit.code.as_alias("unit_code"),
             Response.unit.name.as_alias("unit_name"),
@@ -164,9 +187,6 @@ async def response_records(
         .order_by(Response.id)
         .output(load_json=True)
     )
-    if limit is not None:
-        query = query.limit(limit).offset(offset)
-    return [_record(row, questionnaire, lang) for row in await query]
 
 
 async def response_records_by_id(

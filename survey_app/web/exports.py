@@ -6,13 +6,14 @@ in their subtree only; a campaign without any of them answers 404.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Set
 from typing import Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Response
+from litestar.response import Response, Stream
 
 from survey_app import accounts, campaigns
 from survey_app.accounts import StaffMember
@@ -22,17 +23,38 @@ from survey_app.questionnaires.format import Questionnaire
 from survey_app.reporting import campaign_report, exports
 from survey_app.tables import Role
 from survey_app.web.auth import requires
-from survey_app.web.common import CSV, XLSX, download, provide_report
+from survey_app.web.common import CSV, XLSX, download, download_headers, provide_report
+
+# Responses per page of a streamed CSV: a worker holds one page, however many answers the campaign has.
+CSV_PAGE = 2_000
 
 
-async def _responses(slug: str, user: StaffMember) -> tuple[Questionnaire, exports.Table]:
+async def _campaign(slug: str, user: StaffMember) -> tuple[int, Questionnaire, Set[int] | None]:
     visible = await accounts.visible_unit_ids(user)
     campaign = await campaigns.visible_by_slug(slug, visible)
     if campaign is None:
         raise NotFoundException()
-    questionnaire = await versions.get(campaign.questionnaire_id)
-    records = await exports.response_records(campaign.id, questionnaire, visible, current_language.get())
+    return campaign.id, await versions.get(campaign.questionnaire_id), visible
+
+
+async def _responses(slug: str, user: StaffMember) -> tuple[Questionnaire, exports.Table]:
+    campaign_id, questionnaire, visible = await _campaign(slug, user)
+    records = await exports.response_records(campaign_id, questionnaire, visible, current_language.get())
     return questionnaire, exports.response_table(questionnaire, records)
+
+
+async def csv_pages(
+    campaign_id: int, questionnaire: Questionnaire, visible: Set[int] | None, lang: str
+) -> AsyncIterator[bytes]:
+    """The bytes of `to_csv(response_table(...))` of every response, `CSV_PAGE` responses at a time (the
+    byte-order mark and header come with the first)."""
+    first = True
+    async for page in exports.response_record_pages(campaign_id, questionnaire, visible, lang, CSV_PAGE):
+        chunk = exports.to_csv(exports.response_table(questionnaire, page))
+        yield chunk if first else chunk.split(b"\r\n", 1)[1]  # the header once
+        first = False
+    if first:  # no responses: the header alone
+        yield exports.to_csv(exports.response_table(questionnaire, []))
 
 
 class ResponseExportController(Controller):
@@ -41,10 +63,12 @@ class ResponseExportController(Controller):
     guards = [requires(Role.admin, Role.assessor, Role.worker)]
 
     @get("/responses.csv", name="exports:responses_csv")
-    async def responses_csv(self, slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> Response[bytes]:
-        """One row per response of the member's units, answers as codes and labels."""
-        _, table = await _responses(slug, request.user)
-        return download(exports.to_csv(table), CSV, f"{slug}-responses.csv")
+    async def responses_csv(self, slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> Stream:
+        """One row per response of the member's units, answers as codes and labels; streamed a page at a
+        time, so it starts at once and a million rows take no more memory than a few thousand."""
+        campaign_id, questionnaire, visible = await _campaign(slug, request.user)
+        pages = csv_pages(campaign_id, questionnaire, visible, current_language.get())
+        return Stream(pages, media_type=CSV, headers=download_headers(f"{slug}-responses.csv"))
 
     @get("/responses.xlsx", name="exports:responses_xlsx")
     async def responses_xlsx(self, slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> Response[bytes]:
