@@ -387,6 +387,19 @@ class AssessmentPeriod(Table, tablename="assessment_period"):
     closed_at = Timestamptz(null=True, default=None)
 
 
+class PeriodRoster(Table, tablename="period_roster"):
+    """A unit as it was grouped when its assessment period opened. The league of the period reads this row,
+    never the live unit, so a later change of kind or parent cannot move a unit out of (or into) a league."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    period = ForeignKey(AssessmentPeriod, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    kind = Varchar(length=16, choices=UnitKind, help_text="The unit's kind at opening: the league it is scored in.")
+    parent = ForeignKey(Unit, null=True, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    population = Integer(null=True, default=None)
+
+
 class AssessmentSnapshot(Table, tablename="assessment_snapshot"):
     """A sealed result of a period: number 1 at closing, each later one a correction with its reason.
 

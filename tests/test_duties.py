@@ -1,0 +1,93 @@
+"""The assessed cannot move their own score: each attack of issue 13 replayed as the rated unit's own worker.
+
+Each test shows the attack refused, held or flagged with the unit's counted score unchanged, and the honest
+path still counting. Run on SQLite and on PostgreSQL (MINPING_TEST_DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from survey_app import units
+from survey_app.assessment import periods, schemes
+from survey_app.settings import SCHEMES_DIR
+from survey_app.tables import AuditEntry, Role
+from tests.conftest import csrf_token
+
+SCHEME = schemes.load_file(SCHEMES_DIR / "civilized-city-2026.yaml")
+LIYANG = "331102-01-003"  # 丽阳社区, a community of 万象街道 (331102-01)
+
+
+def post_form(client, page: str, url: str, **fields):
+    token = csrf_token(client.get(page).text)
+    return client.post(url, data={"_csrf_token": token, **fields}, follow_redirects=False)
+
+
+def audit_entries(run, action: str) -> list[dict]:
+    async def fetch():
+        rows = await AuditEntry.select(AuditEntry.payload).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        return [json.loads(r["payload"]) for r in rows]
+
+    return run(fetch)
+
+
+def demo_period(run) -> periods.Period:
+    found = run(periods.get, f"demo-{datetime.now(UTC).year}")
+    assert found is not None
+    return found
+
+
+def league_row(run, period: periods.Period, code: str) -> tuple[str, dict] | None:
+    """(group kind, row) of a unit in the period's league, or None when it is in no group."""
+    result, _ = run(periods.league, period)
+    for group in result["groups"]:
+        for row in group["units"]:
+            if row["code"] == code:
+                return group["kind"], row
+    return None
+
+
+# --- Rosters frozen for a period (item 4) ---------------------------------------------------------
+
+
+def test_a_worker_cannot_move_their_community_out_of_the_league(run, client, staff, demo_city):
+    p = demo_period(run)
+    before = league_row(run, p, LIYANG)
+    assert before is not None and before[0] == "community"
+    staff.create("wanxiang", Role.worker, "331102-01")
+    assert staff.login("wanxiang").status_code == 303
+    page = client.get(f"/staff/units/{LIYANG}/edit")
+    assert page.status_code == 200 and 'name="kind" value="community"' in page.text  # shown, not offered
+    fields = {"name": "丽阳社区", "kind": "department", "parent_code": "331102-01"}
+    moved = post_form(client, f"/staff/units/{LIYANG}/edit", f"/staff/units/{LIYANG}/edit", **fields)
+    assert moved.status_code == 422
+    assert "只有管理员可以更改单位的类型或上级单位" in moved.text
+    assert run(units.by_code, LIYANG).kind == "community"
+    assert league_row(run, p, LIYANG) == before
+    # the honest path: a worker still corrects a name
+    renamed = {"name": "丽阳社区居委会", "kind": "community", "parent_code": "331102-01"}
+    assert post_form(client, f"/staff/units/{LIYANG}/edit", f"/staff/units/{LIYANG}/edit", **renamed).status_code == 303
+    assert run(units.by_code, LIYANG).name == "丽阳社区居委会"
+
+
+def test_an_admin_regroup_is_audited_and_leaves_the_open_period_alone(run, client, staff, demo_city):
+    p = demo_period(run)
+    _, before = league_row(run, p, LIYANG)
+    staff.as_role(Role.admin)
+    fields = {"name": "丽阳社区", "kind": "department", "parent_code": "3311"}
+    assert post_form(client, f"/staff/units/{LIYANG}/edit", f"/staff/units/{LIYANG}/edit", **fields).status_code == 303
+    assert run(units.by_code, LIYANG).kind == "department"
+    [entry] = audit_entries(run, "unit.regroup")
+    assert entry["before"]["kind"] == "community" and entry["after"]["kind"] == "department"
+    assert entry["after"]["open_periods_keep_group"] == [p.slug]
+    kind, after = league_row(run, p, LIYANG)
+    assert kind == "community" and after["score"] == before["score"] and after["n"] == before["n"]
+    # a period opened after the change scores the unit as it is now: no longer a community
+    later = run(periods.create, "later", SCHEME, "下一期", actor="test", campaigns_by_slug=None)
+    assert league_row(run, later, LIYANG) is None
+    # and closing the open period seals the roster it opened with
+    sealed = run(periods.close, p, "test")
+    groups = json.loads(sealed.result)["groups"]
+    assert LIYANG in {u["code"] for g in groups if g["kind"] == "community" for u in g["units"]}
+    assert run(periods.verify, p).ok
