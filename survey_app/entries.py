@@ -1,7 +1,9 @@
 """Staff entry of responses: interviews keyed as a resident answers, and paper sheets keyed twice.
 
+Only sheets issued for the link's unit can be keyed (`survey_app/paper_sheets.py`): the serial printed
+on the sheet is checked, and the sheet claimed in the transaction that saves its first keying.
 A paper sheet counts once. Its first keying is saved as the response (channel `paper`, `sheet` =
-the number written on it); the unique index (campaign, sheet) on response makes a second response
+the serial printed on it); the unique index (campaign, sheet) on response makes a second response
 for the same sheet impossible, whatever races. When another worker keys the same sheet, the
 insert fails on that index and the keying is stored in `second_keying` instead (unique per
 response, so a sheet is keyed at most twice) and compared item by item. Until a worker resolves
@@ -12,13 +14,11 @@ edit responses otherwise.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from survey_app import accounts, audit, campaigns, responses
+from survey_app import accounts, audit, campaigns, paper_sheets, responses
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.db import referenced, writing
@@ -27,9 +27,6 @@ from survey_app.questionnaires.format import Questionnaire
 from survey_app.responses import FieldError, FormToken, Saved
 from survey_app.tables import CampaignStatus, Channel, KeyingState, Link, Response, SecondKeying
 
-# After NFKC (full-width Ａ－０１３７ → A-0137) and upper-casing: letters, digits and inner
-# hyphens, as sheet numbers are printed or hand-written; the column holds 32 characters.
-SHEET_NUMBER = re.compile(r"^[A-Z0-9](?:[A-Z0-9-]{0,30}[A-Z0-9])?$")
 # Paper sheets collected during the period are often keyed after it closes; interviews happen live.
 ENTRY_STATES = {Channel.interviewer: {LinkState.open}, Channel.paper: {LinkState.open, LinkState.closed}}
 
@@ -72,24 +69,14 @@ def accepts(link: PublicLink, channel: Channel) -> bool:
     return link.state in ENTRY_STATES[channel]
 
 
-def normalise_sheet(text: str) -> str:
-    """The sheet number as stored: NFKC, no spaces, upper case; raises EntryError when unusable."""
-    sheet = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
-    if not sheet:
-        raise EntryError(N_("请填写纸质问卷上的编号。"))
-    if not SHEET_NUMBER.match(sheet):
-        raise EntryError(N_("问卷编号只能包含字母、数字和中间的横线，最多 32 个字符，例如 A-0137。"))
-    return sheet
-
-
 def parse_paper(questionnaire: Questionnaire, form: Mapping[str, Any], sheet_field: str) -> PaperForm:
     """Check a keyed paper form. An unanswered required item is not an error: the sheet is what it is."""
     answers, errors = responses.parse_answers(questionnaire, form)
     errors = {item_id: e for item_id, e in errors.items() if _posted(form.get(item_id))}
     sheet, sheet_error = str(form.get(sheet_field, "")), None
     try:
-        sheet = normalise_sheet(sheet)
-    except EntryError as exc:
+        sheet = paper_sheets.normalise(sheet)
+    except Refusal as exc:
         sheet_error = exc.message
     return PaperForm(sheet, sheet_error, answers, errors)
 
@@ -124,15 +111,17 @@ async def record_interview(
 async def key_paper(user: StaffMember, link: PublicLink, token: FormToken, form: PaperForm) -> PaperOutcome:
     """Save a keyed sheet: its response if it is new, else its second keying, compared with the first.
 
-    :raise EntryError: when this member keyed the sheet before, it was keyed twice already, or it
-        was first keyed for another unit.
+    :raise EntryError: when the sheet was not issued for this unit, this member keyed it before, it was
+        keyed twice already, or it was first keyed for another unit.
     """
 
-    async def audited(row: Response) -> None:
+    async def claimed_and_audited(row: Response) -> None:
+        await paper_sheets.claim(form.sheet, link.campaign_id, link.unit_id, row.id)
         after = {"campaign": link.campaign_slug, "unit": link.unit_id, "sheet": form.sheet, "receipt": row.receipt}
         await audit.record(user.username, "response.paper", "response", row.id, after=after)
 
     try:
+        await paper_sheets.check_issued(form.sheet, link.campaign_id, link.unit_id)
         saved = await responses.record(
             campaign_id=link.campaign_id,
             unit_id=link.unit_id,
@@ -142,16 +131,18 @@ async def key_paper(user: StaffMember, link: PublicLink, token: FormToken, form:
             channel=Channel.paper,
             entered_by=user.id,
             sheet=form.sheet,
-            on_saved=audited,
+            on_saved=claimed_and_audited,
         )
     except responses.SheetTaken as taken:
         return PaperOutcome(None, await _key_again(user, link, taken.response_id, form))
+    except paper_sheets.SheetRefused as refused:
+        raise EntryError(refused.message, **refused.params) from refused
     return PaperOutcome(saved.receipt, None)
 
 
 async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form: PaperForm) -> int:
     first = referenced(
-        await Response.select(Response.unit, Response.entered_by, Response.answers)
+        await Response.select(Response.entered_by, Response.answers)
         .where(Response.id == response_id)
         .output(load_json=True)
         .first(),
@@ -159,8 +150,6 @@ async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form
     )
     if first["entered_by"] == user.id:
         raise EntryError(N_("您已录入过编号为 %(sheet)s 的问卷。第二遍须由另一位工作人员录入。"), sheet=form.sheet)
-    if first["unit"] != link.unit_id:
-        raise EntryError(N_("编号为 %(sheet)s 的问卷已按另一个单位录入，请核对编号和单位。"), sheet=form.sheet)
     changed = differing(first["answers"], form.answers)
     state = KeyingState.differs if changed else KeyingState.matched
     keying = SecondKeying(response=response_id, entered_by=user.id, answers=form.answers, state=state)

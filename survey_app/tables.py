@@ -285,6 +285,29 @@ class Invitation(Table):
     )
 
 
+class PaperSheet(Table, tablename="paper_sheet"):
+    """A numbered paper questionnaire issued for one unit of a campaign; keyed at most once as a response."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    serial = Varchar(length=16, unique=True, index=True, help_text="8 random symbols and a check symbol.")
+    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    number = Integer(help_text="Printed sheet number, 1, 2, … per campaign and unit: the issue order.")
+    batch = Varchar(length=32, help_text="The print run it belongs to.")
+    issued_by = Varchar(length=64, help_text="Username of who printed it, kept as text: sheets outlive accounts.")
+    created_at = Timestamptz()  # default: now
+    used_at = Timestamptz(null=True, default=None)
+    response = ForeignKey(
+        Response,
+        null=True,
+        unique=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
+        help_text="The response it was keyed as; set in the transaction that saves it.",
+    )
+
+
 class CaseState(StrEnum):
     """A bad rating's case (差评闭环); see survey_app/cases/workflow.py for the transitions."""
 

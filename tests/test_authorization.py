@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from survey_app import accounts, campaigns, entries, invitations, responses, units
+from survey_app import accounts, campaigns, entries, invitations, paper_sheets, responses, units
 from survey_app.assessment import periods, schemes
 from survey_app.tables import RatingCase, Response, ResponseStatus, Role, UnitKind
 from tests.conftest import csrf_token
@@ -71,6 +71,8 @@ RULES = {
     ("POST", "/staff/campaigns/{slug:str}/ballots"): SCOPED_RUNNERS,
     ("POST", "/staff/campaigns/{slug:str}/invitations"): SCOPED_RUNNERS,
     ("GET", "/staff/campaigns/{slug:str}/invitations/{batch:str}"): SCOPED_RUNNERS,
+    ("POST", "/staff/campaigns/{slug:str}/paper"): SCOPED_RUNNERS,
+    ("GET", "/staff/campaigns/{slug:str}/paper/{print_run:str}"): SCOPED_RUNNERS,
     ("GET", "/staff/units"): ANY_STAFF,
     ("GET", "/staff/units/new"): RUNNERS,
     ("POST", "/staff/units/new"): RUNNERS,
@@ -168,6 +170,7 @@ def setting(run, world, client, staff):
     values["{path:str}"] = "openapi.yaml"
     values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
     values["{batch:str}"] = run(invitations.create_batch, world.campaign_id, world.unit_a, 2, "test")
+    values["{print_run:str}"] = run(paper_sheets.issue, world.campaign_id, world.unit_a, 2, "test")
     values["{period:str}"] = assessment_period(run)
     values["{sheet_id:int}"] = str(sheet_keyed_twice(run, world.token_a, ids["worker_own"], ids["admin"]))
     values["{response_id:int}"] = str(run(quarantined, receipt))
@@ -197,12 +200,19 @@ def assessment_period(run) -> str:
 def sheet_keyed_twice(run, token: str, first_id: int, second_id: int) -> int:
     """A paper sheet keyed by two members with different answers: the id of its comparison page."""
     link = run(campaigns.find_link, token)
+    serial = issued_serial(run, link)
     for member_id, overall in ((first_id, 4), (second_id, 2)):
         member = run(accounts.get, member_id)
-        form = entries.PaperForm("A-0001", None, {"overall": overall}, {})
+        form = entries.PaperForm(serial, None, {"overall": overall}, {})
         form_token = responses.read_form_token(token, responses.mint_form_token(token))
         outcome = run(entries.key_paper, member, link, form_token, form)
     return outcome.keying_id
+
+
+def issued_serial(run, link) -> str:
+    """The serial of one paper sheet printed for the link's unit."""
+    batch = run(paper_sheets.issue, link.campaign_id, link.unit_id, 1, "test")
+    return run(paper_sheets.batch_sheets, link.campaign_id, batch)[1][0].serial
 
 
 def the_case_id(run) -> int:

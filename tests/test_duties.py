@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from survey_app import units
+from bs4 import BeautifulSoup
+
+from survey_app import campaigns, paper_sheets, units
 from survey_app.assessment import periods, schemes
+from survey_app.questionnaires import versions
 from survey_app.settings import SCHEMES_DIR
-from survey_app.tables import AuditEntry, Role
+from survey_app.tables import AuditEntry, Link, Role
 from tests.conftest import csrf_token
 
 SCHEME = schemes.load_file(SCHEMES_DIR / "civilized-city-2026.yaml")
@@ -91,3 +94,54 @@ def test_an_admin_regroup_is_audited_and_leaves_the_open_period_alone(run, clien
     groups = json.loads(sealed.result)["groups"]
     assert LIYANG in {u["code"] for g in groups if g["kind"] == "community" for u in g["units"]}
     assert run(periods.verify, p).ok
+
+
+# --- Paper sheets issued, not typed (item 1) ------------------------------------------------------
+
+DAYANG = "331102-01-001"  # 大洋社区: 4 residents' answers in the demo, too few to be scored
+
+
+def link_token(run, campaign_prefix: str, unit_code: str) -> str:
+    async def fetch() -> str:
+        row = await (
+            Link.select(Link.token)
+            .where((Link.unit.code == unit_code) & Link.campaign.slug.like(f"{campaign_prefix}-%"))
+            .first()
+        )
+        return row["token"]
+
+    return run(fetch)
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    soup = BeautifulSoup(html, "html.parser")
+    return {i["name"]: i.get("value", "") for i in soup.select("main form input[type=hidden]")}
+
+
+def all_fives(run, slug_prefix: str) -> dict[str, str]:
+    """Every rating item of the campaign's questionnaire at its best level, as a stuffer would post it."""
+    campaign = next(c for c in run(campaigns.all_campaigns) if c.slug.startswith(slug_prefix))
+    q = run(versions.get, campaign.questionnaire_id)
+    return {item.id: "5" for item in q.rating_items()}
+
+
+def test_paper_stuffing_with_made_up_sheet_numbers_is_refused(run, client, staff, demo_city):
+    p = demo_period(run)
+    before = league_row(run, p, DAYANG)
+    staff.create("wanxiang", Role.worker, "331102-01")
+    assert staff.login("wanxiang").status_code == 303
+    token = link_token(run, "community-services", DAYANG)
+    answers = all_fives(run, "community-services")
+    statuses = set()
+    for n in range(40):
+        page = client.get(f"/staff/links/{token}/paper")
+        data = {**hidden_fields(page.text), "_sheet": f"A-{n:04d}", **answers}
+        posted = client.post(f"/staff/links/{token}/paper", data=data, follow_redirects=False)
+        statuses.add(posted.status_code)
+        assert "9 位字母和数字" in posted.text
+    made_up = paper_sheets.new_serial()  # well-formed, but nobody printed it
+    page = client.get(f"/staff/links/{token}/paper")
+    posted = client.post(f"/staff/links/{token}/paper", data={**hidden_fields(page.text), "_sheet": made_up, **answers})
+    assert posted.status_code == 409 and "没有发放过" in posted.text
+    assert statuses == {422}
+    assert league_row(run, p, DAYANG) == before

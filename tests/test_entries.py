@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import accounts, audit, campaigns, entries, responses
+from survey_app import accounts, audit, campaigns, entries, paper_sheets, responses
 from survey_app.reporting import campaign_report
 from survey_app.tables import CampaignStatus, Channel, KeyingState, Response, Role, SecondKeying
 from tests.conftest import csrf_token
@@ -25,6 +25,17 @@ def key(client, token: str, sheet: str, **answers: str | list[str]):
     return client.post(
         f"/staff/links/{token}/paper", data={**fields(page.text), "_sheet": sheet, **answers}, follow_redirects=False
     )
+
+
+def issue(run, world, count: int = 1, unit_id: int | None = None) -> list[str]:
+    """Serials of `count` sheets printed for a unit of the world's campaign (unit a by default)."""
+    batch = run(paper_sheets.issue, world.campaign_id, unit_id or world.unit_a, count, "test")
+    return [s.serial for s in run(paper_sheets.batch_sheets, world.campaign_id, batch)[1]]
+
+
+def full_width(text: str) -> str:
+    """As a Chinese input method may type it: full-width and lower case."""
+    return "".join(chr(ord(c) + 0xFEE0) for c in text.lower())
 
 
 def sign_in(client, staff, username: str) -> None:
@@ -90,46 +101,91 @@ def test_entry_pages_of_other_units_and_for_assessors_are_not_found(run, world, 
 def test_a_closed_campaign_takes_paper_but_no_interviews(run, world, client, workers):
     run(campaigns.set_status, world.campaign_id, CampaignStatus.closed, "test")
     assert client.get(f"/staff/links/{world.token_a}/interview").status_code == 410
-    assert key(client, world.token_a, "C-1", overall="3").status_code == 303
+    [serial] = issue(run, world)
+    assert key(client, world.token_a, serial, overall="3").status_code == 303
     assert [r["channel"] for r in world.responses()] == ["paper"]
 
 
-def test_paper_sheet_is_saved_with_its_number_and_blank_items_allowed(run, world, client, workers):
-    r = key(client, world.token_a, " ａ-0137 ", efficiency="4")  # full-width and lower case, as typed
+def test_paper_sheet_is_saved_with_its_serial_and_blank_items_allowed(run, world, client, workers):
+    [serial] = issue(run, world)
+    shown = paper_sheets.IssuedSheet(serial, 1, False).display
+    r = key(client, world.token_a, f" {full_width(shown)} ", efficiency="4")  # as typed
     assert r.status_code == 303
     [row] = world.responses()
-    assert (row["channel"], row["sheet"], row["entered_by"]) == ("paper", "A-0137", workers["li"])
+    assert (row["channel"], row["sheet"], row["entered_by"]) == ("paper", serial, workers["li"])
     assert row["answers"] == {"efficiency": 4}  # the resident skipped the required overall item
-    assert "A-0137" in client.get(r.headers["location"]).text
+    assert serial in client.get(r.headers["location"]).text
     assert actions(run) == ["response.paper"]
+    assert run(paper_sheets.owner, serial).used
+
+
+def mistyped(serial: str) -> str:
+    """The serial with its first symbol replaced: the check symbol no longer fits."""
+    other = next(c for c in paper_sheets.ALPHABET if c != serial[0])
+    return other + serial[1:]
 
 
 @pytest.mark.parametrize(
-    ("sheet", "message"), [("", "请填写纸质问卷上的编号"), ("A 01/37", "只能包含字母"), ("-A1", "只能包含字母")]
+    ("sheet", "message"),
+    [
+        ("", "请填写纸质问卷上印的编号"),
+        ("A 01/37", "9 位字母和数字"),
+        ("A-0137", "9 位字母和数字"),  # a number a worker made up
+        ("mistyped", "校验位不符"),
+        ("unissued", "没有发放过编号为"),
+        ("other unit", "是发给另一个单位的"),
+    ],
 )
-def test_paper_needs_a_usable_sheet_number(world, client, workers, sheet, message):
+def test_paper_needs_an_issued_serial_of_the_unit(run, world, client, workers, sheet, message):
+    [serial] = issue(run, world)
+    [theirs] = issue(run, world, unit_id=world.unit_b)
+    unissued = paper_sheets.new_serial()
+    sheet = {"mistyped": mistyped(serial), "unissued": unissued, "other unit": theirs}.get(sheet, sheet)
     r = key(client, world.token_a, sheet, overall="4")
-    assert r.status_code == 422 and message in r.text and world.responses() == []
+    assert r.status_code in (409, 422) and message in r.text and world.responses() == []
     assert BeautifulSoup(r.text, "html.parser").select_one("input[name=overall][value='4']").has_attr("checked")
+    assert not run(paper_sheets.owner, serial).used
 
 
-def test_paper_still_refuses_invalid_answers(world, client, workers):
-    r = key(client, world.token_a, "A-1", overall="9")
+def test_issuing_is_audited_with_who_printed_how_many_for_which_unit(run, world, client, workers):
+    page = client.get("/staff/campaigns/window-rating-test")
+    data = {"_csrf_token": csrf_token(page.text), "unit": str(world.unit_a), "count": "12"}
+    printed = client.post("/staff/campaigns/window-rating-test/paper", data=data, follow_redirects=False)
+    assert printed.status_code == 303
+    labels = client.get(printed.headers["location"])
+    assert labels.status_code == 200 and labels.text.count('class="slip') == 12 and "第 0012 号" in labels.text
+    client.post("/staff/campaigns/window-rating-test/paper", data={**data, "count": "3"})
+    listed = client.get("/staff/campaigns/window-rating-test").text
+    assert "0013–0015" in listed and "0001–0012" in listed  # numbered on from the last run
+    entries_ = [e for e in run(audit.recent) if e["action"] == "paper.issue"]
+    assert [(e["actor"], e["after"]["unit"], e["after"]["count"], e["after"]["numbers"]) for e in entries_] == [
+        ("li", world.unit_a, 3, [13, 15]),
+        ("li", world.unit_a, 12, [1, 12]),
+    ]
+    too_many = client.post("/staff/campaigns/window-rating-test/paper", data={**data, "count": "501"})
+    assert too_many.status_code == 422 and "1 到 500" in too_many.text
+
+
+def test_paper_still_refuses_invalid_answers(run, world, client, workers):
+    [serial] = issue(run, world)
+    r = key(client, world.token_a, serial, overall="9")
     assert r.status_code == 422 and world.responses() == []
 
 
 def test_the_same_worker_keying_a_sheet_twice_is_refused(run, world, client, workers):
-    assert key(client, world.token_a, "A-0137", overall="4").status_code == 303
-    r = key(client, world.token_a, "a-0137", overall="4")
+    [serial] = issue(run, world)
+    assert key(client, world.token_a, serial, overall="4").status_code == 303
+    r = key(client, world.token_a, serial.lower(), overall="4")
     assert r.status_code == 409
-    assert "您已录入过编号为 A-0137 的问卷" in r.text and "另一位工作人员" in r.text
+    assert f"您已录入过编号为 {serial} 的问卷" in r.text and "另一位工作人员" in r.text
     assert len(world.responses()) == 1 and keyings(run) == []
 
 
 def test_a_matching_second_keying_verifies_the_sheet_and_counts_once(run, world, client, staff, workers):
-    key(client, world.token_a, "A-0137", overall="4", one_visit="yes", reasons=[])
+    [serial] = issue(run, world)
+    key(client, world.token_a, serial, overall="4", one_visit="yes", reasons=[])
     sign_in(client, staff, "zhao")
-    r = key(client, world.token_a, "A-0137", overall="4", one_visit="yes")
+    r = key(client, world.token_a, serial, overall="4", one_visit="yes")
     [keying] = keyings(run)
     assert r.headers["location"] == f"/staff/sheets/{keying['id']}"
     assert (keying["state"], keying["entered_by"]) == (KeyingState.matched, workers["zhao"])
@@ -140,9 +196,10 @@ def test_a_matching_second_keying_verifies_the_sheet_and_counts_once(run, world,
 
 
 def test_differences_are_shown_item_by_item_and_resolved_with_an_audit(run, world, client, staff, workers):
-    key(client, world.token_a, "A-0137", overall="2", reasons=["wait", "repeat"], attitude="3", matter="tax")
+    [serial] = issue(run, world)
+    key(client, world.token_a, serial, overall="2", reasons=["wait", "repeat"], attitude="3", matter="tax")
     sign_in(client, staff, "zhao")
-    r = key(client, world.token_a, "A-0137", overall="4", attitude="3", matter="social", one_visit="no")
+    r = key(client, world.token_a, serial, overall="4", attitude="3", matter="social", one_visit="no")
     page = client.get(r.headers["location"])
     soup = BeautifulSoup(page.text, "html.parser")
     assert [fs.legend.text.split(".")[0] for fs in soup.select("main form fieldset")] == ["1", "5", "6", "8"]
@@ -184,23 +241,25 @@ def entries_pending(client) -> list[str]:
 
 
 def test_a_third_keying_and_a_repeat_second_keying_are_refused(run, world, client, staff, workers):
-    key(client, world.token_a, "A-9", overall="4")
+    [serial] = issue(run, world)
+    key(client, world.token_a, serial, overall="4")
     sign_in(client, staff, "zhao")
-    key(client, world.token_a, "A-9", overall="3")
-    r = key(client, world.token_a, "A-9", overall="3")
-    assert r.status_code == 409 and "您已录入过编号为 A-9 的问卷" in r.text
+    key(client, world.token_a, serial, overall="3")
+    r = key(client, world.token_a, serial, overall="3")
+    assert r.status_code == 409 and f"您已录入过编号为 {serial} 的问卷" in r.text
     staff.create("qian", Role.worker, "331102-01")
     sign_in(client, staff, "qian")
-    r = key(client, world.token_a, "A-9", overall="3")
+    r = key(client, world.token_a, serial, overall="3")
     assert r.status_code == 409 and "已经录入过两遍" in r.text
     assert len(world.responses()) == 1 and len(keyings(run)) == 1
 
 
 def test_a_sheet_keyed_again_under_another_unit_is_refused(run, world, client, workers, staff):
-    key(client, world.token_a, "A-5", overall="4")
+    [serial] = issue(run, world)
+    key(client, world.token_a, serial, overall="4")
     sign_in(client, staff, "zhao")
-    r = key(client, world.token_b, "A-5", overall="4")
-    assert r.status_code == 409 and "已按另一个单位录入" in r.text and keyings(run) == []
+    r = key(client, world.token_b, serial, overall="4")
+    assert r.status_code == 409 and "是发给另一个单位的" in r.text and keyings(run) == []
 
 
 def test_the_database_itself_refuses_a_second_response_for_a_sheet(run, world, workers):
@@ -221,11 +280,12 @@ def test_the_database_itself_refuses_a_second_response_for_a_sheet(run, world, w
 
 
 def test_racing_first_keyings_of_one_sheet_make_one_response_and_one_second_keying(run, world, workers):
+    [serial] = issue(run, world)
     link = run(campaigns.find_link, world.token_a)
     members = [run(accounts.get, workers[name]) for name in ("li", "zhao")]
 
     async def both() -> list[entries.PaperOutcome]:
-        forms = [entries.PaperForm("R-1", None, {"overall": n}, {}) for n in (5, 1)]
+        forms = [entries.PaperForm(serial, None, {"overall": n}, {}) for n in (5, 1)]
         tokens = [responses.read_form_token(link.token, responses.mint_form_token(link.token)) for _ in forms]
         return await asyncio.gather(
             *(entries.key_paper(m, link, t, f) for m, t, f in zip(members, tokens, forms, strict=True))
@@ -237,12 +297,13 @@ def test_racing_first_keyings_of_one_sheet_make_one_response_and_one_second_keyi
 
 
 def test_reports_can_leave_out_or_single_out_staff_entered_channels(run, world, client, staff, workers):
+    [serial] = issue(run, world, unit_id=world.unit_b)
     form = client.get(f"/q/{world.token_a}").text
     resident = {i["name"]: i["value"] for i in BeautifulSoup(form, "html.parser").select("input[type=hidden]")}
     client.post(f"/q/{world.token_a}", data={**resident, "overall": "5"})
     page = client.get(f"/staff/links/{world.token_a}/interview")
     client.post(f"/staff/links/{world.token_a}/interview", data={**fields(page.text), "overall": "1"})
-    key(client, world.token_b, "P-1", overall="2")
+    key(client, world.token_b, serial, overall="2")
 
     everything = run(campaign_report.build, "window-rating-test")
     assert everything.responses == 3 and everything.by_channel == {"qr": 1, "interviewer": 1, "paper": 1}

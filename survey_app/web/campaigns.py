@@ -17,7 +17,18 @@ from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from analysis.sampling import sample_size_for_proportion
-from survey_app import accounts, ballots, campaigns, invitations, links, localtime, qrcodes, quarantine, units
+from survey_app import (
+    accounts,
+    ballots,
+    campaigns,
+    invitations,
+    links,
+    localtime,
+    paper_sheets,
+    qrcodes,
+    quarantine,
+    units,
+)
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import CampaignError
 from survey_app.i18n import N_, Refusal
@@ -248,6 +259,8 @@ async def _campaign_page(user: StaffMember, scope: CampaignScope, error: Refusal
         "ballots": await ballots.settings_of(scope.campaign.id),
         "batches": await invitations.batches(scope.campaign.id, scope.visible) if user.role in STAFF else [],
         "max_batch": invitations.MAX_BATCH,
+        "paper_batches": await paper_sheets.batches(scope.campaign.id, scope.visible) if user.role in STAFF else [],
+        "max_paper": paper_sheets.MAX_BATCH,
         "error": error,
     }
     return Template("staff/campaign.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY if error else 200)

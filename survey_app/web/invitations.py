@@ -35,7 +35,7 @@ class InvitationController(Controller):
     ) -> Template | Redirect:
         """Issue a batch of one-time codes for one of the member's units, then show its sheet."""
         slug = campaign_scope.campaign.slug
-        unit_id, count = _int(data.get("unit")), _int(data.get("count"))
+        unit_id, count = parse_int(data.get("unit")), parse_int(data.get("count"))
         if unit_id is not None and not campaign_scope.units.covers(unit_id):
             raise NotFoundException()
         try:
@@ -45,7 +45,7 @@ class InvitationController(Controller):
                 campaign_scope.campaign.id, unit_id, count or 0, request.user.username
             )
         except Refusal as exc:
-            return _refused(campaign_scope, exc)
+            return refused_page(campaign_scope, exc)
         return Redirect(path=f"/staff/campaigns/{slug}/invitations/{batch}", status_code=303)
 
     @get("/{batch:str}", name="invitations:sheet")
@@ -69,7 +69,7 @@ class InvitationController(Controller):
             None,
         )
         if link is None:
-            return _refused(campaign_scope, Refusal(N_("这个单位没有可用的二维码，请先生成一个。")))
+            return refused_page(campaign_scope, Refusal(N_("这个单位没有可用的二维码，请先生成一个。")))
         url = campaigns.public_url(base_url(request), link.token)
         cards = [
             {"slip": s, "url": f"{url}?code={s.code}", "qr_svg": qrcodes.svg(f"{url}?code={s.code}").decode()}
@@ -86,12 +86,12 @@ class InvitationController(Controller):
         return Template("staff/invitation_sheet.html", context=context)
 
 
-def _refused(campaign_scope: CampaignScope, error: Refusal) -> Template:
+def refused_page(campaign_scope: CampaignScope, error: Refusal) -> Template:
     context = {"c": campaign_scope.campaign, "error": error}
     return Template("staff/invitations_refused.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
 
 
-def _int(value: Any) -> int | None:
+def parse_int(value: Any) -> int | None:
     try:
         return int(str(value).strip())
     except ValueError:
