@@ -7,9 +7,13 @@ the serial printed on it); the unique index (campaign, sheet) on response makes 
 for the same sheet impossible, whatever races. When another worker keys the same sheet, the
 insert fails on that index and the keying is stored in `second_keying` instead (unique per
 response, so a sheet is keyed at most twice) and compared item by item. Until a worker resolves
-the differences the first keying counts; a resolution rewrites only the differing items of the
-response, and is audited with their values before and after (`survey_app/sheets.py`). Staff never
+the differences the first keying counts (unless it is held, below); a resolution rewrites only the
+differing items of the response, and is audited with their values before and after (`survey_app/sheets.py`). Staff never
 edit responses otherwise.
+
+Separation of duties (`survey_app/duties.py`): an entry by staff of the rated unit's own subtree is held
+(or refused, as the campaign says), and the second keying of a sheet must come from someone outside that
+subtree; when it matches, or its outside keyer resolves the differences, a held first keying counts.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from survey_app import accounts, audit, campaigns, paper_sheets, responses
+from survey_app import accounts, audit, campaigns, duties, paper_sheets, responses
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.db import referenced, writing
@@ -55,9 +59,14 @@ class PaperOutcome:
     keying_id: int | None  # set when it was the second keying
 
 
-async def entry_link(user: StaffMember, token: str) -> PublicLink | None:
-    """The link, when its unit is in the member's scope; None otherwise (shown as 404)."""
+async def entry_link(user: StaffMember, token: str, channel: Channel) -> PublicLink | None:
+    """The link, when its unit is in the member's scope; None otherwise (shown as 404).
+
+    Paper sheets may be keyed by any worker or admin: keying sheets of other streets is how a sheet gets
+    its outside keyer, and only serials issued for the link's unit are taken anyway."""
     link = await campaigns.find_link(token)
+    if channel == Channel.paper:
+        return link
     visible = await accounts.visible_unit_ids(user)
     if link is None or (visible is not None and link.unit_id not in visible):
         return None
@@ -89,11 +98,16 @@ def _posted(raw: Any) -> bool:
 async def record_interview(
     user: StaffMember, link: PublicLink, token: FormToken, answers: dict[str, Any], lang: str
 ) -> Saved:
-    """Save answers given to an interviewer (channel `interviewer`, tagged with the worker; audited)."""
+    """Save answers given to an interviewer (channel `interviewer`, tagged with the worker; audited);
+    held when the worker is staff of the rated unit's own subtree.
+
+    :raise EntryError: when the campaign refuses entries by the rated unit's own staff.
+    """
+    held = await _held_by(user, link)
 
     async def audited(row: Response) -> None:
         after = {"campaign": link.campaign_slug, "unit": link.unit_id, "link": link.link_id, "receipt": row.receipt}
-        await audit.record(user.username, "response.interview", "response", row.id, after=after)
+        await audit.record(user.username, "response.interview", "response", row.id, after=after | {"held": bool(held)})
 
     return await responses.record(
         campaign_id=link.campaign_id,
@@ -104,8 +118,16 @@ async def record_interview(
         channel=Channel.interviewer,
         lang=lang,
         entered_by=user.id,
+        held_by=held,
         on_saved=audited,
     )
+
+
+async def _held_by(user: StaffMember, link: PublicLink) -> list[str]:
+    try:
+        return await duties.entry_flags(user, link.campaign_id, link.unit_id)
+    except duties.DutyRefused as refused:
+        raise EntryError(refused.message, **refused.params) from refused
 
 
 async def key_paper(user: StaffMember, link: PublicLink, token: FormToken, form: PaperForm) -> PaperOutcome:
@@ -115,10 +137,12 @@ async def key_paper(user: StaffMember, link: PublicLink, token: FormToken, form:
         keyed twice already, or it was first keyed for another unit.
     """
 
+    held = await _held_by(user, link)
+
     async def claimed_and_audited(row: Response) -> None:
         await paper_sheets.claim(form.sheet, link.campaign_id, link.unit_id, row.id)
         after = {"campaign": link.campaign_slug, "unit": link.unit_id, "sheet": form.sheet, "receipt": row.receipt}
-        await audit.record(user.username, "response.paper", "response", row.id, after=after)
+        await audit.record(user.username, "response.paper", "response", row.id, after=after | {"held": bool(held)})
 
     try:
         await paper_sheets.check_issued(form.sheet, link.campaign_id, link.unit_id)
@@ -131,16 +155,17 @@ async def key_paper(user: StaffMember, link: PublicLink, token: FormToken, form:
             channel=Channel.paper,
             entered_by=user.id,
             sheet=form.sheet,
+            held_by=held,
             on_saved=claimed_and_audited,
         )
     except responses.SheetTaken as taken:
-        return PaperOutcome(None, await _key_again(user, link, taken.response_id, form))
+        return PaperOutcome(None, await _key_again(user, link, taken.response_id, form, inside=bool(held)))
     except paper_sheets.SheetRefused as refused:
         raise EntryError(refused.message, **refused.params) from refused
     return PaperOutcome(saved.receipt, None)
 
 
-async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form: PaperForm) -> int:
+async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form: PaperForm, *, inside: bool) -> int:
     first = referenced(
         await Response.select(Response.entered_by, Response.answers)
         .where(Response.id == response_id)
@@ -150,6 +175,9 @@ async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form
     )
     if first["entered_by"] == user.id:
         raise EntryError(N_("您已录入过编号为 %(sheet)s 的问卷。第二遍须由另一位工作人员录入。"), sheet=form.sheet)
+    if inside:
+        message = N_("编号为 %(sheet)s 的问卷已录入过一遍，第二遍须由被评单位及其上级单位以外的人员录入。")
+        raise EntryError(message, sheet=form.sheet)
     changed = differing(first["answers"], form.answers)
     state = KeyingState.differs if changed else KeyingState.matched
     keying = SecondKeying(response=response_id, entered_by=user.id, answers=form.answers, state=state)
@@ -158,6 +186,8 @@ async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form
             await keying.save()
             after = {"sheet": form.sheet, "state": str(state), "differing_items": changed}
             await audit.record(user.username, "response.paper_second", "response", response_id, after=after)
+            if state == KeyingState.matched:  # an outsider read the same sheet: a held first keying counts
+                await duties.release(response_id, user.username, "second keying matched")
     except Exception as exc:  # the unique response column: someone keyed it a second time already
         other = await SecondKeying.select(SecondKeying.entered_by).where(SecondKeying.response == response_id).first()
         if other is None:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from survey_app import audit, receipts
 from survey_app.db import writing
 from survey_app.i18n import N_, Refusal
-from survey_app.tables import CampaignUnit, PaperSheet
+from survey_app.tables import CampaignUnit, Link, PaperSheet
 
 ALPHABET = receipts.ALPHABET  # no 0/O, 1/I/L: read aloud and typed without confusion
 BODY_LENGTH = 8  # 31⁸ ≈ 8.5 × 10¹¹: a made-up serial hits one of 10,000 issued sheets with odds 1e-8
@@ -228,3 +228,23 @@ async def serial_numbers(response_ids: list[int]) -> dict[int, int]:
         PaperSheet.response.is_in(response_ids)
     )
     return {r["response"]: r["number"] for r in rows}
+
+
+async def entry_token(serial_text: str) -> str:
+    """The token of a live link of the unit a serial was issued for: where it is keyed.
+
+    :raise SheetRefused: when the serial is malformed, mistyped, never issued, or its unit has no live link.
+    """
+    serial = normalise(serial_text)
+    found = await owner(serial)
+    if found is None:
+        raise SheetRefused(N_("没有发放过编号为 %(sheet)s 的纸质问卷，请核对编号。"), sheet=serial)
+    row = await (
+        Link.select(Link.token)
+        .where((Link.campaign == found.campaign_id) & (Link.unit == found.unit_id) & Link.revoked_at.is_null())
+        .order_by(Link.id)
+        .first()
+    )
+    if row is None:
+        raise SheetRefused(N_("这张问卷所属单位的二维码都已作废，无法录入。"))
+    return str(row["token"])

@@ -43,6 +43,13 @@ class CampaignStatus(StrEnum):
     closed = "closed"
 
 
+class InsideEntry(StrEnum):
+    """What happens to answers keyed or interviewed by staff of the rated unit's own subtree."""
+
+    hold = "hold"  # saved, held (quarantined, flag inside_entry) until someone outside the subtree confirms
+    refuse = "refuse"  # not taken at all
+
+
 class Channel(StrEnum):
     qr = "qr"
     interviewer = "interviewer"
@@ -101,6 +108,12 @@ class Campaign(Table):
     invitation_only = Boolean(default=False, help_text="Answers need a one-time invitation code.")
     link_hourly_limit = Integer(null=True, default=None, help_text="Accepted answers per link per hour.")
     campaign_hourly_limit = Integer(null=True, default=None, help_text="Accepted answers per campaign per hour.")
+    inside_entry = Varchar(
+        length=8,
+        choices=InsideEntry,
+        default=InsideEntry.hold,
+        help_text="Answers entered by the rated unit's own staff (or above it): held for confirmation, or refused.",
+    )
     flag_key = Varchar(
         length=64,
         default="",

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 from bs4 import BeautifulSoup
 
-from survey_app import campaigns, paper_sheets, units
+from survey_app import campaigns, duties, paper_sheets, units
 from survey_app.assessment import periods, schemes
 from survey_app.questionnaires import versions
 from survey_app.settings import SCHEMES_DIR
-from survey_app.tables import AuditEntry, Link, Role
+from survey_app.tables import AuditEntry, InsideEntry, Link, Response, Role
 from tests.conftest import csrf_token
 
 SCHEME = schemes.load_file(SCHEMES_DIR / "civilized-city-2026.yaml")
@@ -122,7 +122,11 @@ def all_fives(run, slug_prefix: str) -> dict[str, str]:
     """Every rating item of the campaign's questionnaire at its best level, as a stuffer would post it."""
     campaign = next(c for c in run(campaigns.all_campaigns) if c.slug.startswith(slug_prefix))
     q = run(versions.get, campaign.questionnaire_id)
-    return {item.id: "5" for item in q.rating_items()}
+    answers = {item.id: "5" for item in q.rating_items()}
+    for item in q.items:  # the required questions a form insists on, answered with their first option
+        if item.required and item.id not in answers:
+            answers[item.id] = "yes" if item.type == "yesno" else (item.options or [])[0].value
+    return answers
 
 
 def test_paper_stuffing_with_made_up_sheet_numbers_is_refused(run, client, staff, demo_city):
@@ -145,3 +149,118 @@ def test_paper_stuffing_with_made_up_sheet_numbers_is_refused(run, client, staff
     assert posted.status_code == 409 and "没有发放过" in posted.text
     assert statuses == {422}
     assert league_row(run, p, DAYANG) == before
+
+
+# --- Separation of duties (item 2) ----------------------------------------------------------------
+
+
+def source_n(row: dict, questionnaire: str) -> int:
+    return next(s["n"] for s in row["sources"] if s["questionnaire"] == questionnaire)
+
+
+def print_sheets(run, client, slug_prefix: str, unit_code: str, count: int) -> list[str]:
+    """Print a run of sheets from the campaign page as the signed-in member; their serials."""
+    campaign = next(c for c in run(campaigns.all_campaigns) if c.slug.startswith(slug_prefix))
+    unit = run(units.by_code, unit_code)
+    page = client.get(f"/staff/campaigns/{campaign.slug}")
+    data = {"_csrf_token": csrf_token(page.text), "unit": str(unit.id), "count": str(count)}
+    printed = client.post(f"/staff/campaigns/{campaign.slug}/paper", data=data, follow_redirects=False)
+    assert printed.status_code == 303
+    batch = printed.headers["location"].rsplit("/", 1)[1]
+    return [s.serial for s in run(paper_sheets.batch_sheets, campaign.id, batch)[1]]
+
+
+def key_sheet(client, token: str, serial: str, answers: dict[str, str]):
+    page = client.get(f"/staff/links/{token}/paper")
+    data = {**hidden_fields(page.text), "_sheet": serial, **answers}
+    return client.post(f"/staff/links/{token}/paper", data=data, follow_redirects=False)
+
+
+def sign_in_as(client, staff, username: str) -> None:
+    client.cookies.clear()
+    assert staff.login(username).status_code == 303
+
+
+def test_stuffed_sheets_keyed_by_the_units_own_street_are_held_until_an_outsider_keys_them(
+    run, client, staff, demo_city
+):
+    p = demo_period(run)
+    before = league_row(run, p, DAYANG)
+    for name, unit in (("wanxiang", "331102-01"), ("wanxiang2", "331102-01"), ("zijin", "331102-02")):
+        staff.create(name, Role.worker, unit)
+    sign_in_as(client, staff, "wanxiang")
+    serials = print_sheets(run, client, "community-services", DAYANG, 42)
+    token = link_token(run, "community-services", DAYANG)
+    answers = all_fives(run, "community-services")
+    for serial in serials[:40]:
+        assert key_sheet(client, token, serial, answers).status_code == 303
+    assert league_row(run, p, DAYANG) == before  # 40 sheets saved, none counted: all held
+    [issued] = audit_entries(run, "paper.issue")
+    assert issued["actor"] == "wanxiang" and issued["after"]["count"] == 42
+    # a colleague of the same street cannot be the second keyer
+    sign_in_as(client, staff, "wanxiang2")
+    refused = key_sheet(client, token, serials[0], answers)
+    assert refused.status_code == 409 and "第二遍须由被评单位及其上级单位以外的人员录入" in refused.text
+    assert league_row(run, p, DAYANG) == before
+    # the honest paths: a worker of another street keys the same sheet (it counts once it matches), and keys
+    # a fresh sheet of 大洋社区 first (outside the unit: it counts at once)
+    sign_in_as(client, staff, "zijin")
+    assert key_sheet(client, token, serials[1], answers).status_code == 303
+    assert key_sheet(client, token, serials[40], answers).status_code == 303
+    after = league_row(run, p, DAYANG)[1]
+    assert source_n(after, "community-services") == source_n(before[1], "community-services") + 2
+
+
+def interview(client, token: str, answers: dict[str, str]):
+    page = client.get(f"/staff/links/{token}/interview")
+    data = {**hidden_fields(page.text), **answers}
+    return client.post(f"/staff/links/{token}/interview", data=data, follow_redirects=False)
+
+
+def test_interviews_by_the_units_own_staff_are_held_until_an_assessor_confirms(run, client, staff, demo_city):
+    p = demo_period(run)
+    before = league_row(run, p, DAYANG)
+    staff.create("wanxiang", Role.worker, "331102-01")
+    staff.create("pinggu", Role.assessor)
+    sign_in_as(client, staff, "wanxiang")
+    token = link_token(run, "community-services", DAYANG)
+    answers = all_fives(run, "community-services")
+    for _ in range(9):
+        assert interview(client, token, answers).status_code == 303
+    assert league_row(run, p, DAYANG) == before
+    assert client.get("/staff/quarantine").status_code == 404  # the unit's staff never confirm their own
+    # an assessor confirms one (the honest path) on the quarantine page
+    sign_in_as(client, staff, "pinggu")
+    listing = client.get("/staff/quarantine?campaign=" + token_campaign(run, "community-services"))
+    assert listing.text.count("本单位人员录入") >= 9
+    held_id = held_ids(run)[0]
+    page = client.get(f"/staff/quarantine/{held_id}")
+    data = {"_csrf_token": csrf_token(page.text), "decision": "include", "reason": "已电话回访受访居民，确认属实"}
+    assert client.post(f"/staff/quarantine/{held_id}", data=data, follow_redirects=False).status_code == 303
+    after = league_row(run, p, DAYANG)[1]
+    assert source_n(after, "community-services") == source_n(before[1], "community-services") + 1
+
+
+def test_a_campaign_may_refuse_entries_by_the_units_own_staff(run, client, staff, demo_city):
+    campaign = next(c for c in run(campaigns.all_campaigns) if c.slug.startswith("community-services"))
+    run(duties.set_rule, campaign.id, InsideEntry.refuse, "test")
+    p = demo_period(run)
+    before = league_row(run, p, DAYANG)
+    staff.create("wanxiang", Role.worker, "331102-01")
+    sign_in_as(client, staff, "wanxiang")
+    token = link_token(run, "community-services", DAYANG)
+    refused = interview(client, token, all_fives(run, "community-services"))
+    assert refused.status_code == 409 and "本次评议不接受被评单位及其上级单位工作人员录入的答卷" in refused.text
+    assert league_row(run, p, DAYANG) == before
+
+
+def token_campaign(run, slug_prefix: str) -> str:
+    return next(c.slug for c in run(campaigns.all_campaigns) if c.slug.startswith(slug_prefix))
+
+
+def held_ids(run) -> list[int]:
+    async def fetch() -> list[int]:
+        rows = await Response.select(Response.id, Response.flags).where(Response.status == "quarantined")
+        return [r["id"] for r in rows if "inside_entry" in (r["flags"] or "")]
+
+    return run(fetch)

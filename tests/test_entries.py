@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import accounts, audit, campaigns, entries, paper_sheets, responses
+from survey_app import accounts, audit, campaigns, entries, paper_sheets, responses, units
 from survey_app.reporting import campaign_report
-from survey_app.tables import CampaignStatus, Channel, KeyingState, Response, Role, SecondKeying
+from survey_app.tables import CampaignStatus, Channel, KeyingState, Response, Role, SecondKeying, UnitKind
 from tests.conftest import csrf_token
 
 
@@ -45,10 +45,19 @@ def sign_in(client, staff, username: str) -> None:
 
 @pytest.fixture
 def workers(run, world, client, staff) -> dict[str, int]:
-    """Two workers of the street covering the campaign's units, the first one signed in."""
-    ids = {name: staff.create(name, Role.worker, "331102-01") for name in ("li", "zhao")}
+    """li, a worker of the street covering the campaign's units (signed in), and zhao, of another street:
+    the outside keyer that separation of duties asks for."""
+    run(units.create, "331102-02", "紫金街道", UnitKind.street, parent_code="331102")
+    ids = {"li": staff.create("li", Role.worker, "331102-01"), "zhao": staff.create("zhao", Role.worker, "331102-02")}
     sign_in(client, staff, "li")
     return ids
+
+
+def status_of(world) -> list[tuple[str, list[str]]]:
+    return [(r["status"], r["flags"]) for r in world.responses()]
+
+
+HELD = ("quarantined", ["inside_entry"])
 
 
 def keyings(run) -> list[dict]:
@@ -76,6 +85,7 @@ def test_interview_is_the_residents_form_with_a_banner_and_is_tagged(run, world,
     again = client.post(f"/staff/links/{world.token_a}/interview", data=data, follow_redirects=False)
     assert again.status_code == 303 and len(world.responses()) == 1  # a resend saves nothing new
     assert actions(run) == ["response.interview"]
+    assert status_of(world) == [HELD]  # li works for the rated unit's street: held for an outside confirmation
 
 
 def test_interview_form_keeps_answers_and_demands_required_items(world, client, workers):
@@ -87,15 +97,16 @@ def test_interview_form_keeps_answers_and_demands_required_items(world, client, 
     assert soup.select_one("#q-overall .err") is not None
 
 
-def test_entry_pages_of_other_units_and_for_assessors_are_not_found(run, world, client, staff):
+def test_interviews_of_other_units_and_entry_pages_for_assessors_are_not_found(run, world, client, staff):
     staff.as_role(Role.worker, "331102-01-002")  # community B only: token_a is community A's
     assert client.get(f"/staff/links/{world.token_a}/interview").status_code == 404
-    assert client.get(f"/staff/links/{world.token_a}/paper").status_code == 404
+    assert client.get(f"/staff/links/{world.token_a}/paper").status_code == 200  # sheets are keyed across units
     assert client.get(f"/staff/links/{world.token_b}/paper").status_code == 200
     assert "大洋社区" not in client.get("/staff/entries").text
     client.cookies.clear()
     staff.as_role(Role.assessor)
     assert client.get(f"/staff/links/{world.token_b}/interview").status_code == 404
+    assert client.get(f"/staff/links/{world.token_b}/paper").status_code == 404
 
 
 def test_a_closed_campaign_takes_paper_but_no_interviews(run, world, client, workers):
@@ -192,7 +203,9 @@ def test_a_matching_second_keying_verifies_the_sheet_and_counts_once(run, world,
     assert "两次录入完全一致" in client.get(r.headers["location"]).text
     assert len(world.responses()) == 1
     assert run(campaign_report.build, "window-rating-test").responses == 1
-    assert actions(run) == ["response.paper", "response.paper_second"]
+    # li is staff of the unit's street: the sheet was held until zhao, of another street, read the same
+    assert actions(run) == ["response.paper", "response.paper_second", "response.release"]
+    assert status_of(world) == [("counted", [])]
 
 
 def test_differences_are_shown_item_by_item_and_resolved_with_an_audit(run, world, client, staff, workers):
@@ -219,6 +232,7 @@ def test_differences_are_shown_item_by_item_and_resolved_with_an_audit(run, worl
     [row] = world.responses()
     # overall 4 hides the reasons item, so the first keying's reasons no longer apply
     assert row["answers"] == {"overall": 4, "attitude": 3, "one_visit": False, "matter": "tax"}
+    assert (row["status"], row["flags"]) == ("counted", [])  # held until zhao, an outsider, resolved it
     assert keyings(run)[0]["state"] == KeyingState.resolved and keyings(run)[0]["resolved_by"] == workers["zhao"]
     [entry] = [e for e in run(audit.recent) if e["action"] == "response.paper_resolve"]
     assert entry["actor"] == "zhao" and entry["object_id"] == str(row["id"])
@@ -247,7 +261,7 @@ def test_a_third_keying_and_a_repeat_second_keying_are_refused(run, world, clien
     key(client, world.token_a, serial, overall="3")
     r = key(client, world.token_a, serial, overall="3")
     assert r.status_code == 409 and f"您已录入过编号为 {serial} 的问卷" in r.text
-    staff.create("qian", Role.worker, "331102-01")
+    staff.create("qian", Role.worker, "331102-02")
     sign_in(client, staff, "qian")
     r = key(client, world.token_a, serial, overall="3")
     assert r.status_code == 409 and "已经录入过两遍" in r.text
@@ -279,10 +293,11 @@ def test_the_database_itself_refuses_a_second_response_for_a_sheet(run, world, w
     assert len(world.responses()) == 1
 
 
-def test_racing_first_keyings_of_one_sheet_make_one_response_and_one_second_keying(run, world, workers):
+def test_racing_first_keyings_of_one_sheet_make_one_response_and_one_second_keying(run, world, staff, workers):
     [serial] = issue(run, world)
     link = run(campaigns.find_link, world.token_a)
-    members = [run(accounts.get, workers[name]) for name in ("li", "zhao")]
+    sun = staff.create("sun", Role.worker, "331102-02")  # two outside keyers: either may come second
+    members = [run(accounts.get, member_id) for member_id in (workers["zhao"], sun)]
 
     async def both() -> list[entries.PaperOutcome]:
         forms = [entries.PaperForm(serial, None, {"overall": n}, {}) for n in (5, 1)]
@@ -301,6 +316,8 @@ def test_reports_can_leave_out_or_single_out_staff_entered_channels(run, world, 
     form = client.get(f"/q/{world.token_a}").text
     resident = {i["name"]: i["value"] for i in BeautifulSoup(form, "html.parser").select("input[type=hidden]")}
     client.post(f"/q/{world.token_a}", data={**resident, "overall": "5"})
+    staff.create("office", Role.admin)  # the campaign office is outside every unit: its entries count at once
+    sign_in(client, staff, "office")
     page = client.get(f"/staff/links/{world.token_a}/interview")
     client.post(f"/staff/links/{world.token_a}/interview", data={**fields(page.text), "overall": "1"})
     key(client, world.token_b, serial, overall="2")
@@ -328,3 +345,15 @@ def test_no_route_can_put_patch_or_delete(app_client):
         m for route in app_client.app.routes for h in getattr(route, "route_handlers", []) for m in h.http_methods
     }
     assert methods <= {"GET", "HEAD", "OPTIONS", "POST"}  # responses change only through the audited POSTs
+
+
+def test_an_outside_keyer_opens_a_sheets_form_by_its_serial(run, world, client, staff, workers):
+    [serial] = issue(run, world, unit_id=world.unit_b)
+    sign_in(client, staff, "zhao")  # another street: 中山社区 is not in zhao's scope
+    page = client.get("/staff/entries")
+    typed = paper_sheets.IssuedSheet(serial, 1, False).display.lower()
+    opened = client.post("/staff/entries/serial", data={"_csrf_token": csrf_token(page.text), "serial": typed})
+    assert opened.status_code == 200 and opened.url.path == f"/staff/links/{world.token_b}/paper"
+    assert f'value="{serial}"' in opened.text and "中山社区" in opened.text
+    unknown = client.post("/staff/entries/serial", data={"_csrf_token": csrf_token(page.text), "serial": "A-1"})
+    assert unknown.status_code == 422 and "9 位字母和数字" in unknown.text

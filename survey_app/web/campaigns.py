@@ -21,6 +21,7 @@ from survey_app import (
     accounts,
     ballots,
     campaigns,
+    duties,
     invitations,
     links,
     localtime,
@@ -32,7 +33,7 @@ from survey_app import (
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import CampaignError
 from survey_app.i18n import N_, Refusal
-from survey_app.tables import CampaignStatus, Role, UnitKind
+from survey_app.tables import CampaignStatus, InsideEntry, Role, UnitKind
 from survey_app.web.auth import requires
 from survey_app.web.common import (
     STAFF,
@@ -91,6 +92,22 @@ class CampaignController(Controller):
             await ballots.change_settings(campaign_scope.campaign.id, _ballot_settings(data), request.user.username)
         except Refusal as exc:
             return await _campaign_page(request.user, campaign_scope, error=exc)
+        return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
+
+    @post("/{slug:str}/duties", name="campaigns:duties", guards=[requires(*STAFF)])
+    async def change_duties(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Redirect:
+        """Hold or refuse answers entered by the rated unit's own staff (audited); both keep them out of scores."""
+        if not campaign_scope.may_run:
+            raise NotFoundException()
+        rule = str(data.get("inside_entry", ""))
+        if rule not in {r.value for r in InsideEntry}:
+            raise ValidationException("unknown rule")
+        await duties.set_rule(campaign_scope.campaign.id, InsideEntry(rule), request.user.username)
         return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
 
     @post("/{slug:str}/status", name="campaigns:status", guards=[requires(*STAFF)])
@@ -257,6 +274,7 @@ async def _campaign_page(user: StaffMember, scope: CampaignScope, error: Refusal
         "poster_roots": await units.listing(scope.visible),
         "one_day": timedelta(days=1),
         "ballots": await ballots.settings_of(scope.campaign.id),
+        "inside_entry": await duties.rule_of(scope.campaign.id),
         "batches": await invitations.batches(scope.campaign.id, scope.visible) if user.role in STAFF else [],
         "max_batch": invitations.MAX_BATCH,
         "paper_batches": await paper_sheets.batches(scope.campaign.id, scope.visible) if user.role in STAFF else [],
