@@ -47,7 +47,7 @@ def test_close_verify_and_detect_tampering(run, cli, demo_city):
     made = cli("assessment", "create", "y2026", "--scheme", "civilized-city-2026", "--title", "2026 年度考核")
     assert made.returncode == 0, made.stderr
     assert made.stdout == (
-        "created period y2026 (civilized-city-2026 v1; community-services=community-services-2026, "
+        "created period y2026 (civilized-city-2026 v2; community-services=community-services-2026, "
         "department-conduct=department-conduct-2026, safe-community=safe-community-2026)\n"
     )
     closed = cli("assessment", "close", "y2026")
@@ -199,7 +199,7 @@ def departments_independently(run) -> dict[str, analysis.Score]:
 
 # The sealed result of the demo city (seed 2026) under the bundled scheme: the same bytes on SQLite
 # and PostgreSQL. It changes only when the demo, the questionnaires, the scheme or the statistics do.
-DEMO_RESULT_SHA256 = "0b80a0518c5030644e19190ba9e132401aad468413e39b8d5bf37cebcd4e532a"
+DEMO_RESULT_SHA256 = "eb1a623ea92190f1f290587241cd0f1aec1dc49d3579abb4db0470144495f75b"
 
 
 def test_simultaneous_seals_and_corrections_queue_instead_of_failing(run, demo_city):

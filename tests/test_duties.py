@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import campaigns, duties, paper_sheets, units
-from survey_app.assessment import periods, schemes
+from survey_app import accounts, campaigns, duties, entries, paper_sheets, responses, units
+from survey_app.assessment import league, periods, schemes
 from survey_app.questionnaires import versions
 from survey_app.settings import SCHEMES_DIR
 from survey_app.tables import AuditEntry, InsideEntry, Link, Response, Role
@@ -208,7 +209,10 @@ def test_stuffed_sheets_keyed_by_the_units_own_street_are_held_until_an_outsider
     assert key_sheet(client, token, serials[1], answers).status_code == 303
     assert key_sheet(client, token, serials[40], answers).status_code == 303
     after = league_row(run, p, DAYANG)[1]
-    assert source_n(after, "community-services") == source_n(before[1], "community-services") + 2
+    [services] = [s for s in after["sources"] if s["questionnaire"] == "community-services"]
+    # both count; with 4 residents' answers the scheme's 30 % staff share scores one of them
+    assert services["channels"] == {"qr": 4, "paper": 1} and services["staff_left_out"] == 1
+    assert source_n(after, "community-services") == source_n(before[1], "community-services") + 1
 
 
 def interview(client, token: str, answers: dict[str, str]):
@@ -264,3 +268,69 @@ def held_ids(run) -> list[int]:
         return [r["id"] for r in rows if "inside_entry" in (r["flags"] or "")]
 
     return run(fetch)
+
+
+# --- The scheme's channel rules: what staff channels may carry (item 2) ----------------------------
+
+
+def key_as(run, member_id: int, token: str, serial: str, answers: dict) -> entries.PaperOutcome:
+    member = run(accounts.get, member_id)
+    link = run(campaigns.find_link, token)
+    form_token = responses.read_form_token(token, responses.mint_form_token(token))
+    return run(entries.key_paper, member, link, form_token, entries.PaperForm(serial, None, answers, {}))
+
+
+def test_confirmed_staff_entries_never_carry_more_than_the_schemes_share(run, staff, demo_city):
+    p = demo_period(run)
+    assert p.scheme.channels is not None and p.scheme.channels.max_staff_share == 0.3
+    _, before = league_row(run, p, DAYANG)
+    [services] = [s for s in before["sources"] if s["questionnaire"] == "community-services"]
+    assert services["channels"] == {"qr": 4} and before["without_staff"]["n"] == before["n"]
+    office = staff.create("office", Role.admin)  # outside every unit: its keyings count at once
+    campaign = next(c for c in run(campaigns.all_campaigns) if c.slug.startswith("community-services"))
+    batch = run(paper_sheets.issue, campaign.id, run(units.by_code, DAYANG).id, 40, "office")
+    token = link_token(run, "community-services", DAYANG)
+    fives = {k: int(v) for k, v in all_fives(run, "community-services").items() if v.isdigit()}
+    for sheet in run(paper_sheets.batch_sheets, campaign.id, batch)[1]:
+        assert key_as(run, office, token, sheet.serial, fives).receipt is not None
+    _, after = league_row(run, p, DAYANG)
+    [services] = [s for s in after["sources"] if s["questionnaire"] == "community-services"]
+    # 4 residents' answers: at most 30 % staff means one sheet, the first keyed; 39 are left out
+    assert services["channels"] == {"qr": 4, "paper": 1} and services["staff_left_out"] == 39
+    assert after["suppressed"] and after["without_staff"] == before["without_staff"]
+
+
+def test_channel_rules_leave_out_the_latest_staff_answers_and_uncounted_channels():
+    q = schemes.bundled_questionnaires()["window-rating"]
+    source = schemes.Source(questionnaire="window-rating")
+    codes = ["a"] * 8 + ["b"] * 2
+    channels = ["qr", "paper", "qr", "interviewer", "paper", "qr", "import", "paper", "paper", "qr"]
+    data = league.SourceData(source, q, codes, [{"overall": 5}] * 10, channels)
+    rules = schemes.StaffChannels(counted=("qr", "interviewer", "paper"), max_staff_share=0.5)
+    kept, mix, left_out = league._channel_rules(data, rules, {"a": 0, "b": 1})
+    # a: 3 residents allow 3 staff answers, the first three (rows 1, 3, 4); row 7 is over; import never counts
+    assert kept.channels == ["qr", "paper", "qr", "interviewer", "paper", "qr", "paper", "qr"]
+    assert mix == [{"qr": 3, "paper": 2, "interviewer": 1}, {"paper": 1, "qr": 1}]
+    assert left_out == [1, 0]
+    none_allowed = schemes.StaffChannels(counted=("qr", "paper"), max_staff_share=0.0)
+    assert league._channel_rules(data, none_allowed, {"a": 0, "b": 1})[1] == [{"qr": 3}, {"qr": 1}]
+
+
+def test_a_scheme_names_only_known_channels_once():
+    base = SCHEME_TEXT + "channels: {counted: [qr, fax]}\n"
+    with pytest.raises(schemes.SchemeError, match=r"channels\.counted"):
+        schemes.parse(base, name="t.yaml")
+    twice = SCHEME_TEXT + "channels: {counted: [qr, qr]}\n"
+    with pytest.raises(schemes.SchemeError, match=r"channels\.counted\.1: duplicate 'qr'"):
+        schemes.parse(twice, name="t.yaml")
+    share = SCHEME_TEXT + "channels: {counted: [qr], max_staff_share: 1.5}\n"
+    with pytest.raises(schemes.SchemeError, match="max_staff_share"):
+        schemes.parse(share, name="t.yaml")
+    assert schemes.parse(SCHEME_TEXT, name="t.yaml").channels is None  # older schemes: no channel rules
+
+
+SCHEME_TEXT = (
+    "slug: duties-test\nversion: 1\ntitle: 测试\n"
+    "groups: [{kind: community, title: 社区, sources: [{questionnaire: window-rating}]}]\n"
+    "points: {method: linear}\ngrades: [{label: 合格, min: 60}, {label: 不合格, min: 0}]\n"
+)

@@ -241,7 +241,7 @@ async def compute(period: Period, as_of: datetime | None = None) -> Sealed:
             raise AssessmentError(N_("测评活动 %(campaign)s 不存在。"), campaign=c_slug)
         q = await versions.get(campaign.questionnaire_id)
         rows = await (
-            Response.select(Response.id, Response.unit.code.as_alias("unit"), Response.answers)
+            Response.select(Response.id, Response.unit.code.as_alias("unit"), Response.answers, Response.channel)
             .where(Response.campaign == campaign.id, Response.status.is_in(list(SCORED_STATUSES)))
             .order_by(Response.id)
             .output(load_json=True)
@@ -250,8 +250,10 @@ async def compute(period: Period, as_of: datetime | None = None) -> Sealed:
             {"questionnaire": q.slug, "version": q.version, "sha256": q.content_hash, "campaign": c_slug}
         )
         digest.update(canonical_json({"campaign": c_slug, "questionnaire": q.content_hash}) + b"\n")
+        by_channel = period.scheme.channels is not None  # the channel decides only under channel rules
         for r in rows:
-            digest.update(canonical_json([r["id"], r["unit"], r["answers"]]) + b"\n")
+            sealed = [r["id"], r["unit"], r["answers"]] + ([r["channel"]] if by_channel else [])
+            digest.update(canonical_json(sealed) + b"\n")
         responses += len(rows)
         loaded[q_slug] = (campaign.id, q, rows)
     for group in period.scheme.groups:
@@ -264,6 +266,7 @@ async def compute(period: Period, as_of: datetime | None = None) -> Sealed:
                 loaded[s.questionnaire][1],
                 [r["unit"] for r in loaded[s.questionnaire][2]],
                 [r["answers"] for r in loaded[s.questionnaire][2]],
+                [r["channel"] for r in loaded[s.questionnaire][2]],
             )
             for s in group.sources
         ]

@@ -396,6 +396,7 @@ LEAGUE_COLUMNS = [
     "group", "rank", "unit_code", "unit_name", "n", "score", "score_low", "score_high", "shrunken",
     "rank_low", "rank_high", "letters", "grade", "points", "needs_review", "small_sample", "suppressed",
     "case_rate", "case_n", "case_low", "case_high", "unweighted_score", "n_eff", "weighted",
+    "channels", "staff_left_out", "n_without_staff", "score_without_staff",
 ]  # fmt: skip
 
 
@@ -404,13 +405,15 @@ def league_table(result: dict[str, Any], grade_labels: Sequence[LocalText | str]
 
     Numbers are the page's, rounded as stored in the sealed result; a suppressed unit has no score,
     rank or grade, a unit without a case component no case columns, and a scheme without weighting no
-    weighting columns (empty cells)."""
+    weighting columns, nor one without channel rules channel columns (empty cells). `channels` reads
+    "community-services: qr 50, interviewer 6; …", one part per source."""
     rows: list[list[Cell]] = []
     for group in result["groups"]:
         for u in group["units"]:
             name = pick(lang, u["name"], u.get("name_en"))
+            mix = _channel_cells(u)
             if u["suppressed"]:
-                rows.append([group["kind"], None, u["code"], name, u["n"], *[None] * 11, 1, *[None] * 7])
+                rows.append([group["kind"], None, u["code"], name, u["n"], *[None] * 11, 1, *[None] * 7, *mix])
                 continue
             cases = u.get("cases") or {}  # the scheme's case component, when it has one
             weighting = u.get("weighting") or {}  # with a scheme that weights to population margins
@@ -422,10 +425,23 @@ def league_table(result: dict[str, Any], grade_labels: Sequence[LocalText | str]
                     score["high"], u["shrunken"], u["rank_low"], u["rank_high"], u["letters"], grade,
                     u["points"], int(u["needs_review"]), int(u["small_sample"]), 0, cases.get("estimate"),
                     cases.get("n"), cases.get("low"), cases.get("high"), weighting.get("unweighted"),
-                    weighting.get("n_eff"), int(not weighting["problems"]) if weighting else None,
+                    weighting.get("n_eff"), int(not weighting["problems"]) if weighting else None, *mix,
                 ]
             )  # fmt: skip
     return Table(LEAGUE_COLUMNS, rows)
+
+
+def _channel_cells(u: dict[str, Any]) -> list[Cell]:
+    """channels, staff_left_out, n_without_staff, score_without_staff of a league row (empty without rules)."""
+    without = u.get("without_staff")
+    if without is None:
+        return [None] * 4
+    mix = "; ".join(
+        f"{src['questionnaire']}: " + ", ".join(f"{ch} {k}" for ch, k in src["channels"].items())
+        for src in u["sources"]
+    )
+    left_out = sum(src["staff_left_out"] for src in u["sources"])
+    return [mix, left_out, without["n"], None if without["suppressed"] else without["score"]["estimate"]]
 
 
 def _round(x: float | None, digits: int) -> float | None:
