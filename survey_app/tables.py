@@ -103,7 +103,7 @@ class Campaign(Table):
     closes_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()  # default: now
     # One resident, one vote: the layers a campaign can switch on (survey_app/ballots.py).
-    device_check = Boolean(default=False, help_text="A signed per-campaign cookie marks a device that answered.")
+    device_check = Boolean(default=True, help_text="A signed per-campaign cookie marks a device that answered.")
     revision_minutes = Integer(default=30, help_text="How long a device may revise its answers (replacing them).")
     invitation_only = Boolean(default=False, help_text="Answers need a one-time invitation code.")
     link_hourly_limit = Integer(null=True, default=None, help_text="Accepted answers per link per hour.")

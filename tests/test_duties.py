@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import accounts, campaigns, duties, entries, paper_sheets, responses, units
+from survey_app import accounts, ballots, campaigns, duties, entries, paper_sheets, responses, units
 from survey_app.assessment import league, periods, schemes
 from survey_app.questionnaires import versions
 from survey_app.settings import SCHEMES_DIR
@@ -334,3 +334,40 @@ SCHEME_TEXT = (
     "groups: [{kind: community, title: 社区, sources: [{questionnaire: window-rating}]}]\n"
     "points: {method: linear}\ngrades: [{label: 合格, min: 60}, {label: 不合格, min: 0}]\n"
 )
+
+
+# --- One device, one answer by default (item 7) ----------------------------------------------------
+
+
+def test_the_demo_and_new_campaigns_check_devices_and_one_phone_gets_one_vote(run, client, demo_city):
+    every = run(campaigns.all_campaigns)
+    assert every and all(run(ballots.settings_of, c.id).device_check for c in every)
+    assert all(run(ballots.settings_of, c.id).revision_minutes == 30 for c in every)
+    p = demo_period(run)
+    before = league_row(run, p, DAYANG)
+    token = link_token(run, "community-services", DAYANG)
+    answers = all_fives(run, "community-services")
+    first = client.get(f"/q/{token}")
+    sent = client.post(f"/q/{token}", data={**form_fields(first.text), **answers}, follow_redirects=False)
+    assert sent.status_code == 303
+    again = BeautifulSoup(client.get(f"/q/{token}").text, "html.parser")  # the same phone, seconds later
+    assert again.h1.text == "您已经回答过" and again.select_one("form")["action"] == f"/q/{token}"  # to revise
+    second_form = {"_form": responses.mint_form_token(token), **answers}  # a form opened in a second tab
+    forced = client.post(f"/q/{token}", data=second_form, follow_redirects=False)
+    assert forced.status_code == 409 and "您已经回答过" in forced.text
+    _, after = league_row(run, p, DAYANG)
+    assert source_n(after, "community-services") == source_n(before[1], "community-services") + 1
+
+
+def test_a_campaign_without_the_device_check_says_so_on_its_form(run, client, world):
+    page = client.get(f"/q/{world.token_a}")  # the test world's campaign turned it off
+    assert "没有开启“每部手机只能评价一次”" in page.text
+    run(ballots.change_settings, world.campaign_id, ballots.BallotSettings(True, 30, False, None, None), "test")
+    assert "没有开启“每部手机只能评价一次”" not in client.get(f"/q/{world.token_a}").text
+    fresh = run(campaigns.create, "fresh", world.questionnaire_ids["window-rating"], "新评议", [world.unit_a])
+    assert run(ballots.settings_of, fresh).device_check
+
+
+def form_fields(html: str) -> dict[str, str]:
+    soup = BeautifulSoup(html, "html.parser")
+    return {i["name"]: i.get("value", "") for i in soup.select("form input[type=hidden]")}
