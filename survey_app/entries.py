@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from survey_app import accounts, audit, campaigns, duties, paper_sheets, responses
+from survey_app import accounts, audit, campaigns, duties, paper_sheets, receipts, responses
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.db import referenced, writing
@@ -209,16 +209,19 @@ def _typed(value: Any) -> tuple[str, Any]:
     return type(value).__name__, value
 
 
-async def saved_entry(user: StaffMember, link: PublicLink, receipt: str) -> str | None:
-    """The receipt, if it belongs to a response this member keyed through this link (for the "saved" line)."""
-    if not receipt:
+async def saved_entry(user: StaffMember, link: PublicLink, reference: str) -> str | None:
+    """What the "saved" line names (the sheet's serial, or the receipt's last two characters: staff never see
+    a full receipt), if `reference` (receipts.staff_reference) is one of this member's latest entries here."""
+    if not reference:
         return None
-    row = (
-        await Response.select(Response.sheet)
-        .where((Response.link == link.link_id) & (Response.receipt == receipt) & (Response.entered_by == user.id))
-        .first()
+    rows = await (
+        Response.select(Response.sheet, Response.receipt)
+        .where((Response.link == link.link_id) & (Response.entered_by == user.id))
+        .order_by(Response.id, ascending=False)
+        .limit(20)
     )
-    return None if row is None else (row["sheet"] or receipt)
+    row = next((r for r in rows if receipts.staff_reference(r["receipt"]) == reference), None)
+    return None if row is None else (row["sheet"] or receipts.hint(row["receipt"]))
 
 
 async def entry_links(user: StaffMember) -> list[dict[str, Any]]:

@@ -161,7 +161,8 @@ def setting(run, world, client, staff):
     ids = {visitor: staff.create(visitor, role, unit) for visitor, (role, unit) in ACCOUNTS.items()}
     form = client.get(f"/q/{world.token_a}").text
     data = {"_form": csrf_free_token(form), "overall": "2"}  # a bad rating: it opens a case
-    receipt = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False).headers["location"].split("r=")[1]
+    thanks = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False).headers["location"]
+    receipt = thanks.split("r=")[1].split("&")[0]
     client.cookies.clear()
     values = {
         "{token:str}": world.token_a,

@@ -7,16 +7,17 @@ path still counting. Run on SQLite and on PostgreSQL (MINPING_TEST_DATABASE_URL)
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import accounts, ballots, campaigns, duties, entries, paper_sheets, responses, units
+from survey_app import accounts, ballots, campaigns, duties, entries, paper_sheets, receipts, responses, units
 from survey_app.assessment import league, periods, schemes
 from survey_app.questionnaires import versions
 from survey_app.settings import SCHEMES_DIR
-from survey_app.tables import AuditEntry, InsideEntry, Link, Response, Role
+from survey_app.tables import AuditEntry, CaseContact, InsideEntry, Link, RatingCase, Response, Role
 from tests.conftest import csrf_token
 
 SCHEME = schemes.load_file(SCHEMES_DIR / "civilized-city-2026.yaml")
@@ -371,3 +372,56 @@ def test_a_campaign_without_the_device_check_says_so_on_its_form(run, client, wo
 def form_fields(html: str) -> dict[str, str]:
     soup = BeautifulSoup(html, "html.parser")
     return {i["name"]: i.get("value", "") for i in soup.select("form input[type=hidden]")}
+
+
+# --- Call-back numbers only from the resident (item 5) ---------------------------------------------
+
+
+def bad_rating(client, token: str) -> tuple[str, str]:
+    """A resident's bad rating: (receipt, the thank-you page's address)."""
+    page = client.get(f"/q/{token}")
+    sent = client.post(f"/q/{token}", data={**form_fields(page.text), "overall": "1"}, follow_redirects=False)
+    location = sent.headers["location"]
+    return location.split("r=")[1].split("&")[0], location
+
+
+def contact_phone(run) -> list[str]:
+    async def fetch() -> list[str]:
+        return [r["phone"] for r in await CaseContact.select(CaseContact.phone)]
+
+    return run(fetch)
+
+
+def test_a_receipt_alone_cannot_redirect_a_bad_ratings_call_back(run, client, staff, world):
+    receipt, thanks = bad_rating(client, world.token_a)
+    page = BeautifulSoup(client.get(thanks).text, "html.parser")
+    token = page.select_one("#callback input[name=t]")["value"]
+    left = client.post(f"/q/{world.token_a}/callback?r={receipt}", data={"phone": "13800138000", "t": token})
+    assert left.status_code == 200 and contact_phone(run) == ["13800138000"]  # the resident's own number
+    # the unit's worker, holding the receipt, tries to put their own number in through any link of the campaign
+    client.cookies.clear()
+    for link_token in (world.token_a, world.token_b):
+        for forged in ("", "0.00000000000000000000000000000000", receipts.callback_token("OTHERONE")):
+            url = f"/q/{link_token}/callback?r={receipt}"
+            refused = client.post(url, data={"phone": "13900139000", "t": forged})
+            assert refused.status_code == 422 and "只能在提交评价后两小时内" in refused.text
+    expired = receipts.callback_token(receipt, now=time.time() - receipts.CALLBACK_TOKEN_TTL_S - 60)
+    refused = client.post(f"/q/{world.token_a}/callback?r={receipt}", data={"phone": "13900139000", "t": expired})
+    assert refused.status_code == 422 and contact_phone(run) == ["13800138000"]
+    # the resident's timeline says a number was left (never which)
+    timeline = client.get(f"/r?code={receipt}").text
+    assert "留下了回访电话" in timeline and "13800138000" not in timeline
+
+
+def test_staff_pages_exports_and_the_api_never_show_a_full_receipt(run, client, staff, world):
+    receipt, _ = bad_rating(client, world.token_a)
+    staff.as_role(Role.worker, "331102-01")
+    case_id = run(lambda: RatingCase.select(RatingCase.id).first().run())["id"]
+    shown = [
+        client.get(f"/staff/cases/{case_id}").text,
+        client.get("/staff/cases").text,
+        client.get("/staff/campaigns/window-rating-test/responses.csv").text,
+        client.get("/api/v1/campaigns/window-rating-test/responses").text,
+    ]
+    assert all(receipt not in text for text in shown)
+    assert receipts.staff_reference(receipt) in shown[2] and receipts.staff_reference(receipt) in shown[3]

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import accounts, audit, campaigns, entries, paper_sheets, responses, units
+from survey_app import accounts, audit, campaigns, entries, paper_sheets, receipts, responses, units
 from survey_app.reporting import campaign_report
 from survey_app.tables import CampaignStatus, Channel, KeyingState, Response, Role, SecondKeying, UnitKind
 from tests.conftest import csrf_token
@@ -80,8 +80,10 @@ def test_interview_is_the_residents_form_with_a_banner_and_is_tagged(run, world,
     [row] = world.responses()
     assert (row["channel"], row["entered_by"], row["sheet"]) == ("interviewer", workers["li"], None)
     assert row["answers"] == {"overall": 5, "efficiency": "dk"} and row["unit"] == world.unit_a
-    assert saved.headers["location"] == f"/staff/links/{world.token_a}/interview?saved={row['receipt']}"
-    assert row["receipt"] in client.get(saved.headers["location"]).text
+    ref = receipts.staff_reference(row["receipt"])
+    assert saved.headers["location"] == f"/staff/links/{world.token_a}/interview?saved={ref}"
+    shown = client.get(saved.headers["location"]).text
+    assert f"回执尾号 {row['receipt'][-2:]}" in shown and row["receipt"] not in shown  # staff never see a receipt
     again = client.post(f"/staff/links/{world.token_a}/interview", data=data, follow_redirects=False)
     assert again.status_code == 303 and len(world.responses()) == 1  # a resend saves nothing new
     assert actions(run) == ["response.interview"]

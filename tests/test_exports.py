@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import openpyxl
 import pytest
 
-from survey_app import responses
+from survey_app import receipts, responses
 from survey_app.reporting import campaign_report
 from survey_app.responses import FormToken
 from survey_app.tables import Response, ResponseStatus, Role
@@ -74,7 +74,10 @@ def read_csv(body: bytes) -> list[dict[str, str]]:
 
 
 def by_receipt(rows: list[dict[str, str]], receipt: str) -> dict[str, str]:
-    return next(r for r in rows if r["receipt"] == receipt)
+    """The row of a response: staff files carry the receipt's keyed hash, never the receipt."""
+    found = next(r for r in rows if r["response_ref"] == receipts.staff_reference(receipt))
+    assert receipt not in found.values()
+    return found
 
 
 def test_response_csv_has_codes_labels_and_hours(client, staff, answered):
@@ -127,7 +130,7 @@ def test_xlsx_stores_hostile_text_as_strings(client, staff, answered):
     assert header == csv_header
     comments = {row[0].value: row[header.index("comment")] for row in sheet.iter_rows(min_row=2)}
     for n, text in enumerate(HOSTILE):
-        cell = comments[answered[f"hostile{n}"]]
+        cell = comments[receipts.staff_reference(answered[f"hostile{n}"])]
         assert cell.data_type == "s" and cell.value == text  # kept as written, typed as text
     formulas = [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
     assert formulas == []

@@ -27,7 +27,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from piccolo.columns.combination import Combinable
 from piccolo.query.functions.aggregate import Count
 
-from survey_app import privacy, units
+from survey_app import privacy, receipts, units
 from survey_app.i18n import pick
 from survey_app.localtime import local
 from survey_app.questionnaires.format import Item, LocalText, Questionnaire, localise
@@ -53,9 +53,10 @@ class Answer(msgspec.Struct, frozen=True):
 
 
 class ResponseRecord(msgspec.Struct, frozen=True):
-    """One response as staff may see it."""
+    """One response as staff may see it: never its receipt, which follows the resident's case, but a keyed
+    hash of it (receipts.staff_reference) that matches rows across downloads."""
 
-    receipt: str
+    response_ref: str
     unit_code: str
     unit_name: str
     channel: str
@@ -182,7 +183,7 @@ def _record(row: dict[str, Any], q: Questionnaire, lang: str) -> ResponseRecord:
     stored = row["answers"] if isinstance(row["answers"], dict) else {}
     answers = [_answer(item, q, stored[item.id], lang) for item in q.items if item.id in stored]
     return ResponseRecord(
-        receipt=row["receipt"],
+        response_ref=receipts.staff_reference(row["receipt"]),
         unit_code=row["unit_code"],
         unit_name=pick(lang, row["unit_name"], row["unit_name_en"]),
         channel=row["channel"],
@@ -236,7 +237,7 @@ def response_columns(q: Questionnaire) -> list[AnswerColumn]:
     return columns
 
 
-RESPONSE_COLUMNS = ["receipt", "unit_code", "unit_name", "channel", "status", "submitted_hour", "duration_s"]
+RESPONSE_COLUMNS = ["response_ref", "unit_code", "unit_name", "channel", "status", "submitted_hour", "duration_s"]
 
 
 def response_table(q: Questionnaire, records: Sequence[ResponseRecord]) -> Table:
@@ -245,7 +246,7 @@ def response_table(q: Questionnaire, records: Sequence[ResponseRecord]) -> Table
     rows = []
     for r in records:
         hour = r.submitted_hour.strftime("%Y-%m-%d %H:00") if r.submitted_hour else None
-        cells: list[Cell] = [r.receipt, r.unit_code, r.unit_name, r.channel, r.status, hour, r.duration_s]
+        cells: list[Cell] = [r.response_ref, r.unit_code, r.unit_name, r.channel, r.status, hour, r.duration_s]
         by_item = {a.item: a for a in r.answers}
         for column in answer_columns:
             answer = by_item.get(column.item.id)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
-from survey_app import entries, paper_sheets, responses, sheets
+from survey_app import entries, paper_sheets, receipts, responses, sheets
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import PublicLink
 from survey_app.i18n import N_, Refusal, current_language
@@ -102,7 +102,8 @@ class EntryController(Controller):
             return await _entry_page(Channel.interviewer, link, data, notice=EXPIRED)
         except entries.EntryError as refused:  # the campaign refuses entries by the unit's own staff
             return await _entry_page(Channel.interviewer, link, data, notice=refused, status=HTTP_409_CONFLICT)
-        return Redirect(path=f"/staff/links/{link.token}/interview?saved={saved.receipt}", status_code=303)
+        saved_ref = receipts.staff_reference(saved.receipt)
+        return Redirect(path=f"/staff/links/{link.token}/interview?saved={saved_ref}", status_code=303)
 
     @get("/links/{token:str}/paper", name="entries:paper", dependencies={"link": Provide(provide_paper_link)})
     async def show_paper(
@@ -140,7 +141,8 @@ class EntryController(Controller):
             return await _entry_page(Channel.paper, link, data, {}, form, notice, HTTP_409_CONFLICT)
         if outcome.keying_id is not None:
             return Redirect(path=f"/staff/sheets/{outcome.keying_id}", status_code=303)
-        return Redirect(path=f"/staff/links/{link.token}/paper?saved={outcome.receipt}", status_code=303)
+        saved_ref = receipts.staff_reference(outcome.receipt or "")
+        return Redirect(path=f"/staff/links/{link.token}/paper?saved={saved_ref}", status_code=303)
 
     @get("/sheets/{sheet_id:int}", name="entries:sheet")
     async def show_sheet(self, request: Request[StaffMember, Any, Any], sheet_id: FromPath[int]) -> Template:
