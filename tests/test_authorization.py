@@ -105,15 +105,15 @@ RULES = {
     ("POST", "/staff/cases/{case_id:int}/appeal"): SCOPED_RUNNERS,
     ("POST", "/staff/cases/{case_id:int}/decision"): SCOPED_REVIEWERS,
     ("GET", "/staff/appeals"): REVIEWERS,
-    ("GET", "/staff/campaigns/{slug:str}/responses.csv"): SCOPED,
-    ("GET", "/staff/campaigns/{slug:str}/responses.xlsx"): SCOPED,
+    ("GET", "/staff/campaigns/{slug:str}/responses.csv"): SCOPED_REVIEWERS,  # raw rows: never the unit's staff
+    ("GET", "/staff/campaigns/{slug:str}/responses.xlsx"): SCOPED_REVIEWERS,
     ("GET", "/reports/{slug:str}/units.csv"): SCOPED,
     ("GET", "/reports/{slug:str}/units.xlsx"): SCOPED,
     ("GET", "/reports/{slug:str}/units.json"): SCOPED,
     ("GET", "/api/v1/campaigns"): API,
     ("GET", "/api/v1/units"): API,
     ("GET", "/api/v1/campaigns/{slug:str}/scores"): SCOPED_API,
-    ("GET", "/api/v1/campaigns/{slug:str}/responses"): SCOPED_API,
+    ("GET", "/api/v1/campaigns/{slug:str}/responses"): {**SCOPED_REVIEWERS, "anonymous": "401"},
     ("GET", "/api/v1/schema"): PUBLIC,
     ("GET", "/api/v1/schema/openapi.json"): PUBLIC,
     ("GET", "/api/v1/schema/{path:str}"): NOWHERE,  # Litestar's answer for other schema files: none here

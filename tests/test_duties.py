@@ -417,11 +417,33 @@ def test_staff_pages_exports_and_the_api_never_show_a_full_receipt(run, client, 
     receipt, _ = bad_rating(client, world.token_a)
     staff.as_role(Role.worker, "331102-01")
     case_id = run(lambda: RatingCase.select(RatingCase.id).first().run())["id"]
-    shown = [
-        client.get(f"/staff/cases/{case_id}").text,
-        client.get("/staff/cases").text,
+    shown = [client.get(f"/staff/cases/{case_id}").text, client.get("/staff/cases").text]
+    client.cookies.clear()
+    staff.as_role(Role.assessor)
+    exported = [
         client.get("/staff/campaigns/window-rating-test/responses.csv").text,
         client.get("/api/v1/campaigns/window-rating-test/responses").text,
     ]
-    assert all(receipt not in text for text in shown)
-    assert receipts.staff_reference(receipt) in shown[2] and receipts.staff_reference(receipt) in shown[3]
+    assert all(receipt not in text for text in shown + exported)
+    assert all(receipts.staff_reference(receipt) in text for text in exported)
+
+
+# --- What the rated unit may see (item 6) -------------------------------------------------------
+
+
+def test_the_rated_units_own_worker_reads_aggregates_not_raw_rows(run, client, staff, demo_city):
+    staff.create("wanxiang", Role.worker, "331102-01")
+    staff.create("pinggu", Role.assessor)
+    slug = token_campaign(run, "community-services")
+    sign_in_as(client, staff, "wanxiang")
+    for raw in (f"/staff/campaigns/{slug}/responses.csv", f"/staff/campaigns/{slug}/responses.xlsx"):
+        assert client.get(raw).status_code == 404
+    assert client.get(f"/api/v1/campaigns/{slug}/responses").status_code == 404
+    report = client.get(f"/reports/{slug}")
+    assert report.status_code == 200 and "responses.csv" not in report.text  # aggregates, no raw-row link
+    assert client.get(f"/reports/{slug}/units/{DAYANG}").status_code == 200
+    sign_in_as(client, staff, "pinggu")  # the assessment office reads rows
+    rows = client.get(f"/staff/campaigns/{slug}/responses.csv")
+    assert rows.status_code == 200 and rows.text.count("\n") > 100
+    form = client.get(f"/q/{link_token(run, 'community-services', DAYANG)}").text
+    assert "单份答卷只有考核办评估人员和创建办管理员能看到" in form

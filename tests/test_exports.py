@@ -163,15 +163,19 @@ def test_exports_hold_no_more_than_staff_pages(client, staff, run, answered):
 
 
 def test_members_export_only_their_units(client, staff, run, answered):
-    staff.as_role(Role.worker, "331102-01-002")  # unit B only
-    rows = read_csv(client.get("/staff/campaigns/window-rating-test/responses.csv").content)
-    assert len(rows) == 3 and {r["unit_name"] for r in rows} == {"中山社区"}
-    client.cookies.clear()
     from survey_app import units
     from survey_app.tables import UnitKind
 
     run(units.create, "331102-02", "紫金街道", UnitKind.street, parent_code="331102")
-    staff.as_role(Role.worker, "331102-02")
+    staff.as_role(Role.assessor, "331102-01-002")  # an assessor of unit B only
+    rows = read_csv(client.get("/staff/campaigns/window-rating-test/responses.csv").content)
+    assert len(rows) == 3 and {r["unit_name"] for r in rows} == {"中山社区"}
+    client.cookies.clear()
+    staff.as_role(Role.worker, "331102-01-002")  # unit B's own worker: raw rows are not for the rated unit
+    for path in ("responses.csv", "responses.xlsx"):
+        assert client.get(f"/staff/campaigns/window-rating-test/{path}").status_code == 404
+    client.cookies.clear()
+    staff.as_role(Role.assessor, "331102-02")  # an assessor of another street
     for path in ("responses.csv", "responses.xlsx"):
         assert client.get(f"/staff/campaigns/window-rating-test/{path}").status_code == 404
     assert client.get("/staff/campaigns/no-such-campaign/responses.csv").status_code == 404
