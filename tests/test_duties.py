@@ -13,7 +13,18 @@ from datetime import UTC, datetime
 import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import accounts, ballots, campaigns, duties, entries, paper_sheets, receipts, responses, units
+from survey_app import (
+    accounts,
+    ballots,
+    campaigns,
+    duties,
+    entries,
+    paper_sheets,
+    quarantine,
+    receipts,
+    responses,
+    units,
+)
 from survey_app.assessment import league, periods, schemes
 from survey_app.questionnaires import versions
 from survey_app.settings import SCHEMES_DIR
@@ -447,3 +458,27 @@ def test_the_rated_units_own_worker_reads_aggregates_not_raw_rows(run, client, s
     assert rows.status_code == 200 and rows.text.count("\n") > 100
     form = client.get(f"/q/{link_token(run, 'community-services', DAYANG)}").text
     assert "单份答卷只有考核办评估人员和创建办管理员能看到" in form
+
+
+# --- Statistical signals for staff-entered data (item 3) -------------------------------------------
+
+
+def test_stuffing_by_an_outside_accomplice_is_flagged_and_leaves_the_counted_score(run, staff, demo_city):
+    p = demo_period(run)
+    _, before = league_row(run, p, DAYANG)
+    accomplice = staff.create("zijin", Role.worker, "331102-02")  # another street: entries count at once
+    campaign = next(c for c in run(campaigns.all_campaigns) if c.slug.startswith("community-services"))
+    batch = run(paper_sheets.issue, campaign.id, run(units.by_code, DAYANG).id, 40, "zijin")
+    token = link_token(run, "community-services", DAYANG)
+    fives = {k: int(v) for k, v in all_fives(run, "community-services").items() if v.isdigit()}
+    for sheet in run(paper_sheets.batch_sheets, campaign.id, batch)[1]:  # forty sheets in a few seconds
+        key_as(run, accomplice, token, sheet.serial, fives)
+    run(quarantine.flag_campaign, campaign.slug)
+    held = [r for r in run(Response.select(Response.flags).where(Response.entered_by == accomplice).run)]
+    assert len(held) == 40 and all({"keying_burst", "serial_clone"} <= set(json_list(r["flags"])) for r in held)
+    _, after = league_row(run, p, DAYANG)
+    assert after == before  # quarantined: out of every score until an assessor decides
+
+
+def json_list(value) -> list[str]:
+    return json.loads(value) if isinstance(value, str) else list(value)
