@@ -86,8 +86,9 @@ class InvitationController(Controller):
         return Template("staff/invitation_sheet.html", context=context)
 
 
-def refused_page(campaign_scope: CampaignScope, error: Refusal) -> Template:
-    context = {"c": campaign_scope.campaign, "error": error}
+def refused_page(campaign_scope: CampaignScope, error: Refusal, heading: str = N_("邀请码")) -> Template:
+    """Why a batch (of invitation codes, or of paper sheets: `heading`) was not issued."""
+    context = {"c": campaign_scope.campaign, "error": error, "heading": heading}
     return Template("staff/invitations_refused.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
 
 

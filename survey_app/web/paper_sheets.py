@@ -40,7 +40,7 @@ class PaperSheetController(Controller):
                 raise Refusal(N_("请选择单位。"))
             batch = await paper_sheets.issue(campaign_scope.campaign.id, unit_id, count or 0, request.user.username)
         except Refusal as exc:
-            return refused_page(campaign_scope, exc)
+            return refused_page(campaign_scope, exc, N_("纸质问卷"))
         return Redirect(path=f"/staff/campaigns/{slug}/paper/{batch}", status_code=303)
 
     @get("/{print_run:str}", name="paper:labels")
