@@ -154,12 +154,15 @@ def make_pages_nothing_in_the_demo_has(browser: Any, admin: Any, base: str, fold
     assert "1 newly quarantined" in minping(folder, "flags", "community-services-2026")
     page.goto(base + "/staff/campaigns/community-services-2026")
     page.click("form[action$='/invitations'] button[type=submit]")
+    page.goto(base + "/staff/campaigns/community-services-2026")
+    page.click("form[action$='/paper'] button[type=submit]")  # a run of paper sheets: their labels
+    serial = page.locator(".code").first.inner_text()
     for username, rating in (("a11y-admin", 0), ("a11y-second", -1)):
         context = admin if username == "a11y-admin" else browser.new_context()
         keyer = page if context is admin else sign_in(context, base, username)
         keyer.goto(base + "/staff/entries")
         keyer.locator("td a", has_text="纸质问卷录入").first.click()
-        keyer.fill("#f-_sheet", "A11Y-1")
+        keyer.fill("#f-_sheet", serial)
         keyer.locator("input[type=radio]").nth(rating).check()
         keyer.click("main form button[type=submit]")
         if context is not admin:

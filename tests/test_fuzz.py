@@ -240,6 +240,7 @@ def staff_world(run, client, staff, world) -> dict[str, list[str]]:
         "period": ["y2026", "x"],
         "unit": ["331102-01-001", "nope"],
         "name": [run(tokens.create, "fuzz-hotline", actor="admin") and "fuzz-hotline", "no-such-token", "令牌" * 40],
+        "print_run": ["no-such-run", "令牌" * 40],
     }
 
 

@@ -34,6 +34,7 @@ from survey_app.tables import (
     AssessmentPeriod,
     AssessmentSnapshot,
     CampaignUnit,
+    PeriodRoster,
     PeriodStatus,
     Response,
     ResponseStatus,
@@ -127,10 +128,30 @@ async def create(
         if await AssessmentPeriod.exists().where(AssessmentPeriod.slug == slug):
             raise AssessmentError(N_("考核期 %(slug)s 已存在。"), slug=slug)
         await row.save()
-        await audit.record(actor, "assessment.create", "assessment_period", slug, after=_audit_view(row))
+        frozen = await _freeze_roster(int(row.id), sources)
+        after = _audit_view(row) | {"roster": frozen}
+        await audit.record(actor, "assessment.create", "assessment_period", slug, after=after)
     period = await get(slug)
     assert period is not None
     return period
+
+
+async def _freeze_roster(period_id: int, sources: dict[str, str]) -> int:
+    """Snapshot the kind, parent and population of every unit the period's campaigns cover (in the
+    transaction that opens the period); return how many. Later unit edits apply to later periods only."""
+    campaign_ids = [c.id for c in [await campaigns.by_slug(s) for s in sources.values()] if c is not None]
+    covered = await CampaignUnit.select(CampaignUnit.unit).where(CampaignUnit.campaign.is_in(campaign_ids))
+    ids = sorted({r["unit"] for r in covered})
+    if not ids:
+        return 0
+    rows = await Unit.select(Unit.id, Unit.kind, Unit.parent, Unit.population).where(Unit.id.is_in(ids))
+    await PeriodRoster.insert(
+        *(
+            PeriodRoster(period=period_id, unit=r["id"], kind=r["kind"], parent=r["parent"], population=r["population"])
+            for r in rows
+        )
+    )
+    return len(rows)
 
 
 def _title(text: str) -> str:
@@ -244,7 +265,7 @@ async def _evaluate(period: Period, as_of: datetime, *, seal: bool) -> tuple[Sea
             raise AssessmentError(N_("测评活动 %(campaign)s 不存在。"), campaign=c_slug)
         q = await versions.get(campaign.questionnaire_id)
         rows = await (
-            Response.select(Response.id, Response.unit.code.as_alias("unit"), Response.answers)
+            Response.select(Response.id, Response.unit.code.as_alias("unit"), Response.answers, Response.channel)
             .where(Response.campaign == campaign.id, Response.status.is_in(list(SCORED_STATUSES)))
             .order_by(Response.id)
         )
@@ -255,13 +276,14 @@ async def _evaluate(period: Period, as_of: datetime, *, seal: bool) -> tuple[Sea
         )
         digest.add({"campaign": c_slug, "questionnaire": q.content_hash})
         if seal:
+            by_channel = period.scheme.channels is not None  # the channel decides only under channel rules
             for r in rows:
-                digest.add([r["id"], r["unit"], r["answers"]])
+                digest.add([r["id"], r["unit"], r["answers"]] + ([r["channel"]] if by_channel else []))
         responses += len(rows)
         loaded[q_slug] = (campaign.id, q, rows)
     for group in period.scheme.groups:
         campaign_ids = [loaded[s.questionnaire][0] for s in group.sources]
-        units = await _units_of(campaign_ids, group.kind)
+        units = await _units_of(period.id, campaign_ids, group.kind)
         units_seen |= {u.code: u for u in units}
         sources = [
             SourceData(
@@ -269,6 +291,7 @@ async def _evaluate(period: Period, as_of: datetime, *, seal: bool) -> tuple[Sea
                 loaded[s.questionnaire][1],
                 [r["unit"] for r in loaded[s.questionnaire][2]],
                 [r["answers"] for r in loaded[s.questionnaire][2]],
+                [r["channel"] for r in loaded[s.questionnaire][2]],
             )
             for s in group.sources
         ]
@@ -357,17 +380,22 @@ async def _unit_ids(codes: list[str]) -> dict[str, int]:
     return {code: found[code] for code in codes}
 
 
-async def _units_of(campaign_ids: list[int], kind: str) -> list[UnitName]:
+async def _units_of(period_id: int, campaign_ids: list[int], kind: str) -> list[UnitName]:
+    """The group's units: the campaigns' units whose kind on the period's roster (frozen at opening) is `kind`."""
+    covered = await CampaignUnit.select(CampaignUnit.unit).where(CampaignUnit.campaign.is_in(campaign_ids))
+    ids = list({r["unit"] for r in covered})
+    if not ids:
+        return []
     rows = await (
-        CampaignUnit.select(
-            CampaignUnit.unit.code.as_alias("code"),
-            CampaignUnit.unit.name.as_alias("name"),
-            CampaignUnit.unit.name_en.as_alias("name_en"),
+        PeriodRoster.select(
+            PeriodRoster.unit.code.as_alias("code"),
+            PeriodRoster.unit.name.as_alias("name"),
+            PeriodRoster.unit.name_en.as_alias("name_en"),
         )
-        .where(CampaignUnit.campaign.is_in(campaign_ids), CampaignUnit.unit.kind == kind)
-        .order_by(CampaignUnit.unit.code)
+        .where((PeriodRoster.period == period_id) & (PeriodRoster.kind == kind) & PeriodRoster.unit.is_in(ids))
+        .order_by(PeriodRoster.unit.code)
     )
-    return list({r["code"]: UnitName(**r) for r in rows}.values())
+    return [UnitName(**r) for r in rows]
 
 
 async def close(period: Period, actor: str) -> Snapshot:

@@ -60,7 +60,9 @@ async def csv_pages(
 class ResponseExportController(Controller):
     path = "/staff/campaigns/{slug:str}"
     include_in_schema = False
-    guards = [requires(Role.admin, Role.assessor, Role.worker)]
+    # Raw rows (age band, sex, housing, submission hour, comment) identify people in a small community:
+    # assessors and admins only; the rated unit's staff read aggregates (reports, unit pages).
+    guards = [requires(Role.admin, Role.assessor)]
 
     @get("/responses.csv", name="exports:responses_csv")
     async def responses_csv(self, slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> Stream:
