@@ -240,9 +240,9 @@ def test_a_blank_forms_questions_are_rendered_once_per_language_and_answers_alwa
     rendered: list[tuple[str, bool]] = []
     render = question_list._render
 
-    def counting(q, raw, errors, hints):
+    def counting(q, raw, errors, hints, view):
         rendered.append((q.slug, bool(errors)))
-        return render(q, raw, errors, hints)
+        return render(q, raw, errors, hints, view)
 
     monkeypatch.setattr(question_list, "_render", counting)
     question_list._blank.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,16 +20,20 @@ import msgspec
 
 from survey_app.datafiles import duplicates, msgspec_message, read_yaml
 from survey_app.i18n import pick
+from survey_app.questionnaires.conditions import Condition, holds, same, shape_error
 
 SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 ITEM_ID = r"^[A-Za-z][A-Za-z0-9_]{0,39}$"
 SCALES_FILE = "_scales.yaml"
 
-ItemType = Literal["rating", "choice", "multi", "yesno", "text", "longtext", "number"]
+ItemType = Literal["rating", "choice", "multi", "yesno", "text", "longtext", "number", "date", "note"]
 CHOICE_TYPES = ("choice", "multi")
 TEXT_LIMITS = {"text": 200, "longtext": 2000}
-# Item types whose answers are values with labels; the others are typed by the resident.
+# Item types whose answers are values with labels; the others are typed by the resident (a note has no answer).
 LABELLED_TYPES = ("rating", "yesno", "choice", "multi")
+# Fields added after questionnaires were first stored are UNSET when absent: left out of the canonical
+# JSON, so definitions that do not use them keep their content hash.
+UNSET: Any = msgspec.UNSET
 # The stored answer of a resident who chose "don't know" (不清楚) on a rating item that offers it.
 DONT_KNOW = "dk"
 
@@ -106,6 +111,38 @@ class Item(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max: float | None = None
     demographic: Literal["age_band", "sex", "residence"] | None = None
     show_if: ShowIf | None = None
+    #: Shown only when this holds (and/or/not of tests of earlier items); see conditions.py.
+    when: Condition | msgspec.UnsetType = UNSET
+    #: The id of the group (section, or page on a paged form) the item belongs to.
+    group: str | msgspec.UnsetType = UNSET
+    required_message: Text | msgspec.UnsetType = UNSET
+    #: Shown instead of the standard message when an answer breaks a constraint below (or min/max).
+    constraint_message: Text | msgspec.UnsetType = UNSET
+    min_length: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType = UNSET
+    max_length: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType = UNSET
+    #: A regular expression the whole (text) answer must match.
+    pattern: str | msgspec.UnsetType = UNSET
+    min_choices: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType = UNSET
+    max_choices: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType = UNSET
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the item has a condition of its own (a group's condition is the group's)."""
+        return self.show_if is not None or not isinstance(self.when, msgspec.UnsetType)
+
+    @property
+    def answerable(self) -> bool:
+        return self.type != "note"
+
+
+class Group(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A titled run of consecutive items (a section; on a paged questionnaire, a page of its own)."""
+
+    id: Annotated[str, msgspec.Meta(pattern=ITEM_ID)]
+    title: Text
+    help: Text | None = None
+    #: The whole group is shown only when this holds; it may test items before the group only.
+    when: Condition | None = None
 
 
 class AnswerIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -149,17 +186,52 @@ class Questionnaire(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # UNSET (absent) is left out of the canonical JSON, so definitions stored before this field
     # existed keep their content hash; absent means the default rule of `bad_rating_rule`.
     bad_rating: BadRating | msgspec.UnsetType = msgspec.UNSET
+    groups: list[Group] | msgspec.UnsetType = UNSET
+    #: One page per group (and per run of items between groups), answered page by page.
+    paged: bool | msgspec.UnsetType = UNSET
 
     def item(self, item_id: str) -> Item:
         return next(i for i in self.items if i.id == item_id)
 
+    def group_list(self) -> list[Group]:
+        return [] if isinstance(self.groups, msgspec.UnsetType) else self.groups
+
+    def group(self, group_id: str | msgspec.UnsetType) -> Group | None:
+        return next((g for g in self.group_list() if g.id == group_id), None)
+
     def is_shown(self, item: Item, answers: Mapping[str, Any]) -> bool:
-        """Whether `item` is asked, given the answers so far (its `show_if` condition holds)."""
-        if item.show_if is None:
-            return True
-        answer = answers.get(item.show_if.item)
-        # Compare types too: in Python True == 1, but a yes/no answer must never match rating 1.
-        return any(type(v) is type(answer) and v == answer for v in item.show_if.values)
+        """Whether `item` is asked, given the answers so far: its group's condition and its own hold."""
+        group = self.group(item.group)
+        if group is not None and group.when is not None and not holds(group.when, answers):
+            return False
+        if item.show_if is not None and not any(same(v, answers.get(item.show_if.item)) for v in item.show_if.values):
+            return False
+        return isinstance(item.when, msgspec.UnsetType) or holds(item.when, answers)
+
+    def condition_of(self, item: Item) -> Condition | None:
+        """The item's own condition as one `Condition` (`show_if` is the old spelling of `is`)."""
+        parts = []
+        if item.show_if is not None:
+            parts.append(Condition(item=item.show_if.item, is_=list(item.show_if.values)))
+        if not isinstance(item.when, msgspec.UnsetType):
+            parts.append(item.when)
+        return None if not parts else parts[0] if len(parts) == 1 else Condition(all=parts)
+
+    def pages(self) -> list[list[Item]]:
+        """The items page by page: one page unless `paged`, then one per group and per run between groups."""
+        if self.paged is not True:
+            return [list(self.items)]
+        pages: list[list[Item]] = []
+        for item in self.items:
+            if not pages or pages[-1][-1].group != item.group:
+                pages.append([])
+            pages[-1].append(item)
+        return pages
+
+    def numbers(self) -> dict[str, int]:
+        """The number each question is shown with (第 n 题); notes are not numbered."""
+        answerable = [i for i in self.items if i.answerable]
+        return {item.id: n for n, item in enumerate(answerable, start=1)}
 
     def labels_of(self, item: Item) -> dict[Any, Text]:
         """Each value an answer to `item` may hold, with its label: the scale's levels and "don't know",
@@ -373,6 +445,9 @@ def _semantic_errors(q: Questionnaire, library: Mapping[str, Scale]) -> list[str
             errors.append(f"{where}.max: must not be below min")
         if item.demographic and item.type != "choice":
             errors.append(f"{where}.demographic: a demographic item must be a choice item")
+        errors += _constraint_errors(where, item)
+        if not isinstance(item.when, msgspec.UnsetType):
+            errors += _condition_errors(f"{where}.when", item.when, seen, q, library)
         if item.show_if is not None:
             target = seen.get(item.show_if.item)
             if target is None:
@@ -401,7 +476,110 @@ def _semantic_errors(q: Questionnaire, library: Mapping[str, Scale]) -> list[str
     for n, dimension in enumerate(q.dimensions):
         if not any(i.dimension == dimension.id for i in q.items):
             errors.append(f"dimensions.{n}: dimension {dimension.id!r} has no rating items")
-    return errors + _bad_rating_errors(q, seen)
+    return errors + _group_errors(q, library) + _bad_rating_errors(q, seen)
+
+
+def _constraint_errors(where: str, item: Item) -> list[str]:
+    """Constraints that do not fit the item's type, or contradict each other."""
+    errors = []
+    given = {f: getattr(item, f) for f in _CONSTRAINTS if not isinstance(getattr(item, f), msgspec.UnsetType)}
+    for field, types in _CONSTRAINTS.items():
+        if field in given and item.type not in types:
+            errors.append(f"{where}.{field}: applies to {' and '.join(types)} items only")
+    for low, high in (("min_length", "max_length"), ("min_choices", "max_choices")):
+        if low in given and high in given and given[low] > given[high]:
+            errors.append(f"{where}.{high}: must not be below {low}")
+    if "max_choices" in given and item.options and given["max_choices"] > len(item.options):
+        errors.append(f"{where}.max_choices: the item has only {len(item.options)} options")
+    if "pattern" in given:
+        try:
+            re.compile(given["pattern"])
+        except re.error as exc:
+            errors.append(f"{where}.pattern: not a valid regular expression ({exc})")
+    if item.type == "note" and item.required:
+        errors.append(f"{where}.required: a note has no answer to require")
+    if not isinstance(item.required_message, msgspec.UnsetType) and not item.required:
+        errors.append(f"{where}.required_message: the item is not required")
+    bounded = given or item.min is not None or item.max is not None
+    if not isinstance(item.constraint_message, msgspec.UnsetType) and not bounded:
+        errors.append(f"{where}.constraint_message: the item has no constraint (min, max, min_length, pattern…)")
+    return errors
+
+
+# Each constraint, with the item types it applies to.
+_CONSTRAINTS = {
+    "min_length": ("text", "longtext"),
+    "max_length": ("text", "longtext"),
+    "pattern": ("text",),
+    "min_choices": ("multi",),
+    "max_choices": ("multi",),
+}
+
+
+def _condition_errors(
+    where: str, condition: Condition, earlier: Mapping[str, Item], q: Questionnaire, library: Mapping[str, Scale]
+) -> list[str]:
+    """What is wrong with a condition: its shape, or a test of an item that is not earlier or cannot pass it."""
+    shape = shape_error(condition)
+    if shape:
+        return [f"{where}{shape}"]
+    errors = []
+    for name in ("all", "any"):
+        for n, part in enumerate(getattr(condition, name) or []):
+            errors += _condition_errors(f"{where}.{name}.{n}", part, earlier, q, library)
+    if condition.not_ is not None:
+        errors += _condition_errors(f"{where}.not", condition.not_, earlier, q, library)
+    if condition.item is None:
+        return errors
+    target = earlier.get(condition.item)
+    if target is None or not target.answerable:
+        return [*errors, f"{where}.item: {condition.item!r} is not an earlier question"]
+    if condition.is_ is not None:
+        if target.type not in ("rating", "choice", "yesno", "number"):
+            errors.append(f"{where}.is: tests a rating, choice, yes/no or number item (any_of for a multi item)")
+        else:
+            allowed = _answer_values(q, library, target) + ([DONT_KNOW] if target.dont_know else [])
+            for value in condition.values:
+                numeric = target.type == "number" and isinstance(value, int | float) and not isinstance(value, bool)
+                if not numeric and not any(same(value, a) for a in allowed):
+                    errors.append(f"{where}.is: {value!r} is not an answer of {target.id!r}")
+    if condition.any_of is not None:
+        if target.type != "multi":
+            errors.append(f"{where}.any_of: tests a multi item only")
+        else:
+            options = [o.value for o in target.options or []]
+            errors += [
+                f"{where}.any_of: {v!r} is not an option of {target.id!r}" for v in condition.any_of if v not in options
+            ]
+    if condition.comparisons and target.type not in ("rating", "number"):
+        errors.append(f"{where}: lt, le, gt and ge compare rating and number answers only")
+    return errors
+
+
+def _group_errors(q: Questionnaire, library: Mapping[str, Scale]) -> list[str]:
+    """Groups: known, non-empty, each a run of consecutive items, conditions on items before the group."""
+    groups = q.group_list()
+    errors = duplicates("groups", [g.id for g in groups])
+    ids = {g.id for g in groups}
+    closed: set[str] = set()
+    previous: str | None = None
+    for n, item in enumerate(q.items):
+        group = None if isinstance(item.group, msgspec.UnsetType) else item.group
+        if group is not None and group not in ids:
+            errors.append(f"items.{n}.group: unknown group {group!r}")
+        if group != previous and previous is not None:
+            closed.add(previous)
+        if group is not None and group in closed:
+            errors.append(f"items.{n}.group: the items of group {group!r} must be consecutive")
+        previous = group
+    for n, g in enumerate(groups):
+        members = [i for i, item in enumerate(q.items) if item.group == g.id]
+        if not members:
+            errors.append(f"groups.{n}: group {g.id!r} has no items")
+        elif g.when is not None:
+            before = {item.id: item for item in q.items[: members[0]]}
+            errors += _condition_errors(f"groups.{n}.when", g.when, before, q, library)
+    return errors
 
 
 def _bad_rating_errors(q: Questionnaire, items: Mapping[str, Item]) -> list[str]:
@@ -428,7 +606,7 @@ def _bad_rating_errors(q: Questionnaire, items: Mapping[str, Item]) -> list[str]
 
 
 def _answer_values(q: Questionnaire, library: Mapping[str, Scale], item: Item) -> list[int | str | bool]:
-    """The values an answer to `item` can take (for checking `show_if`)."""
+    """The values an answer to `item` can take (for checking `show_if` and `when`)."""
     if item.type == "yesno":
         return [True, False]
     if item.type == "choice":

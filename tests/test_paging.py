@@ -1,0 +1,108 @@
+"""A paged questionnaire answered page by page with plain form posts (no JavaScript): answers carried
+signed between pages, kept going back and across a refused page, hidden answers ignored even if
+posted, a page hidden by earlier answers skipped, and the receipt only after the last page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from survey_app.questionnaires import versions
+from survey_app.questionnaires.format import load_file
+from tests.test_questionnaire_format import write
+from tests.test_questionnaire_logic import LOGIC
+
+
+@pytest.fixture
+def paged(world, run, tmp_path: Path):
+    q = load_file(write(tmp_path, LOGIC, "logic.yaml"))
+    world.questionnaire_ids["logic"] = run(versions.register, q)
+    campaign = world.campaign("logic", slug="logic-test")
+    return world.tokens(campaign)[0]
+
+
+def soup_of(r) -> BeautifulSoup:
+    return BeautifulSoup(r.text, "html.parser")
+
+
+def hidden(r) -> dict[str, str]:
+    return {i["name"]: i.get("value", "") for i in soup_of(r).select("form input[type=hidden]")}
+
+
+def progress(r) -> str:
+    found = soup_of(r).select_one(".progress")
+    return found.text if found else ""
+
+
+def test_pages_forward_back_and_submit_without_javascript(client, world, paged):
+    first = client.get(f"/q/{paged}")
+    assert first.status_code == 200 and progress(first) == "第 1 页 / 共 3 页"
+    assert "<script" not in first.text
+    assert soup_of(first).select("input[name=used]") and not soup_of(first).select("input[name=overall]")
+    assert [b.text for b in soup_of(first).select("form button")] == ["下一页"]
+
+    second = client.post(f"/q/{paged}", data={**hidden(first), "used": "yes", "age": "40", "_nav": "next"})
+    assert second.status_code == 200 and progress(second) == "第 2 页 / 共 3 页"
+    assert soup_of(second).select("input[name=overall]") and not soup_of(second).select("input[name=used]")
+    assert [b.text for b in soup_of(second).select("form button")] == ["下一页", "上一页"]
+
+    # Forward with a required answer missing: refused, this page again, every answer kept.
+    refused = client.post(f"/q/{paged}", data={**hidden(second), "_nav": "next"})
+    assert refused.status_code == 422 and progress(refused) == "第 2 页 / 共 3 页"
+    assert soup_of(refused).select_one("#e-overall").text == "请给服务打个分。"
+    back = client.post(f"/q/{paged}", data={**hidden(refused), "overall": "2", "_nav": "back"})
+    assert back.status_code == 200 and progress(back) == "第 1 页 / 共 3 页"
+    assert soup_of(back).select_one("input[name=used][value=yes]").has_attr("checked")
+    assert soup_of(back).select_one("input[name=age]")["value"] == "40"
+
+    again = client.post(f"/q/{paged}", data={**hidden(back), "used": "yes", "age": "40", "_nav": "next"})
+    assert soup_of(again).select_one("input[name=overall][value='2']").has_attr("checked")  # kept going back
+    third = client.post(f"/q/{paged}", data={**hidden(again), "overall": "2", "reasons": ["slow"], "_nav": "next"})
+    assert progress(third) == "第 3 页 / 共 3 页"
+    assert [b.text for b in soup_of(third).select("form button")] == ["提交", "上一页"]
+    assert world.responses() == []  # nothing saved before the last page
+
+    done = client.post(f"/q/{paged}", data={**hidden(third), "phone_ok": "yes"}, follow_redirects=False)
+    assert done.status_code == 303 and "/thanks?r=" in done.headers["location"]
+    [saved] = world.responses()
+    assert saved["answers"] == {"used": True, "age": 40, "overall": 2, "reasons": ["slow"], "phone_ok": True}
+
+
+def test_a_page_hidden_by_earlier_answers_is_skipped_and_its_posted_answers_ignored(client, world, paged):
+    first = client.get(f"/q/{paged}")
+    last = client.post(f"/q/{paged}", data={**hidden(first), "used": "no", "_nav": "next"})
+    assert progress(last) == "第 2 页 / 共 2 页" and soup_of(last).select("input[name=phone_ok]")
+    back = client.post(f"/q/{paged}", data={**hidden(last), "_nav": "back"})
+    assert progress(back) == "第 1 页 / 共 2 页"
+    # A crafted post carrying answers of the skipped page: they are not answers.
+    data = {**hidden(last), "phone_ok": "no", "overall": "1", "reasons": ["rude"], "detail": "很差"}
+    assert client.post(f"/q/{paged}", data=data, follow_redirects=False).status_code == 303
+    assert world.responses()[0]["answers"] == {"used": False, "phone_ok": False}
+
+
+def test_carried_answers_with_a_broken_signature_are_dropped(client, world, paged):
+    first = client.get(f"/q/{paged}")
+    second = client.post(f"/q/{paged}", data={**hidden(first), "used": "yes", "_nav": "next"})
+    fields = hidden(second)
+    body, _, signature = fields["_carried"].partition(".")
+    forged = {**fields, "_carried": f"{body}.{'0' * len(signature)}", "overall": "5"}
+    r = client.post(f"/q/{paged}", data=forged, follow_redirects=False)
+    # `used` was not carried: the final check sends the resident to the first page, answers kept.
+    assert r.status_code == 422 and progress(r).startswith("第 1 页")
+    assert soup_of(r).select_one("#e-used") is not None
+    assert world.responses() == []
+
+
+def test_errors_found_at_the_end_show_the_page_they_are_on(client, world, paged):
+    first = client.get(f"/q/{paged}")
+    # Submitting (no _nav) from the first page: the required rating on page 2 is missing.
+    r = client.post(f"/q/{paged}", data={**hidden(first), "used": "yes"})
+    assert r.status_code == 422 and progress(r) == "第 2 页 / 共 3 页"
+    assert soup_of(r).select_one("#fix-these a")["href"] == "#q-overall"
+
+
+def test_a_one_page_form_has_no_pages(client, world):
+    r = client.get(f"/q/{world.token_a}")
+    assert progress(r) == "" and "_page" not in hidden(r)
