@@ -65,8 +65,9 @@ def logic(tmp_path: Path):
 
 def test_existing_files_keep_their_content_hashes():
     # Recorded before the format grew (main at e61287f); a field added since must not enter these hashes.
+    # community-services is version 2 now (it uses groups, pages and `when`), so its hash is new.
     assert {q.slug: q.content_hash[:12] for q in load_directory(QUESTIONNAIRES_DIR)} == {
-        "community-services": "aaf1183123de",
+        "community-services": "d18dc9b06d8d",
         "department-conduct": "fdbb98c5974d",
         "safe-community": "d43f9d9a3497",
         "urban-village": "0fa302487250",
