@@ -320,3 +320,15 @@ def test_an_older_limesurvey_layout_with_texts_in_the_rows_is_read_too():
     assert q.item("Q1").text == "Pick one"  # no Chinese: the survey's own language stands in
     assert [o.label for o in q.item("Q1").options] == ["Apple", "Banana"]
     assert q.item("Q2").when == Condition(item="Q1", is_=["b"])
+
+
+def test_equations_naming_a_question_by_its_id_and_piped_texts():
+    questions = QUESTIONS.replace(
+        '<relevance>used.NAOK == "Y"</relevance>', '<relevance>((Q1.NAOK == "Y"))</relevance>'
+    )
+    questions = questions.replace("<title>age</title>", "<title>age</title><sid>123456</sid>")
+    imported = importers.read(
+        lss(questions, ANSWERS, GROUPS).replace(b"\xe5\xb9\xb4\xe9\xbe\x84", "年龄 {used.shown}".encode()), "c.lss"
+    )
+    assert imported.questionnaire.item("overall").when == Condition(item="used", is_=[True])  # Q1 is qid 1, `used`
+    assert "题目 age: 文字里引用其他答案的 {used.shown} 不会替换成答案，按原文显示" in lines(imported, "changed")

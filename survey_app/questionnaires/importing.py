@@ -8,6 +8,7 @@ kept without it, and the written file marks the item with a comment saying so.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,7 @@ def build(raw: dict[str, Any], marks: Mapping[str, list[str]], report: Report, n
     :raise ImportRefused: when the result is not a valid questionnaire (the converter's fault or the
         file's, e.g. no question Minping can hold): one line.
     """
+    _report_piping(raw, report)
     head = {k: v for k, v in raw.items() if k != "items"}
     parts = [_dump(head)]
     parts.append("items:\n")
@@ -102,6 +104,23 @@ def build(raw: dict[str, Any], marks: Mapping[str, list[str]], report: Report, n
     except QuestionnaireError as exc:
         raise ImportRefused(f"{name}: the converted questionnaire is not valid: {exc}") from None
     return Imported(questionnaire, source, report)
+
+
+# Texts that show another answer: XLSForm `${name}`, LimeSurvey `{Q1.shown}`. Minping shows texts as written.
+_PIPING = re.compile(r"\$\{[^}]+\}|\{[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z]+)?\}")
+
+
+def _report_piping(raw: Mapping[str, Any], report: Report) -> None:
+    texts = [(f"题组 {g['id']}", g.get("title")) for g in raw.get("groups", [])]
+    texts += [(f"题目 {i['id']}", i.get(field)) for i in raw["items"] for field in ("text", "help")]
+    for where, text in texts:
+        found = {
+            m
+            for value in (text.values() if isinstance(text, dict) else [text])
+            for m in _PIPING.findall(str(value or ""))
+        }
+        if found:
+            report.add(where, "changed", f"文字里引用其他答案的 {', '.join(sorted(found))} 不会替换成答案，按原文显示")
 
 
 def _dump(value: Any) -> str:

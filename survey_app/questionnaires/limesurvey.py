@@ -90,6 +90,7 @@ class _Converter:
         self.groups: list[dict[str, Any]] = []
         self.scales: dict[str, Scale] = {}
         self.ids: set[str] = set()
+        self.aliases: dict[str, str] = {}
         survey = (_rows(root, "surveys") or [{}])[0]
         languages = [survey.get("language", "")] + survey.get("additional_languages", "").split()
         languages = [lang for lang in languages if lang] or [(root.findtext("languages/language") or "en").strip()]
@@ -126,6 +127,10 @@ class _Converter:
         answers = self._answers()
         order = {g["gid"]: int(g.get("group_order") or 0) for g in groups}
         tops = {q["qid"]: q for q in questions if q.get("parent_qid", "0") in ("0", "")}
+        # Equations may name a question by its id instead of its code: Q481, or 494923X97X481 (SGQA).
+        for q in tops.values():
+            self.aliases[f"Q{q['qid']}"] = q.get("title", "")
+            self.aliases[f"{q.get('sid', '')}X{q.get('gid', '')}X{q['qid']}"] = q.get("title", "")
         subs: dict[str, list[dict[str, str]]] = {}
         for q in questions:
             if q.get("parent_qid", "0") not in ("0", "") and q.get("scale_id", "0") in ("0", ""):
@@ -407,7 +412,7 @@ class _Converter:
     # -- relevance equations -----------------------------------------------------------------------
 
     def _condition(self, text: str) -> Condition:
-        node = _Equation(text, set(self.known)).parse()
+        node = _Equation(text, set(self.known), self.aliases).parse()
         return xpath.condition_of_tree(node, self._type_of, _ValueOf(self.known), lambda n: self.known[n].id)
 
     def _type_of(self, name: str) -> str | None:
@@ -445,8 +450,8 @@ _WORDS = {"and": "&&", "or": "||", "not": "!", "eq": "==", "ne": "!=", "lt": "<"
 class _Equation:
     """A LimeSurvey relevance equation as the expression tree `xpath` turns into conditions."""
 
-    def __init__(self, text: str, codes: set[str]) -> None:
-        self.codes = codes
+    def __init__(self, text: str, codes: set[str], aliases: Mapping[str, str]) -> None:
+        self.codes, self.aliases = codes, aliases
         self.tokens: list[tuple[str, str]] = []
         text = text.strip()
         while text.startswith("{") and text.endswith("}"):
@@ -542,6 +547,8 @@ class _Equation:
                     return Node("cmp", "=", (argument, Node("lit", "")))
                 raise Unsupported(f"the function {value}() is not supported")
             code = value.split(".")[0]
+            if code not in self.codes:
+                code = self.aliases.get(code, code)
             if value.count(".") > 1 or (value.count(".") == 1 and value.split(".")[1] not in ("NAOK", "value", "code")):
                 raise Unsupported(f"{value!r} is not a plain question code")
             return Node("ref", code)

@@ -19,7 +19,11 @@ from typing import Any
 
 import msgspec
 import openpyxl
+from pyxform import aliases, constants
 from pyxform.errors import PyXFormError
+from pyxform.parsing.sheet_headers import process_header
+from pyxform.question import MultipleChoiceQuestion
+from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
 from pyxform.xls2json_backends import get_xlsform
 from pyxform.xls2xform import convert
 
@@ -91,10 +95,69 @@ def read(data: bytes, filename: str) -> Imported:
         raise ImportRefused(
             f"{name}: the file cannot be read as {suffix} ({_one_line(str(exc)) or type(exc).__name__})"
         ) from None
-    settings = dict((definition.settings or [{}])[0]) if definition.settings else {}
-    survey = [dict(r) for r in definition.survey or []]
-    choices = [dict(r) for r in definition.choices or []]
+    settings = (
+        _normalised(definition.settings or [{}], aliases.settings_header, set())[0] if definition.settings else {}
+    )
+    survey = _normalised(definition.survey or [], aliases.survey_header, _SURVEY_COLUMNS)
+    choices = _normalised(definition.choices or [], aliases.list_header, _CHOICES_COLUMNS)
+    for row in survey:
+        if "type" in row:
+            row["type"] = _normal_type(str(row["type"]))
     return _Converter(_Sheets(survey, choices, settings, _languages(survey, settings)), name).run()
+
+
+_SURVEY_COLUMNS = set(MultipleChoiceQuestion.get_slot_names())
+_CHOICES_COLUMNS = {constants.LIST_NAME_S, constants.NAME, constants.LABEL, "image", "audio", "video"}
+# pyxform's names for a row's parts (bind, control…) back to the XLSForm columns this module reads.
+_GROUPED = {
+    ("bind", "relevant"): "relevant",
+    ("bind", "required"): "required",
+    ("bind", "constraint"): "constraint",
+    ("bind", "jr:constraintMsg"): "constraint_message",
+    ("bind", "jr:requiredMsg"): "required_message",
+    ("bind", "calculate"): "calculation",
+    ("bind", "readonly"): "read_only",
+    ("control", "appearance"): "appearance",
+    ("control", "jr:count"): "repeat_count",
+}
+
+
+def _normalised(rows: Any, header_aliases: Any, columns: set[str]) -> list[dict[str, str]]:
+    """Rows with pyxform's own reading of the headers (aliases such as `relevance`, `list name`,
+    `label:English`, any case), written back as the columns this module reads (`label::English`)."""
+    headers = {h for row in rows for h in row}
+    double = any("::" in h for h in headers)
+    names: dict[str, str] = {}
+    for header in headers:
+        _, tokens = process_header(header, double, header_aliases, columns)
+        tokens = tuple(str(t) for t in tokens)
+        key = _GROUPED.get(tokens[:2])
+        rest = tokens[2:] if key else tokens[1:]
+        first = key or ("list_name" if tokens[0] in ("list name", "list_name") else tokens[0])
+        names[header] = "::".join((first, *rest)) if rest else first
+    return [{names[h]: v for h, v in row.items()} for row in rows]
+
+
+_SELECTS = sorted(aliases.select.items(), key=lambda pair: -len(pair[0]))
+
+
+def _normal_type(kind: str) -> str:
+    """`select one from yn or specify other` → `select_one yn or_other`, as pyxform reads the aliases."""
+    text = " ".join(kind.split())
+    low = text.lower()
+    suffix = ""
+    for other in (" or specify other", " or_other"):
+        if low.endswith(other):
+            text, low, suffix = text[: -len(other)], low[: -len(other)], " or_other"
+    for alias, canonical in _SELECTS:
+        if low.startswith(alias + " "):
+            word = {constants.SELECT_ONE: "select_one", constants.SELECT_ALL_THAT_APPLY: "select_multiple"}.get(
+                canonical, alias.replace(" ", "_")
+            )
+            if alias in aliases.select_from_file or alias == "select_one_external":
+                word = alias.replace(" ", "_")
+            return f"{word} {text[len(alias) :].strip()}{suffix}"
+    return text + suffix
 
 
 def _one_line(text: str) -> str:
@@ -177,7 +240,7 @@ class _Converter:
 
     def _head(self) -> dict[str, Any]:
         settings = self.s.settings
-        slug = str(self.extras.get("slug") or settings.get("form_id") or self.name.rsplit(".", 1)[0])
+        slug = str(self.extras.get("slug") or settings.get(constants.ID_STRING) or self.name.rsplit(".", 1)[0])
         clean = re.sub(r"[^a-z0-9-]+", "-", slug.lower()).strip("-")[:63] or "imported"
         if len(clean) < 2:
             clean = f"{clean}-form"
@@ -187,7 +250,7 @@ class _Converter:
         version = int(version_text) if version_text.isdigit() and 0 < int(version_text) < 2**31 else 1
         if str(version) != version_text:
             self.report.add("settings", "changed", f"version {version_text!r} → {version}")
-        title = self.extras.get("title") or settings.get("form_title") or clean
+        title = self.extras.get("title") or settings.get(constants.TITLE) or clean
         raw: dict[str, Any] = {"slug": clean, "version": version, "title": title}
         for key in ("intro", "privacy", "dimensions", "bad_rating"):
             if key in self.extras:
@@ -230,13 +293,13 @@ class _Converter:
                 if stack:
                     stack.pop()
                 continue
-            if kind.lower() in ("begin repeat", "begin_repeat"):
+            if kind.lower() in ("begin repeat", "begin_repeat") or kind.lower().startswith("begin loop"):
                 stack.append({"repeat": True, "group": None, "when": None, "name": row.get("name")})
                 self.report.add(
                     where, "dropped", f"重复组 {row.get('name')!r}：Minping 没有可重复的题组，组内各题一并舍弃"
                 )
                 continue
-            if kind.lower() in ("end repeat", "end_repeat"):
+            if kind.lower() in ("end repeat", "end_repeat", "end loop", "end_loop"):
                 if stack:
                     stack.pop()
                 continue
@@ -279,10 +342,22 @@ class _Converter:
                 self.report.add(where, "dropped", f"{name!r}：or_other（“其他”填空）没有保留")
             self._select(row, base, words[1], name, where, stack)
             return
-        if base in _UNHELD or kind.lower() in _UNHELD or base not in _TYPES:
+        held = _TYPES.get(base) or _TYPES.get(kind.lower())
+        if held is None and kind.lower() not in _UNHELD and base not in _UNHELD:
+            # Another name pyxform knows for a plain input (`phone number`, `string`, `int`…): by what it stores.
+            stored = QUESTION_TYPE_DICT.get(kind.lower(), {}).get("bind", {}).get("type")
+            held = {"string": "text", "int": "number", "decimal": "number", "date": "date"}.get(str(stored))
+            if held is not None and QUESTION_TYPE_DICT[kind.lower()].get("control", {}).get("tag") == "input":
+                extra = QUESTION_TYPE_DICT[kind.lower()]["bind"].get("constraint")
+                note = f"，其内置检查 {extra!r} 没有保留" if extra else ""
+                self.report.add(where, "changed", f"{name!r}：{kind!r} → {held}{note}")
+            else:
+                held = None
+        if held is None:
             self.report.add(where, "dropped", f"{name!r}：Minping 没有 {kind!r} 类型的题")
             return
-        item_type = _TYPES[base]
+        item_type = held
+        base = {"number": "decimal"}.get(held, held) if base not in _TYPES else base
         if base == "text" and "multiline" in str(row.get("appearance", "")):
             item_type = "longtext"
         item = self._item(row, name, item_type, where, stack)
