@@ -332,3 +332,64 @@ def test_equations_naming_a_question_by_its_id_and_piped_texts():
     )
     assert imported.questionnaire.item("overall").when == Condition(item="used", is_=[True])  # Q1 is qid 1, `used`
     assert "题目 age: 文字里引用其他答案的 {used.shown} 不会替换成答案，按原文显示" in lines(imported, "changed")
+
+
+BAD_CELLS = [
+    "(" * 3000 + "1" + ")" * 3000,
+    "not(" * 2000 + "1" + ")" * 2000,
+    "",
+    "{",
+    "[1]",
+    "5",
+    '{"item": 3}',
+    "${",
+    "${nope} = 'x'",
+    "not(",
+    "selected(${sat})",
+    "' or '",
+    ". >=",
+    "1 div 0",
+]
+
+
+@pytest.mark.parametrize("bad", BAD_CELLS)
+def test_damaged_cells_give_a_report_or_a_refusal_never_a_crash(bad):
+    book = openpyxl.load_workbook(
+        io.BytesIO(xlsform.export(next(q for q in BUNDLED if q.slug == "community-services")))
+    )
+    for sheet in book.worksheets:
+        header = [c.value for c in sheet[1]]
+        for column, name in enumerate(header, start=1):
+            if name and (name.startswith("minping") or name in ("relevant", "constraint")):
+                for row in range(2, sheet.max_row + 1, 3):
+                    sheet.cell(row=row, column=column, value=bad)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    try:
+        imported = importers.read(buffer.getvalue(), "damaged.xlsx")
+    except ImportRefused as exc:
+        assert str(exc).startswith("damaged.xlsx: ") and "\n" not in str(exc)
+    else:
+        assert imported.report.lines
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "(" * 3000,
+        "!" * 5000 + "1",
+        "(",
+        "used.NAOK ==",
+        '"x" == "y"',
+        "used.NAOK == Q9.NAOK",
+        "@#$",
+        "is_empty(",
+        "a.b.c == 1",
+        "!",
+    ],
+)
+def test_damaged_relevance_equations_are_reported_never_a_crash(bad):
+    questions = QUESTIONS.replace('<relevance>used.NAOK == "Y"</relevance>', f"<relevance>{bad}</relevance>")
+    imported = importers.read(lss(questions, ANSWERS, GROUPS), "c.lss")
+    assert any(d.startswith("问题 overall: 显示条件") for d in lines(imported, "dropped"))
+    assert imported.questionnaire.item("overall").when is msgspec_unset()

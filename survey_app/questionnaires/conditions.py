@@ -82,10 +82,16 @@ def holds(condition: Condition, answers: Mapping[str, Any]) -> bool:
         ticked = answer if isinstance(answer, list) else []
         if not any(v in ticked for v in condition.any_of):
             return False
-    for op, bound in condition.comparisons.items():
-        if not isinstance(answer, int | float) or isinstance(answer, bool) or not _COMPARE[op](answer, bound):
-            return False
-    return True
+    return compares(answer, condition.comparisons)
+
+
+def compares(value: Any, comparisons: Mapping[str, float]) -> bool:
+    """Whether a number or level passes every comparison (no answer, "don't know" and yes/no never do)."""
+    if not comparisons:
+        return True
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return all(_COMPARE[op](value, bound) for op, bound in comparisons.items())
 
 
 def may_hold(condition: Condition, answers: Mapping[str, Any], open_items: Collection[str]) -> bool | None:

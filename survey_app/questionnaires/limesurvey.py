@@ -472,7 +472,10 @@ class _Equation:
         self.pos = 0
 
     def parse(self) -> Node:
-        node = self._or()
+        try:
+            node = self._or()
+        except RecursionError:
+            raise Unsupported("nested too deeply") from None
         if self.pos != len(self.tokens):
             raise Unsupported(f"unexpected {self.tokens[self.pos][1]!r}")
         return node

@@ -37,6 +37,7 @@ from survey_app.questionnaires.format import (
     LocalText,
     Questionnaire,
     Scale,
+    ShowIf,
     Text,
 )
 from survey_app.questionnaires.importing import Imported, ImportRefused, Report, build, library, text_of
@@ -216,10 +217,10 @@ class _Converter:
     def run(self) -> Imported:
         raw_extras = self.s.settings.get("minping")
         if raw_extras:
-            try:
-                self.extras = json.loads(raw_extras)
-            except ValueError:
-                self.report.add("settings", "dropped", "minping 列不是有效的 JSON，已忽略")
+            self.extras = _decoded(raw_extras, dict[str, Any]) or {}
+            if not isinstance(self.extras.get("scales", {}), dict) or not self.extras:
+                self.extras = {}
+                self.report.add("settings", "dropped", "minping 列不是有效的 Minping 设置，已忽略")
         for n, row in enumerate(self.s.choices, start=2):
             if row.get("list_name") and row.get("name"):
                 self.lists.setdefault(str(row["list_name"]).strip(), []).append((n, row))
@@ -435,8 +436,11 @@ class _Converter:
             return None
         exported = (self.extras.get("scales") or {}).get(str(row.get("minping_scale") or list_name))
         scales = dict(library())
-        if exported is not None:
-            scales[str(row.get("minping_scale") or list_name)] = msgspec.convert(exported, Scale)
+        try:
+            if exported is not None:
+                scales[str(row.get("minping_scale") or list_name)] = msgspec.convert(exported, Scale)
+        except msgspec.ValidationError:
+            self.report.add(f"choices {list_name!r}", "dropped", "minping 设置里的量表定义无效，已忽略")
         for scale_name, scale in scales.items():
             levels = [_zh(level.label) for level in scale.levels]
             given = [zh[i] for i in keep]
@@ -522,14 +526,11 @@ class _Converter:
         if failed:
             self._mark(item, failed)
         parts = [*stack_conditions, *([when] if when is not None else [])]
-        exact = row.get("minping_show_if")
-        if exact and when is not None:
-            show_if = json.loads(exact)
-            if (
-                xpath.of_condition(Condition(item=show_if["item"], is_=show_if["values"]), self._form_value, self._kind)
-                == str(row.get("relevant", "")).strip()
-            ):
-                item["show_if"] = show_if
+        show_if = _decoded(row.get("minping_show_if"), ShowIf)
+        if show_if is not None and when is not None:  # a Minping export's show_if, unless `relevant` was edited
+            as_condition = Condition(item=show_if.item, is_=list(show_if.values))
+            if xpath.of_condition(as_condition, self._form_value, self._kind) == str(row.get("relevant", "")).strip():
+                item["show_if"] = msgspec.to_builtins(show_if)
                 parts = stack_conditions
         if parts:
             item["when"] = msgspec.to_builtins(parts[0] if len(parts) == 1 else Condition(all=parts))
@@ -537,8 +538,9 @@ class _Converter:
         for column, key in (("minping_dimension", "dimension"), ("minping_demographic", "demographic")):
             if row.get(column):
                 item[key] = str(row[column])
-        if row.get("minping_weight"):
-            item["weight"] = float(row["minping_weight"])
+        weight = _decoded(row.get("minping_weight"), float)
+        if weight is not None:
+            item["weight"] = weight
         if str(row.get("minping_reverse", "")).lower() in ("yes", "true", "1"):
             item["reverse"] = True
         for column in row:
@@ -634,6 +636,16 @@ class _ValueOf:
 
     def names(self, name: str) -> list[str]:
         return [choice for choice, value in self.known[name].values.items() if value != DONT_KNOW]
+
+
+def _decoded(value: Any, kind: Any) -> Any:
+    """A `minping_*` cell as `kind` (JSON), or None when it is empty or not valid: then the standard columns rule."""
+    if value in (None, ""):
+        return None
+    try:
+        return msgspec.json.decode(str(value), type=kind)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
 
 
 def _zh(text: Text | None) -> str:

@@ -40,7 +40,10 @@ def parse(text: str) -> Node:
     except Exception as exc:  # noqa: BLE001 - the lexer's own errors vary; the reason is reported
         raise Unsupported(f"cannot read the expression ({exc})") from None
     parser = _Parser(tokens)
-    node = parser.expression()
+    try:
+        node = parser.expression()
+    except RecursionError:
+        raise Unsupported("nested too deeply") from None
     if parser.pos != len(tokens):
         raise Unsupported(f"unexpected {tokens[parser.pos].value!r}")
     return node
@@ -143,7 +146,10 @@ def condition(text: str, type_of: TypeOf, value_of: ValueOf, rename: Callable[[s
 
 def condition_of_tree(node: Node, type_of: TypeOf, value_of: ValueOf, rename: Callable[[str], str]) -> Condition:
     """A parsed expression (from XLSForm, or LimeSurvey's relevance turned into the same tree) as a condition."""
-    return _condition(node, type_of, value_of, rename)
+    try:
+        return _condition(node, type_of, value_of, rename)
+    except RecursionError:
+        raise Unsupported("nested too deeply") from None
 
 
 def _condition(node: Node, type_of: TypeOf, value_of: ValueOf, rename: Callable[[str], str]) -> Condition:

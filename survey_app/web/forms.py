@@ -19,7 +19,7 @@ from survey_app import responses
 from survey_app.campaigns import PublicLink
 from survey_app.i18n import N_, current_language, gettext
 from survey_app.questionnaires import paging
-from survey_app.questionnaires.conditions import Condition, referred
+from survey_app.questionnaires.conditions import Condition, compares, referred
 from survey_app.questionnaires.format import DONT_KNOW, Group, Item, Questionnaire, localise
 from survey_app.responses import FieldError
 from survey_app.web import security
@@ -260,11 +260,8 @@ def describe(q: Questionnaire, condition: Condition, numbers: dict[str, int], la
     parts = []
     if condition.answered is not None:
         parts.append(gettext(N_("已回答第 %(n)s 题") if condition.answered else N_("未回答第 %(n)s 题")) % {"n": n})
-    values = condition.values
-    if condition.comparisons and item.type == "rating":  # levels in words, not numbers
-        levels = [v for v in q.labels_of(item) if v != DONT_KNOW]
-        values = [v for v in (values or levels) if _passes(v, condition.comparisons)]
-    elif condition.comparisons:
+    on_levels = bool(condition.comparisons) and item.type == "rating"  # levels in words, not numbers
+    if condition.comparisons and not on_levels:
         words = {
             "lt": N_("第 %(n)s 题小于 %(v)s"),
             "le": N_("第 %(n)s 题不大于 %(v)s"),
@@ -272,7 +269,8 @@ def describe(q: Questionnaire, condition: Condition, numbers: dict[str, int], la
             "ge": N_("第 %(n)s 题不小于 %(v)s"),
         }
         parts += [gettext(words[op]) % {"n": n, "v": _number(v)} for op, v in condition.comparisons.items()]
-    if values or condition.is_ is not None or (condition.comparisons and item.type == "rating"):
+    if condition.is_ is not None or on_levels:
+        values = [v for v in condition.values or _levels(q, item) if compares(v, condition.comparisons)]
         parts.append(
             gettext(N_("第 %(n)s 题选择“%(choices)s”")) % {"n": n, "choices": _choices(q, item.id, values, lang)}
         )
@@ -282,14 +280,8 @@ def describe(q: Questionnaire, condition: Condition, numbers: dict[str, int], la
     return gettext(N_("，并且")).join(parts)
 
 
-def _passes(value: Any, comparisons: dict[str, float]) -> bool:
-    return (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and all(
-            {"lt": value < b, "le": value <= b, "gt": value > b, "ge": value >= b}[op] for op, b in comparisons.items()
-        )
-    )
+def _levels(q: Questionnaire, item: Item) -> list[Any]:
+    return [v for v in q.labels_of(item) if v != DONT_KNOW]
 
 
 def _number(value: float) -> str:
@@ -336,8 +328,7 @@ def _selector(q: Questionnaire, condition: Condition) -> str | None:
     name = condition.item
     selectors = []
     if condition.is_ is not None or condition.comparisons:
-        values = condition.values or [v for v in q.labels_of(item) if v != DONT_KNOW]
-        values = [v for v in values if not condition.comparisons or _passes(v, condition.comparisons)]
+        values = [v for v in condition.values or _levels(q, item) if compares(v, condition.comparisons)]
         if not values:  # no level passes: the condition never holds
             return ":not(form)"
         selectors.append(":has(" + ",".join(f'[name="{name}"][value="{_form_value(v)}"]:checked' for v in values) + ")")
