@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, get_args
 import msgspec
 
 from survey_app.datafiles import duplicates, msgspec_message, read_yaml
-from survey_app.i18n import pick
+from survey_app.i18n import LANGUAGE_TAG, pick
 from survey_app.questionnaires.conditions import Condition, holds, same, shape_error
 
 SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -38,14 +38,24 @@ UNSET: Any = msgspec.UNSET
 DONT_KNOW = "dk"
 
 
+# Simplified Chinese is `zh` (the format's first spelling) or `zh-Hans`; both mean the same text.
+SIMPLIFIED = ("zh", "zh-Hans")
+
+
 class LocalText(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A text in Chinese (required) with an optional English translation."""
+    """A text in Chinese (required) with an optional English translation and more languages.
+
+    Written `{zh: …, en: …}` or with any BCP 47 tags: `{zh-Hans: …, zh-Hant: …, en: …, ug: …, bo: …}`.
+    Languages other than Chinese and English are kept in `other` (left out when there are none, so
+    `{zh, en}` texts keep the content hashes they had before).
+    """
 
     zh: Annotated[str, msgspec.Meta(min_length=1)]
     en: str | None = None
+    other: dict[Annotated[str, msgspec.Meta(pattern=LANGUAGE_TAG)], str] | msgspec.UnsetType = msgspec.UNSET
 
 
-# Every text may be written as a plain string (Chinese) or as {zh: …, en: …}.
+# Every text may be written as a plain string (Chinese) or as {zh: …, en: …, <tag>: …}.
 Text = str | LocalText
 
 
@@ -55,7 +65,46 @@ def localise(text: Text | None, lang: str) -> str:
         return ""
     if isinstance(text, str):
         return text
+    if not isinstance(text.other, msgspec.UnsetType) and text.other.get(lang):
+        return text.other[lang]
     return pick(lang, text.zh, text.en)
+
+
+def languages_of(text: Text | None) -> set[str]:
+    """The languages a text is written in ("zh" for Simplified Chinese)."""
+    if text is None:
+        return set()
+    if isinstance(text, str):
+        return {"zh"}
+    found = {"zh", *(["en"] if text.en else [])}
+    return found | (set() if isinstance(text.other, msgspec.UnsetType) else set(text.other))
+
+
+def _tagged_texts(node: Any) -> Any:
+    """Texts written with language tags as `LocalText` fields: `zh-Hans` is `zh`, tags other than
+    zh and en go under `other`. Only mappings of nothing but tagged strings, with a tag beyond zh and
+    en, are rewritten; everything else is left as written (so `{zh, en}` is decoded as it always was)."""
+    if isinstance(node, list):
+        return [_tagged_texts(v) for v in node]
+    if not isinstance(node, dict) or isinstance(node.get("other"), dict) and "zh" in node:
+        return node  # not a mapping, or a text already in its stored form ({zh, en, other})
+    keys = [k for k in node if isinstance(k, str)]
+    is_text = (
+        len(keys) == len(node)
+        and all(re.match(LANGUAGE_TAG, k) and isinstance(v, str) for k, v in node.items())
+        and set(keys) - {"zh", "en"}
+    )
+    if not is_text:
+        return {k: _tagged_texts(v) for k, v in node.items()}
+    text: dict[str, Any] = {"zh": node["zh"]} if "zh" in node else {"zh": node["zh-Hans"]} if "zh-Hans" in node else {}
+    if "en" in node:
+        text["en"] = node["en"]
+    other = {k: v for k, v in node.items() if k not in (*SIMPLIFIED, "en")}
+    if other:
+        text["other"] = other
+    if "zh" in node and "zh-Hans" in node:
+        text["other"] = {**other, "zh-Hans": node["zh-Hans"]}  # both given: the checker names the duplicate
+    return text
 
 
 YES_NO: dict[Any, Text] = {True: LocalText(zh="是", en="Yes"), False: LocalText(zh="否", en="No")}
@@ -267,6 +316,11 @@ class Questionnaire(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             bad_values = frozenset(level.value for level in scale.levels[len(scale.levels) - scale.bad_levels :])
         return BadRatingRule(rule.item, bad_values, rule.reasons)
 
+    def languages(self) -> list[str]:
+        """Every language some text of the questionnaire is written in, Chinese first."""
+        found = set().union(*(languages_of(text) for _, text in texts_in(self)))
+        return ["zh", *sorted(found - {"zh"})]
+
     def to_json(self) -> bytes:
         """Canonical JSON: the stored definition and the input of `content_hash`."""
         return msgspec.json.encode(self, order="sorted")
@@ -302,6 +356,23 @@ class BadRatingRule:
                 if any(type(value) is type(a) and value == a for a in given):
                     return f"{self.reasons.item}={str(value).lower() if isinstance(value, bool) else value}"
         return None
+
+
+def texts_in(node: Any, path: str = "") -> list[tuple[str, LocalText]]:
+    """Every translated text in a questionnaire (or part of one), with its path (`items.3.text`)."""
+    if isinstance(node, LocalText):
+        return [(path, node)]
+    found: list[tuple[str, LocalText]] = []
+    if isinstance(node, msgspec.Struct):
+        for name in node.__struct_fields__:
+            found += texts_in(getattr(node, name), f"{path}.{name}" if path else name)
+    elif isinstance(node, list):
+        for n, value in enumerate(node):
+            found += texts_in(value, f"{path}.{n}")
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            found += texts_in(value, f"{path}.{key}")
+    return found
 
 
 _FIELDS = "slug, version, title, items…"  # named when a file holds no mapping
@@ -347,7 +418,7 @@ def load_file(path: Path, library: Mapping[str, Scale] | None = None) -> Questio
 
 def parse(source: bytes | str, *, name: str, library: Mapping[str, Scale]) -> Questionnaire:
     """Validate questionnaire source text (YAML or JSON); `name` prefixes every error message."""
-    raw = read_yaml(source, name, QuestionnaireError, _FIELDS)
+    raw = _tagged_texts(read_yaml(source, name, QuestionnaireError, _FIELDS))
     try:
         questionnaire = msgspec.convert(raw, Questionnaire)
     except msgspec.ValidationError as exc:
@@ -407,6 +478,9 @@ def _scale_error(scale: Scale) -> str | None:
 def _semantic_errors(q: Questionnaire, library: Mapping[str, Scale]) -> list[str]:
     """Rules a type cannot express, each as `path: message`; the first one is reported."""
     errors: list[str] = []
+    for path, text in texts_in(q):
+        if not isinstance(text.other, msgspec.UnsetType) and "zh-Hans" in text.other:
+            errors.append(f"{path}: zh and zh-Hans are the same language; give one of them")
     for name, scale in q.scales.items():
         error = _scale_error(scale)
         if error:

@@ -73,11 +73,14 @@ class Imported:
 
 
 def text_of(texts: Mapping[str, str]) -> str | LocalText | None:
-    """{"zh": …, "en": …} as a Minping text: a plain string when there is only Chinese."""
+    """{"zh": …, "en": …, "ug": …} as a Minping text: a plain string when there is only Chinese."""
     zh, en = (texts.get("zh") or "").strip(), (texts.get("en") or "").strip()
+    other = {tag: text.strip() for tag, text in texts.items() if tag not in ("zh", "en") and text and text.strip()}
     if not zh:
         return None
-    return LocalText(zh=zh, en=en) if en else zh
+    if not en and not other:
+        return zh
+    return LocalText(zh=zh, en=en or None, other=other or msgspec.UNSET)
 
 
 def library() -> dict[str, Scale]:

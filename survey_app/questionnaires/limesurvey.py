@@ -20,6 +20,7 @@ import msgspec
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
+from survey_app.i18n import LANGUAGE_TAG
 from survey_app.questionnaires import xpath
 from survey_app.questionnaires.conditions import Condition
 from survey_app.questionnaires.format import DONT_KNOW, Scale
@@ -97,10 +98,14 @@ class _Converter:
         zh = next((lang for lang in languages if lang.lower().startswith("zh")), languages[0])
         en = next((lang for lang in languages if lang.lower().startswith("en") and lang != zh), None)
         self.langs = {"zh": zh, **({"en": en} if en else {})}
-        self.report.add("survey", "carried", f"语言：{zh} → zh" + (f"，{en} → en" if en else ""))
+        for lang in languages:
+            if lang not in self.langs.values() and re.match(LANGUAGE_TAG, lang):
+                self.langs[lang] = lang
+        described = "，".join(f"{theirs} → {ours}" for ours, theirs in self.langs.items())
+        self.report.add("survey", "carried", f"语言：{described}")
         for lang in languages:
             if lang not in self.langs.values():
-                self.report.add("survey", "dropped", f"语言 {lang!r}：Minping 只保存中文和英文")
+                self.report.add("survey", "dropped", f"语言 {lang!r}：不是 BCP 47 语言代码")
         self.survey = survey
 
     def _text(self, by_lang: Mapping[str, str]) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 import openpyxl
+from babel import Locale, UnknownLocaleError
 from pyxform import aliases, constants
 from pyxform.errors import PyXFormError
 from pyxform.parsing.sheet_headers import process_header
@@ -27,6 +28,7 @@ from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
 from pyxform.xls2json_backends import get_xlsform
 from pyxform.xls2xform import convert
 
+from survey_app.i18n import LANGUAGE_TAG
 from survey_app.questionnaires import xpath
 from survey_app.questionnaires.conditions import Condition
 from survey_app.questionnaires.format import (
@@ -166,7 +168,8 @@ def _one_line(text: str) -> str:
 
 
 def _languages(survey: list[dict[str, str]], settings: Mapping[str, str]) -> dict[str, str]:
-    """Which XLSForm language becomes Minping's Chinese (required) and English."""
+    """Which XLSForm language becomes Minping's Chinese (required), English, and each other language
+    whose column names its BCP 47 tag (`label::Uyghur (ug)`)."""
     found: list[str] = []
     for row in survey:
         for column in row:
@@ -190,12 +193,15 @@ def _languages(survey: list[dict[str, str]], settings: Mapping[str, str]) -> dic
     for lang in langs:
         if code(lang) in ("zh", "en"):
             chosen.setdefault(code(lang), lang)
+    for lang in langs:
+        match = re.search(r"\(([A-Za-z0-9-]+)\)\s*$", lang)
+        if match and code(lang) not in ("zh", "en") and re.match(LANGUAGE_TAG, match.group(1)):
+            chosen.setdefault(match.group(1), lang)
     if "zh" not in chosen:  # no Chinese: the default (or first) language stands in for it
         rest = [lang for lang in langs if lang != chosen.get("en")]
         pick = default if default in rest else "" if "" in rest else rest[0] if rest else chosen.get("en", "")
         chosen["zh"] = pick
-        if chosen.get("en") == pick:
-            del chosen["en"]
+        chosen = {ours: lang for ours, lang in chosen.items() if ours == "zh" or lang != pick}
     return chosen
 
 
@@ -237,7 +243,7 @@ class _Converter:
         kept = set(self.s.langs.values())
         others = {c.split("::", 1)[1] for row in self.s.survey for c in row if c.startswith("label::")}
         for lang in sorted(others - kept):
-            self.report.add("survey 表头", "dropped", f"语言 {lang!r}：Minping 只保存中文和英文")
+            self.report.add("survey 表头", "dropped", f"语言 {lang!r}：列名没有写出语言代码，如 label::Uyghur (ug)")
 
     def _head(self) -> dict[str, Any]:
         settings = self.s.settings
@@ -673,6 +679,8 @@ def export(q: Questionnaire) -> bytes:
     choices: list[dict[str, Any]] = []
     lists: set[str] = set()
 
+    languages = [lang for lang in q.languages() if lang not in ("zh", "en")]
+
     def texts(column: str, text: Text | None) -> dict[str, str]:
         if text is None:
             return {}
@@ -680,6 +688,9 @@ def export(q: Questionnaire) -> bytes:
         found = {f"{column}::{LANG_COLUMNS['zh']}": local.zh}
         if local.en:
             found[f"{column}::{LANG_COLUMNS['en']}"] = local.en
+        for lang in languages:
+            if not isinstance(local.other, msgspec.UnsetType) and local.other.get(lang):
+                found[f"{column}::{_column_language(lang)}"] = local.other[lang]
         return found
 
     def add_list(list_name: str, rows: list[tuple[str, Text]]) -> None:
@@ -792,6 +803,15 @@ def _export_item(
     if item.demographic:
         row["minping_demographic"] = item.demographic
     return row
+
+
+def _column_language(tag: str) -> str:
+    """An XLSForm language column name for a tag: `Uyghur (ug)` (pyxform wants the code in brackets)."""
+    try:
+        name = Locale.parse(tag.replace("-", "_")).get_display_name("en") or tag
+    except (ValueError, UnknownLocaleError):
+        name = tag
+    return f"{name} ({tag})"
 
 
 def _workbook(sheets: dict[str, list[dict[str, Any]]]) -> bytes:

@@ -15,7 +15,7 @@ from litestar.enums import MediaType
 from litestar.response import Response, Template
 from markupsafe import Markup
 
-from survey_app import responses
+from survey_app import i18n, responses
 from survey_app.campaigns import PublicLink
 from survey_app.i18n import N_, current_language, gettext
 from survey_app.questionnaires import paging
@@ -82,6 +82,16 @@ class BlankForms:
 
 
 BLANK_FORMS = BlankForms()
+
+
+def content_language(request: Request[Any, Any, Any], questionnaire: Questionnaire) -> None:
+    """Read the page in a language of the questionnaire the interface lacks (ug, bo…) when asked for
+    one: the middleware knows only the interface's languages."""
+    asked = i18n.language_of(
+        request.scope.get("query_string", b""), request.headers.get("cookie", ""), questionnaire.languages()
+    )
+    if asked not in i18n.LANGUAGES:
+        current_language.set(asked)
 
 
 def form_context(

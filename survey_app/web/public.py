@@ -27,7 +27,14 @@ from survey_app.questionnaires.format import Questionnaire
 from survey_app.responses import FieldError
 from survey_app.web import flood_guard
 from survey_app.web.common import STATE_STATUS, base_url, provide_link
-from survey_app.web.forms import BLANK_FORMS, FORM_TOKEN_FIELD, INVITATION_FIELD, REVISE_FIELD, form_context
+from survey_app.web.forms import (
+    BLANK_FORMS,
+    FORM_TOKEN_FIELD,
+    INVITATION_FIELD,
+    REVISE_FIELD,
+    content_language,
+    form_context,
+)
 from survey_app.web.pages import switched_preferences
 
 # Images are immutable for a token; a day of caching spares weak networks and the server.
@@ -62,6 +69,7 @@ class PublicController(Controller):
         if link.state != LinkState.open:
             return _state_page(link)
         counters.count_scan(link.link_id)
+        content_language(request, await versions.get(link.questionnaire_id))
         device = ballots.device_of(link.campaign_id, request.cookies)
         prior = await ballots.prior_answer(link, device)
         revising = prior is not None and bool(revise) and prior.link_id == link.link_id and prior.revisable()
@@ -88,6 +96,7 @@ class PublicController(Controller):
         if link.state != LinkState.open:
             return _state_page(link)
         questionnaire = await versions.get(link.questionnaire_id)
+        content_language(request, questionnaire)
         raw_token = str(data.get(FORM_TOKEN_FIELD, ""))
         token = responses.read_form_token(link.token, raw_token)
         revising = data.get(REVISE_FIELD) == "1"
@@ -99,7 +108,9 @@ class PublicController(Controller):
             page = _refused_page(link, questionnaire, data, too_fast, form_token=form_token, revising=revising, at=at)
             page.headers.update(too_fast.headers)
             return page
-        if switched := switched_preferences(request, data):  # the language or size switch: show, do not save
+        if switched := switched_preferences(
+            request, data, questionnaire.languages()
+        ):  # the language or size switch: show, do not save
             form_token = data[FORM_TOKEN_FIELD] if token else None
             page = _form_page(link, questionnaire, data, {}, form_token=form_token, revising=revising, at=at)
             page.status_code = 200
