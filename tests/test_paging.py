@@ -159,3 +159,26 @@ def test_every_page_of_the_paged_community_form_is_light_and_the_service_block_i
     first = client.get(url)
     last = client.post(url, data={**hidden(first), "used": "no", "_nav": "next"})
     assert progress(last) == "第 2 页 / 共 2 页" and soup_of(last).select("input[name=overall]")
+
+
+def test_randomised_options_keep_their_order_when_the_form_comes_back(client, world, run, tmp_path: Path):
+    from tests.test_questionnaire_logic import OTHER
+
+    q = load_file(write(tmp_path, OTHER, "other.yaml"))
+    world.questionnaire_ids["other"] = run(versions.register, q)
+    token = world.tokens(world.campaign("other", slug="other-test"))[0]
+
+    def order(r) -> list[str]:
+        return [i["value"] for i in soup_of(r).select("input[name=reasons]")]
+
+    first = client.get(f"/q/{token}")
+    orders = {tuple(order(client.get(f"/q/{token}"))) for _ in range(8)}
+    assert len(orders) > 1  # each new form (a new submission id) has its own order
+    again = client.post(f"/q/{token}", data={**hidden(first), "reasons": ["other"]})  # the specify text is missing
+    assert again.status_code == 422 and order(again) == order(first)
+    assert soup_of(again).select_one("#e-reasons_other") is not None
+    done = client.post(
+        f"/q/{token}", data={**hidden(again), "reasons": ["other"], "reasons_other": "停车难"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert world.responses()[0]["answers"] == {"reasons": ["other"], "reasons_other": "停车难"}

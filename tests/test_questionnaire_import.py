@@ -393,3 +393,17 @@ def test_damaged_relevance_equations_are_reported_never_a_crash(bad):
     imported = importers.read(lss(questions, ANSWERS, GROUPS), "c.lss")
     assert any(d.startswith("问题 overall: 显示条件") for d in lines(imported, "dropped"))
     assert imported.questionnaire.item("overall").when is msgspec_unset()
+
+
+def test_or_other_becomes_an_option_and_a_please_specify_item_and_both_round_trip(tmp_path):
+    from survey_app.questionnaires.format import load_file
+    from tests.test_questionnaire_format import write as write_file
+    from tests.test_questionnaire_logic import OTHER
+
+    survey = [["type", "name", "label"], ["select_multiple why or_other", "why", "原因"]]
+    choices = [["list_name", "name", "label"], ["why", "slow", "慢"], ["why", "rude", "态度差"]]
+    q = importers.read(workbook(survey, choices), "o.xlsx").questionnaire
+    assert [o.value for o in q.item("why").options] == ["slow", "rude", "other"]
+    assert q.item("why_other").other_of.item == "why" and q.is_shown(q.item("why_other"), {"why": ["other"]})
+    own = load_file(write_file(tmp_path, OTHER, "other.yaml"))
+    assert importers.read(xlsform.export(own), "other.xlsx").questionnaire == own

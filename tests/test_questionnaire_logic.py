@@ -261,3 +261,74 @@ def test_a_stored_definition_round_trips_with_its_conditions(logic):
     again = from_json(logic.to_json())
     assert again == logic and again.content_hash == logic.content_hash
     assert parse(logic.to_json(), name="x.json", library=LIBRARY) == logic
+
+
+OTHER = """\
+slug: other
+version: 1
+title: 其他
+items:
+  - id: reasons
+    type: multi
+    randomize: true
+    text: 原因
+    options:
+      - {value: slow, label: 慢}
+      - {value: rude, label: 态度差}
+      - {value: far, label: 远}
+      - {value: dirty, label: 脏}
+      - {value: other, label: 其他}
+  - {id: reasons_other, type: text, required: true, other_of: {item: reasons, option: other}, text: 请注明}
+  - {id: overall, type: rating, scale: satisfaction, text: 总体}
+"""
+
+
+def test_other_please_specify_is_asked_and_required_only_with_its_option(tmp_path):
+    q = load_file(write(tmp_path, OTHER, "other.yaml"))
+    answers, errors = parse_answers(q, {"reasons": ["slow"], "reasons_other": "不该有"})
+    assert answers == {"reasons": ["slow"]} and errors == {}  # not chosen: not asked, a posted text ignored
+    answers, errors = parse_answers(q, {"reasons": ["slow", "other"]})
+    assert errors["reasons_other"].message == "请回答此题。"
+    answers, errors = parse_answers(q, {"reasons": ["other"], "reasons_other": "停车难"})
+    assert answers == {"reasons": ["other"], "reasons_other": "停车难"}
+    assert 'form:not(:has([name="reasons"][value="other"]:checked)) #q-reasons_other' in str(condition_css(q))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("option: other}", "option: none}", "items.1.other_of.option: 'none' is not an option of 'reasons'"),
+        (
+            "{item: reasons, option",
+            "{item: overall, option",
+            "items.1.other_of.item: must be the choice or multi item just before this one",
+        ),
+        (
+            "type: text, required: true, other_of",
+            "type: yesno, required: true, other_of",
+            'items.1.other_of: a "please specify" item is a text or longtext item',
+        ),
+        (
+            "  - {id: overall, type: rating,",
+            "  - {id: overall, randomize: true, type: rating,",
+            "items.2.randomize: applies to choice and multi items only (a scale keeps its order)",
+        ),
+    ],
+)
+def test_other_and_randomize_mistakes_are_named(tmp_path, old, new, message):
+    assert old in OTHER
+    with pytest.raises(QuestionnaireError) as caught:
+        load_file(write(tmp_path, OTHER.replace(old, new, 1), "other.yaml"))
+    assert str(caught.value) == f"other.yaml: {message}"
+
+
+def test_randomised_options_follow_the_submission_id(tmp_path):
+    from dataclasses import replace
+
+    q = load_file(write(tmp_path, OTHER, "other.yaml"))
+    view = page_view(q, {})
+    orders = {tuple(o.value for o in replace(view, seed=f"{n:032x}").options(q.item("reasons"))) for n in range(20)}
+    assert len(orders) > 5  # respondents see different orders…
+    same = replace(view, seed="ab" * 16)
+    assert same.options(q.item("reasons")) == same.options(q.item("reasons"))  # …each always the same one
+    assert [o.value for o in view.options(q.item("reasons"))] == ["slow", "rude", "far", "dirty", "other"]  # no seed

@@ -142,6 +142,13 @@ class ShowIf(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     values: Annotated[list[int | str | bool], msgspec.Meta(min_length=1)]
 
 
+class OtherOf(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The option of the item before that a "please specify" text item belongs to."""
+
+    item: str
+    option: str
+
+
 class Item(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One question."""
 
@@ -173,11 +180,18 @@ class Item(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pattern: str | msgspec.UnsetType = UNSET
     min_choices: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType = UNSET
     max_choices: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType = UNSET
+    #: Choice and multi items: show the options in an order of each respondent's own (a list where the
+    #: first options would be picked more only for being first). A reload of the form keeps it.
+    randomize: bool | msgspec.UnsetType = UNSET
+    #: "Other, please specify": a text item bound to an option of the item just before it, asked
+    #: (and required, if `required`) only when that option is chosen.
+    other_of: OtherOf | msgspec.UnsetType = UNSET
 
     @property
     def conditional(self) -> bool:
         """Whether the item has a condition of its own (a group's condition is the group's)."""
-        return self.show_if is not None or not isinstance(self.when, msgspec.UnsetType)
+        own = (self.when, self.other_of)
+        return self.show_if is not None or any(not isinstance(c, msgspec.UnsetType) for c in own)
 
     @property
     def answerable(self) -> bool:
@@ -253,13 +267,21 @@ class Questionnaire(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         group = self.group(item.group)
         if group is not None and group.when is not None and not holds(group.when, answers):
             return False
-        if item.show_if is not None and not any(same(v, answers.get(item.show_if.item)) for v in item.show_if.values):
-            return False
-        return isinstance(item.when, msgspec.UnsetType) or holds(item.when, answers)
+        condition = self.condition_of(item)
+        return condition is None or holds(condition, answers)
 
     def condition_of(self, item: Item) -> Condition | None:
-        """The item's own condition as one `Condition` (`show_if` is the old spelling of `is`)."""
+        """The item's own condition as one `Condition` (`show_if` is the old spelling of `is`; a
+        "please specify" item is asked when its option is chosen)."""
         parts = []
+        if not isinstance(item.other_of, msgspec.UnsetType):
+            bound = self.item(item.other_of.item)
+            option = item.other_of.option
+            parts.append(
+                Condition(item=bound.id, any_of=[option])
+                if bound.type == "multi"
+                else Condition(item=bound.id, is_=[option])
+            )
         if item.show_if is not None:
             parts.append(Condition(item=item.show_if.item, is_=list(item.show_if.values)))
         if not isinstance(item.when, msgspec.UnsetType):
@@ -520,6 +542,8 @@ def _semantic_errors(q: Questionnaire, library: Mapping[str, Scale]) -> list[str
         if item.demographic and item.type != "choice":
             errors.append(f"{where}.demographic: a demographic item must be a choice item")
         errors += _constraint_errors(where, item)
+        if not isinstance(item.other_of, msgspec.UnsetType):
+            errors += _other_of_errors(where, item, q.items[n - 1] if n else None)
         if not isinstance(item.when, msgspec.UnsetType):
             errors += _condition_errors(f"{where}.when", item.when, seen, q, library)
         if item.show_if is not None:
@@ -570,6 +594,8 @@ def _constraint_errors(where: str, item: Item) -> list[str]:
             re.compile(given["pattern"])
         except re.error as exc:
             errors.append(f"{where}.pattern: not a valid regular expression ({exc})")
+    if not isinstance(item.randomize, msgspec.UnsetType) and item.type not in CHOICE_TYPES:
+        errors.append(f"{where}.randomize: applies to choice and multi items only (a scale keeps its order)")
     if item.type == "note" and item.required:
         errors.append(f"{where}.required: a note has no answer to require")
     if not isinstance(item.required_message, msgspec.UnsetType) and not item.required:
@@ -578,6 +604,18 @@ def _constraint_errors(where: str, item: Item) -> list[str]:
     if not isinstance(item.constraint_message, msgspec.UnsetType) and not bounded:
         errors.append(f"{where}.constraint_message: the item has no constraint (min, max, min_length, pattern…)")
     return errors
+
+
+def _other_of_errors(where: str, item: Item, before: Item | None) -> list[str]:
+    other = item.other_of
+    assert not isinstance(other, msgspec.UnsetType)
+    if item.type not in ("text", "longtext"):
+        return [f'{where}.other_of: a "please specify" item is a text or longtext item']
+    if before is None or before.id != other.item or before.type not in CHOICE_TYPES:
+        return [f"{where}.other_of.item: must be the choice or multi item just before this one"]
+    if other.option not in [o.value for o in before.options or []]:
+        return [f"{where}.other_of.option: {other.option!r} is not an option of {before.id!r}"]
+    return []
 
 
 # Each constraint, with the item types it applies to.

@@ -22,6 +22,7 @@ import openpyxl
 from babel import Locale, UnknownLocaleError
 from pyxform import aliases, constants
 from pyxform.errors import PyXFormError
+from pyxform.parsing import parameters
 from pyxform.parsing.sheet_headers import process_header
 from pyxform.question import MultipleChoiceQuestion
 from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
@@ -37,6 +38,7 @@ from survey_app.questionnaires.format import (
     SLUG,
     Item,
     LocalText,
+    OtherOf,
     Questionnaire,
     Scale,
     ShowIf,
@@ -57,7 +59,7 @@ _UNHELD |= {"begin_repeat", "end_repeat", "range"}
 _TYPES = {"text": "text", "integer": "number", "decimal": "number", "date": "date", "note": "note"}
 # Columns Minping reads; any other column with a value is reported as dropped.
 _READ = {"type", "name", "label", "hint", "required", "required_message", "relevant", "constraint"}
-_READ |= {"constraint_message", "appearance"}
+_READ |= {"constraint_message", "appearance", "parameters"}
 _DONT_KNOW_LABELS = {"不清楚", "不知道", "说不清", "不了解", "don't know", "dont know", "do not know", "not sure"}
 
 
@@ -345,9 +347,7 @@ class _Converter:
             self.report.add(where, "dropped", f"{name!r}（{kind}）：设备和时间元数据，Minping 自己记录提交时间")
             return
         if base in ("select_one", "select_multiple") and len(words) >= 2:
-            if len(words) > 2 and words[2] == "or_other":
-                self.report.add(where, "dropped", f"{name!r}：or_other（“其他”填空）没有保留")
-            self._select(row, base, words[1], name, where, stack)
+            self._select(row, base, words[1], name, where, stack, or_other=words[2:] == ["or_other"])
             return
         held = _TYPES.get(base) or _TYPES.get(kind.lower())
         if held is None and kind.lower() not in _UNHELD and base not in _UNHELD:
@@ -375,7 +375,14 @@ class _Converter:
         self._finish(item, row, where, stack, _Known(item["id"], item_type))
 
     def _select(
-        self, row: Mapping[str, str], base: str, list_name: str, name: str, where: str, stack: list[Any]
+        self,
+        row: Mapping[str, str],
+        base: str,
+        list_name: str,
+        name: str,
+        where: str,
+        stack: list[Any],
+        or_other: bool = False,
     ) -> None:
         options = self.lists.get(list_name)
         if not options:
@@ -383,7 +390,7 @@ class _Converter:
             return
         if row.get("choice_filter"):
             self.report.add(where, "dropped", f"{name!r}：choice_filter（级联选项）没有保留，所有选项都会显示")
-        if base == "select_one":
+        if base == "select_one" and not or_other:
             rating = self._rating(list_name, options, row)
             if rating is not None:
                 scale, by_name, dont_know = rating
@@ -418,11 +425,25 @@ class _Converter:
             label = self._texts(option, "label") or raw_value
             values[raw_value] = value
             item["options"].append({"value": value, "label": msgspec.to_builtins(label)})
+        if or_other and "other" not in values.values():
+            # pyxform's or_other: an option "other" and a text question `<name>_other` asked when it is chosen.
+            values["other"] = "other"
+            item["options"].append({"value": "other", "label": {"zh": "其他", "en": "Other"}})
         if len(item["options"]) < 2:
             self.report.add(where, "dropped", f"{name!r}：选项少于两个")
             self.items.remove(item)
             return
         self._finish(item, row, where, stack, _Known(item["id"], item_type, values))
+        if or_other:  # `_item` returns None only for a note without text
+            specify = self._item(
+                {}, f"{name}_other", "text", where, stack, text={"zh": "请注明", "en": "Please specify"}
+            )
+            assert specify is not None
+            specify["other_of"] = {"item": item["id"], "option": "other"}
+            self.known[f"{name}_other"] = _Known(specify["id"], "text")
+            self.report.add(
+                where, "changed", f"{name!r}：or_other → 选项 other 和注明题 {specify['id']}（选“其他”时填写）"
+            )
 
     def _rating(
         self, list_name: str, options: list[tuple[int, dict[str, str]]], row: Mapping[str, str]
@@ -473,9 +494,15 @@ class _Converter:
         return None
 
     def _item(
-        self, row: Mapping[str, str], name: str, item_type: str, where: str, stack: list[dict[str, Any]]
+        self,
+        row: Mapping[str, str],
+        name: str,
+        item_type: str,
+        where: str,
+        stack: list[dict[str, Any]],
+        text: Any = None,
     ) -> dict[str, Any] | None:
-        text = self._texts(row, "label")
+        text = text or self._texts(row, "label")
         if text is None:
             if item_type == "note":
                 self.report.add(where, "dropped", f"{name!r}：没有文字的说明")
@@ -532,6 +559,18 @@ class _Converter:
         if failed:
             self._mark(item, failed)
         parts = [*stack_conditions, *([when] if when is not None else [])]
+        other_of = _decoded(row.get("minping_other_of"), OtherOf)
+        if other_of is not None and other_of.item in {k.id for k in self.known.values()}:
+            kind = self._kind(other_of.item)
+            option = [other_of.option]
+            bound = (
+                Condition(item=other_of.item, any_of=option)
+                if kind == "multi"
+                else Condition(item=other_of.item, is_=option)
+            )
+            if xpath.of_condition(bound, self._form_value, self._kind) == str(row.get("relevant", "")).strip():
+                item["other_of"] = msgspec.to_builtins(other_of)  # a Minping export's "please specify"
+                when, parts = None, stack_conditions
         show_if = _decoded(row.get("minping_show_if"), ShowIf)
         if show_if is not None and when is not None:  # a Minping export's show_if, unless `relevant` was edited
             as_condition = Condition(item=show_if.item, is_=list(show_if.values))
@@ -541,6 +580,7 @@ class _Converter:
         if parts:
             item["when"] = msgspec.to_builtins(parts[0] if len(parts) == 1 else Condition(all=parts))
         self._checks(item, row, where)
+        self._parameters(item, row, where)
         for column, key in (("minping_dimension", "dimension"), ("minping_demographic", "demographic")):
             if row.get(column):
                 item[key] = str(row[column])
@@ -581,6 +621,21 @@ class _Converter:
 
     def _mark(self, item: dict[str, Any], text: str) -> None:
         self.marks.setdefault(item["id"], []).append(text)
+
+    def _parameters(self, item: dict[str, Any], row: Mapping[str, str], where: str) -> None:
+        """`randomize=true` on a select (read by pyxform's own parameter parser); the rest is reported."""
+        text = str(row.get("parameters", "") or "").strip()
+        if not text:
+            return
+        try:
+            found = dict(parameters.parse(text, 0))
+        except PyXFormError:
+            found = {}
+        if str(found.pop("randomize", "")).lower() == "true" and item["type"] in ("choice", "multi"):
+            item["randomize"] = True
+        found.pop("seed", None) if item.get("randomize") else None
+        for key, value in found.items():
+            self.report.add(where, "dropped", f"{row.get('name')!r}：参数 {key}={value} 没有保留")
 
     def _checks(self, item: dict[str, Any], row: Mapping[str, str], where: str) -> None:
         text = str(row.get("constraint", "") or "").strip()
@@ -772,13 +827,19 @@ def _export_item(
         row["type"] = "decimal"
     else:
         row["type"] = item.type  # text, date, note
+    if item.randomize is True:
+        row["parameters"] = "randomize=true"
     if item.required:
         row["required"] = "yes"
         row |= texts(
             "required_message", None if isinstance(item.required_message, msgspec.UnsetType) else item.required_message
         )
     condition = q.condition_of(item)
-    if item.show_if is not None and isinstance(item.when, msgspec.UnsetType):
+    if not isinstance(item.other_of, msgspec.UnsetType):
+        row["minping_other_of"] = msgspec.json.encode(item.other_of).decode()
+        if item.show_if is not None or not isinstance(item.when, msgspec.UnsetType):
+            raise ValueError(f"{item.id}: a please-specify item with a condition of its own cannot be exported")
+    elif item.show_if is not None and isinstance(item.when, msgspec.UnsetType):
         row["minping_show_if"] = msgspec.json.encode(item.show_if).decode()
     elif condition is not None:
         row["minping_when"] = msgspec.json.encode(condition).decode()

@@ -3,6 +3,8 @@ and the hints and CSS of conditional items. The staff entry pages extend the sam
 
 from __future__ import annotations
 
+import dataclasses
+import random
 import re
 import secrets
 from collections.abc import Collection, Mapping
@@ -20,7 +22,7 @@ from survey_app.campaigns import PublicLink
 from survey_app.i18n import N_, current_language, gettext
 from survey_app.questionnaires import paging
 from survey_app.questionnaires.conditions import Condition, compares, referred
-from survey_app.questionnaires.format import DONT_KNOW, Group, Item, Questionnaire, localise
+from survey_app.questionnaires.format import DONT_KNOW, Group, Item, Option, Questionnaire, localise
 from survey_app.responses import FieldError
 from survey_app.web import security
 from survey_app.web.common import large_type
@@ -110,7 +112,9 @@ def form_context(
     signed; None shows every page at once (staff entering a paper sheet).
     """
     form_token = form_token or responses.mint_form_token(link.token)
-    view = page_view(questionnaire, posted, page)
+    # Options are ordered per respondent on the resident's form; staff entering a paper sheet see the sheet's order.
+    seed = form_token.split(".")[0] if page is not None else ""
+    view = dataclasses.replace(page_view(questionnaire, posted, page), seed=seed)
     return {
         "link": link,
         "q": questionnaire,
@@ -144,6 +148,16 @@ class PageView:
     progress: paging.Progress | None = None
     #: Conditions decided by answers of earlier pages (no hint, no CSS: the server knows).
     decided: frozenset[str] = field(default_factory=frozenset)
+    #: The submission id: the order of a `randomize` item's options follows it, so a form shown
+    #: again (after an error, a page change, a language switch) keeps the order.
+    seed: str = ""
+
+    def options(self, item: Item) -> list[Option]:
+        """The item's options in the order this respondent sees them."""
+        options = list(item.options or [])
+        if item.randomize is True and self.seed:
+            random.Random(f"{self.seed}|{item.id}").shuffle(options)
+        return options
 
     @property
     def item_ids(self) -> set[str]:
@@ -206,7 +220,8 @@ class QuestionList:
         view: PageView | None = None,
     ) -> Markup:
         view = view or page_view(q, {})
-        if errors or self.env.auto_reload or any(item.id in raw for item in q.items) or view.decided:
+        shuffled = any(item.randomize is True for item in q.items)  # each respondent's own order
+        if errors or self.env.auto_reload or any(item.id in raw for item in q.items) or view.decided or shuffled:
             return self._render(q, raw, errors, hints, view)
         entry = self._blank.get(id(q))
         if entry is None:

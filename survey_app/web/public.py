@@ -69,17 +69,17 @@ class PublicController(Controller):
         if link.state != LinkState.open:
             return _state_page(link)
         counters.count_scan(link.link_id)
-        content_language(request, await versions.get(link.questionnaire_id))
+        questionnaire = await versions.get(link.questionnaire_id)
+        content_language(request, questionnaire)
         device = ballots.device_of(link.campaign_id, request.cookies)
         prior = await ballots.prior_answer(link, device)
         revising = prior is not None and bool(revise) and prior.link_id == link.link_id and prior.revisable()
         page: Template | Response[str]
         if prior is not None and not revising:
             page = _answered_page(link, prior)
-        elif prior is None and not code and request.scope.get("user") is None:
-            page = BLANK_FORMS.page(request, link, await versions.get(link.questionnaire_id))
+        elif prior is None and not code and request.scope.get("user") is None and not _shuffles(questionnaire):
+            page = BLANK_FORMS.page(request, link, questionnaire)
         else:
-            questionnaire = await versions.get(link.questionnaire_id)
             posted = responses.form_fields(questionnaire, prior.answers) if prior else {INVITATION_FIELD: code}
             page = _form_page(link, questionnaire, posted, errors={}, revising=revising)
         return _with_device_cookie(page, request, link, device)
@@ -181,6 +181,11 @@ class PublicController(Controller):
             return _state_page(link)
         url = campaigns.public_url(base_url(request), link.token)
         return Template("public/poster.html", context={"link": link, "url": url, "qr_svg": qrcodes.svg(url).decode()})
+
+
+def _shuffles(questionnaire: Questionnaire) -> bool:
+    """Whether the form orders options per respondent (then no blank page can be shared)."""
+    return any(item.randomize is True for item in questionnaire.items)
 
 
 def _form_page(
