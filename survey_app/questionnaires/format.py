@@ -339,9 +339,19 @@ class Questionnaire(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return BadRatingRule(rule.item, bad_values, rule.reasons)
 
     def languages(self) -> list[str]:
-        """Every language some text of the questionnaire is written in, Chinese first."""
-        found = set().union(*(languages_of(text) for _, text in texts_in(self)))
-        return ["zh", *sorted(found - {"zh"})]
+        """Every language some text of the questionnaire is written in, Chinese first.
+
+        Asked on every request for a form, and a walk over every text takes milliseconds, so each
+        process remembers the answer per questionnaire object (kept in the entry, so its `id()`
+        cannot be reused meanwhile; questionnaires never change once loaded).
+        """
+        entry = _LANGUAGES.get(id(self))
+        if entry is None or entry[0] is not self:
+            if len(_LANGUAGES) >= 256:
+                _LANGUAGES.clear()
+            found = set().union(*(languages_of(text) for _, text in texts_in(self)))
+            entry = _LANGUAGES[id(self)] = (self, ["zh", *sorted(found - {"zh"})])
+        return list(entry[1])
 
     def to_json(self) -> bytes:
         """Canonical JSON: the stored definition and the input of `content_hash`."""
@@ -351,6 +361,8 @@ class Questionnaire(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def content_hash(self) -> str:
         return hashlib.sha256(self.to_json()).hexdigest()
 
+
+_LANGUAGES: dict[int, tuple[Questionnaire, list[str]]] = {}
 
 # The item a questionnaire without `bad_rating` is judged by: the bundled ones call their overall
 # judgement "overall" (questionnaires/README.md).

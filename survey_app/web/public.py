@@ -108,9 +108,8 @@ class PublicController(Controller):
             page = _refused_page(link, questionnaire, data, too_fast, form_token=form_token, revising=revising, at=at)
             page.headers.update(too_fast.headers)
             return page
-        if switched := switched_preferences(
-            request, data, questionnaire.languages()
-        ):  # the language or size switch: show, do not save
+        # The language or size switch: show the form again, save nothing.
+        if switched := switched_preferences(request, data, questionnaire.languages()):
             form_token = data[FORM_TOKEN_FIELD] if token else None
             page = _form_page(link, questionnaire, data, {}, form_token=form_token, revising=revising, at=at)
             page.status_code = 200
