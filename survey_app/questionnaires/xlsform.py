@@ -59,7 +59,7 @@ _UNHELD |= {"begin_repeat", "end_repeat", "range"}
 _TYPES = {"text": "text", "integer": "number", "decimal": "number", "date": "date", "note": "note"}
 # Columns Minping reads; any other column with a value is reported as dropped.
 _READ = {"type", "name", "label", "hint", "required", "required_message", "relevant", "constraint"}
-_READ |= {"constraint_message", "appearance", "parameters"}
+_READ |= {"constraint_message", "appearance", "parameters", "choice_filter"}  # choice_filter: reported with its select
 _DONT_KNOW_LABELS = {"不清楚", "不知道", "说不清", "不了解", "don't know", "dont know", "do not know", "not sure"}
 
 
@@ -364,7 +364,8 @@ class _Converter:
             self.report.add(where, "dropped", f"{name!r}：Minping 没有 {kind!r} 类型的题")
             return
         item_type = held
-        base = {"number": "decimal"}.get(held, held) if base not in _TYPES else base
+        if base not in _TYPES:  # an alias: judged by what it became from here on
+            base = held
         if base == "text" and "multiline" in str(row.get("appearance", "")):
             item_type = "longtext"
         item = self._item(row, name, item_type, where, stack)
