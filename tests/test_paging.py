@@ -182,3 +182,37 @@ def test_randomised_options_keep_their_order_when_the_form_comes_back(client, wo
     )
     assert done.status_code == 303
     assert world.responses()[0]["answers"] == {"reasons": ["other"], "reasons_other": "停车难"}
+
+
+@pytest.mark.parametrize("slug", ["community-services", "safe-community", "urban-village", "department-conduct"])
+def test_every_page_of_each_paged_bundled_form_is_light(client, world, slug):
+    from urllib.parse import urljoin
+
+    from survey_app.questionnaires.format import load_directory
+    from survey_app.settings import QUESTIONNAIRES_DIR
+    from tests.test_public import MAX_PAGE_BYTES
+
+    q = next(q for q in load_directory(QUESTIONNAIRES_DIR) if q.slug == slug)
+    token = world.tokens(world.campaign(slug, slug=f"pages-{slug}"))[0]
+    url = f"http://testserver.local/q/{token}"
+
+    def weight(r) -> int:
+        soup = soup_of(r)
+        refs = [t.get("href") for t in soup.find_all("link")] + [t.get("src") for t in soup.find_all(["script", "img"])]
+        return len(r.content) + sum(len(client.get(urljoin(url, ref)).content) for ref in refs if ref)
+
+    def first_answers(r) -> dict[str, str]:  # the first choice of every question on the page
+        answers: dict[str, str] = {}
+        for box in soup_of(r).select("form input[type=radio], form input[type=checkbox]"):
+            answers.setdefault(box["name"], box["value"])
+        return answers
+
+    page, sizes = client.get(url), []
+    for _ in range(len(q.pages())):
+        sizes.append(weight(page))
+        if progress(page).startswith(f"第 {len(q.pages())} 页"):
+            break
+        page = client.post(url, data={**hidden(page), **first_answers(page), "_nav": "next"})
+        assert page.status_code == 200
+    assert len(sizes) == len(q.pages()) == 4 and max(sizes) <= MAX_PAGE_BYTES
+    print(f"{slug} page bytes with everything loaded:", sizes)
