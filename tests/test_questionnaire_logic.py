@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from survey_app.questionnaires.conditions import Condition, holds
-from survey_app.questionnaires.format import QuestionnaireError, load_directory, load_file, parse
+from survey_app.questionnaires.format import QuestionnaireError, load_file, parse
 from survey_app.responses import parse_answers
 from survey_app.settings import QUESTIONNAIRES_DIR
 from survey_app.web.forms import condition_css, condition_hints, page_view
