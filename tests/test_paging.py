@@ -216,3 +216,12 @@ def test_every_page_of_each_paged_bundled_form_is_light(client, world, slug):
         assert page.status_code == 200
     assert len(sizes) == len(q.pages()) == 4 and max(sizes) <= MAX_PAGE_BYTES
     print(f"{slug} page bytes with everything loaded:", sizes)
+
+
+@pytest.mark.parametrize(
+    "carried", ["ü.ü", "é" * 40 + "." + "0" * 32, "....", "%%%", "A" * 5000 + ".x", "e30.", "\x00"]
+)
+def test_any_carried_text_is_read_as_a_value_or_dropped_never_a_500(client, world, paged, carried):
+    first = client.get(f"/q/{paged}")
+    r = client.post(f"/q/{paged}", data={**hidden(first), "_carried": carried, "_page": "١", "_nav": "next"})
+    assert r.status_code in (200, 422)

@@ -66,7 +66,12 @@ def seal(link_token: str, form_token: str, fields: Mapping[str, Any], page: list
 
 def _unsealed(link_token: str, form_token: str, value: str) -> Fields:
     body, _, signature = value.partition(".")
-    if not body or not hmac.compare_digest(signature, _sign(link_token, form_token, body)):
+    # compare_digest raises on non-ASCII text, and what comes back may be any text: compare bytes.
+    if (
+        not body
+        or not value.isascii()
+        or not hmac.compare_digest(signature.encode(), _sign(link_token, form_token, body).encode())
+    ):
         return {}
     try:
         decoded = msgspec.json.decode(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), type=Fields)
