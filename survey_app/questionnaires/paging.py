@@ -42,7 +42,9 @@ def read(q: Questionnaire, link_token: str, form_token: str, data: Mapping[str, 
     """The posted page, with the carried answers of the other pages (dropped if the signature fails)."""
     pages = q.pages()
     raw_index = str(data.get(PAGE_FIELD, "0"))
-    index = min(int(raw_index), len(pages) - 1) if raw_index.isdigit() and len(raw_index) < 4 else 0
+    index = (
+        min(int(raw_index), len(pages) - 1) if raw_index.isascii() and raw_index.isdigit() and len(raw_index) < 4 else 0
+    )
     on_page = {item.id for item in pages[index]}
     fields: Fields = {k: v for k, v in _unsealed(link_token, form_token, str(data.get(CARRIED_FIELD, ""))).items()}
     fields = {k: v for k, v in fields.items() if k not in on_page}

@@ -256,7 +256,8 @@ class _Converter:
         if clean != slug:
             self.report.add("settings", "changed", f"form_id {slug!r} → slug {clean!r}")
         version_text = str(settings.get("version", "1"))
-        version = int(version_text) if version_text.isdigit() and 0 < int(version_text) < 2**31 else 1
+        ascii_digits = version_text.isascii() and version_text.isdigit()
+        version = int(version_text) if ascii_digits and 0 < int(version_text) < 2**31 else 1
         if str(version) != version_text:
             self.report.add("settings", "changed", f"version {version_text!r} → {version}")
         title = self.extras.get("title") or settings.get(constants.TITLE) or clean
