@@ -407,3 +407,22 @@ def test_or_other_becomes_an_option_and_a_please_specify_item_and_both_round_tri
     assert q.item("why_other").other_of.item == "why" and q.is_shown(q.item("why_other"), {"why": ["other"]})
     own = load_file(write_file(tmp_path, OTHER, "other.yaml"))
     assert importers.read(xlsform.export(own), "other.xlsx").questionnaire == own
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        ("<qid>1</qid>", ""),
+        ("<code>A1</code>", ""),
+        ("<question_order>1</question_order>", "<question_order>x²</question_order>"),
+        ("<gid>10</gid><group_order>1", "<group_order>1"),
+    ],
+)
+def test_a_damaged_limesurvey_file_gives_a_report_or_a_refusal(damage):
+    data = lss(QUESTIONS, ANSWERS, GROUPS).replace(damage[0].encode(), damage[1].encode(), 1)
+    try:
+        imported = importers.read(data, "d.lss")
+    except ImportRefused as exc:
+        assert str(exc).startswith("d.lss: ") and "\n" not in str(exc)
+    else:
+        assert imported.report.lines

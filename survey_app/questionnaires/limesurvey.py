@@ -51,6 +51,11 @@ def _rows(root: Element, table: str) -> list[dict[str, str]]:
     return [{child.tag: (child.text or "").strip() for child in row} for row in found.find("rows") or []]
 
 
+def _order(text: str | None) -> int:
+    """A sort order as LimeSurvey writes it (digits); anything else sorts first, as 0."""
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 10 else 0
+
+
 def _plain(html: str) -> str:
     """Question texts are HTML in LimeSurvey; Minping texts are plain."""
     text = _TAGS.sub(" ", html).replace("&nbsp;", " ").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
@@ -78,7 +83,15 @@ def read(data: bytes, filename: str) -> Imported:
         raise ImportRefused(f"{name}: not a LimeSurvey structure file ({' '.join(str(exc).split())[:200]})") from None
     if root.tag != "document" or (root.findtext("LimeSurveyDocType") or "").strip() != "Survey":
         raise ImportRefused(f"{name}: not a LimeSurvey survey structure file (.lss)")
-    return _Converter(root, name).run()
+    try:
+        return _Converter(root, name).run()
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        if isinstance(exc, ImportRefused):
+            raise
+        # A structure this converter does not expect (a hand-edited or damaged file): a refusal, not a crash.
+        raise ImportRefused(
+            f"{name}: the survey structure is damaged or of an unknown layout ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 class _Converter:
@@ -124,13 +137,13 @@ class _Converter:
         return found
 
     def run(self) -> Imported:
-        questions = _rows(self.root, "questions")
-        groups = _rows(self.root, "groups")
+        questions = [q for q in _rows(self.root, "questions") if q.get("qid")]
+        groups = [g for g in _rows(self.root, "groups") if g.get("gid")]
         group_names = self._texts_of("group_l10ns", "gid", "group_name", groups)
         question_texts = self._texts_of("question_l10ns", "qid", "question", questions)
         helps = self._texts_of("question_l10ns", "qid", "help", questions)
         answers = self._answers()
-        order = {g["gid"]: int(g.get("group_order") or 0) for g in groups}
+        order = {g["gid"]: _order(g.get("group_order")) for g in groups}
         tops = {q["qid"]: q for q in questions if q.get("parent_qid", "0") in ("0", "")}
         # Equations may name a question by its id instead of its code: Q481, or 494923X97X481 (SGQA).
         for q in tops.values():
@@ -141,10 +154,8 @@ class _Converter:
             if q.get("parent_qid", "0") not in ("0", "") and q.get("scale_id", "0") in ("0", ""):
                 subs.setdefault(q["parent_qid"], []).append(q)
         for children in subs.values():
-            children.sort(key=lambda q: int(q.get("question_order") or 0))
-        ordered = sorted(
-            tops.values(), key=lambda q: (order.get(q.get("gid", ""), 0), int(q.get("question_order") or 0))
-        )
+            children.sort(key=lambda q: _order(q.get("question_order")))
+        ordered = sorted(tops.values(), key=lambda q: (order.get(q.get("gid", ""), 0), _order(q.get("question_order"))))
         seen_groups: dict[str, str] = {}
         for gid in sorted({q.get("gid", "") for q in ordered}, key=lambda g: order.get(g, 0)):
             row = next((g for g in groups if g.get("gid") == gid), {})
@@ -206,7 +217,7 @@ class _Converter:
         l10n = self._texts_of("answer_l10ns", "aid", "answer", [])
         found: dict[str, list[tuple[int, str, dict[str, str]]]] = {}
         for row in rows:
-            if row.get("scale_id", "0") not in ("0", ""):
+            if row.get("scale_id", "0") not in ("0", "") or not row.get("qid") or not row.get("code"):
                 continue
             texts = (
                 l10n.get(row.get("aid", ""), {}) if "aid" in row else {row.get("language", ""): row.get("answer", "")}
@@ -216,7 +227,7 @@ class _Converter:
             if existing is not None:
                 existing[2].update(texts)
             else:
-                entries.append((int(row.get("sortorder") or 0), row["code"], dict(texts)))
+                entries.append((_order(row.get("sortorder")), row["code"], dict(texts)))
         return {qid: [(code, texts) for _, code, texts in sorted(entries)] for qid, entries in found.items()}
 
     def _question(

@@ -108,7 +108,13 @@ def read(data: bytes, filename: str) -> Imported:
     for row in survey:
         if "type" in row:
             row["type"] = _normal_type(str(row["type"]))
-    return _Converter(_Sheets(survey, choices, settings, _languages(survey, settings)), name).run()
+    try:
+        return _Converter(_Sheets(survey, choices, settings, _languages(survey, settings)), name).run()
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        if isinstance(exc, ImportRefused):
+            raise
+        # A sheet pyxform accepts but this converter does not expect: a refusal naming the file, not a crash.
+        raise ImportRefused(f"{name}: the form could not be converted ({type(exc).__name__}: {exc})") from None
 
 
 _SURVEY_COLUMNS = set(MultipleChoiceQuestion.get_slot_names())
