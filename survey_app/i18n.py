@@ -12,12 +12,14 @@ Traditional Chinese shows them in the Chinese they were typed in (`pick`).
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Collection
 from contextvars import ContextVar
 from functools import cache
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
+from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -27,6 +29,10 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from survey_app.settings import LOCALES_DIR
 
 LANGUAGES = ("zh", "zh-Hant", "en")
+# A questionnaire may be written in more languages than the interface (e.g. ug, bo): its own pages
+# can be read in any of them, with the interface in Chinese (web/forms.py, `content_language`).
+# A BCP 47 tag as questionnaire files write it:
+LANGUAGE_TAG = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$"
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "lang"
 # Each language as its readers name it (the switch), its BCP 47 tag (<html lang>) and its catalog folder.
@@ -85,14 +91,24 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current_language.get()).ngettext(singular, plural, n)
 
 
-def language_of(query_string: bytes, cookie_header: str) -> str:
-    """Pick the language: `?lang=` first, then the cookie, then Chinese."""
-    asked = parse_qs(query_string.decode("latin-1")).get("lang", [""])[0]
-    if asked in LANGUAGES:
-        return asked
+def is_tag(tag: str) -> bool:
+    """A well-formed language tag (not necessarily one the interface or any questionnaire has)."""
+    return len(tag) <= 20 and re.match(LANGUAGE_TAG, tag) is not None
+
+
+def asked_languages(query_string: bytes, cookie_header: str) -> list[str]:
+    """What the request asks for, most specific first: `?lang=`, then the cookie (not yet checked)."""
+    asked = [parse_qs(query_string.decode("latin-1")).get("lang", [""])[0]]
     morsel = SimpleCookie(cookie_header).get(LANG_COOKIE) if cookie_header else None
-    if morsel is not None and morsel.value in LANGUAGES:
-        return morsel.value
+    return [a for a in [*asked, morsel.value if morsel is not None else ""] if a]
+
+
+def language_of(query_string: bytes, cookie_header: str, extra: Collection[str] = ()) -> str:
+    """Pick the language: `?lang=` first, then the cookie, then Chinese; `extra` are the languages of
+    the questionnaire a page shows, beyond the interface's."""
+    for asked in asked_languages(query_string, cookie_header):
+        if asked in LANGUAGES or asked in extra:
+            return asked
     return DEFAULT_LANGUAGE
 
 
@@ -116,12 +132,37 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
 
 def html_lang(lang: str | None = None) -> str:
     """The BCP 47 tag of `lang` (default: the current language), for `lang` attributes."""
-    return HTML_LANG[lang or current_language.get()]
+    lang = lang or current_language.get()
+    return HTML_LANG.get(lang, lang)
 
 
-def other_languages() -> list[tuple[str, str]]:
-    """(code, name) of every language but the current one, for the switch."""
-    return [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES if code != current_language.get()]
+def language_name(tag: str) -> str:
+    """A language as its readers name it: 简体中文, English, ئۇيغۇرچە, བོད་སྐད་ (babel's CLDR data)."""
+    if tag in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[tag]
+    try:
+        locale = Locale.parse(tag.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return tag
+    return locale.get_display_name(locale) or tag
+
+
+def right_to_left(lang: str | None = None) -> bool:
+    """Whether `lang` (default: the current language) is written right to left (ug in Arabic script)."""
+    lang = lang or current_language.get()
+    if lang in LANGUAGES:
+        return False
+    try:
+        return bool(Locale.parse(lang.replace("-", "_")).character_order == "right-to-left")
+    except (ValueError, UnknownLocaleError):
+        return False
+
+
+def other_languages(content: list[str] | None = None) -> list[tuple[str, str]]:
+    """(code, name) of every language but the current one, for the switch; `content` adds the
+    languages the page's questionnaire is written in beyond the interface's."""
+    codes = [*LANGUAGES, *[c for c in content or [] if c not in LANGUAGES and c != "zh-Hans"]]
+    return [(code, language_name(code)) for code in codes if code != current_language.get()]
 
 
 def template_callables() -> dict[str, Callable[..., object]]:
@@ -132,4 +173,5 @@ def template_callables() -> dict[str, Callable[..., object]]:
         "pick": lambda zh, en=None: pick(current_language.get(), zh, en),
         "html_lang": html_lang,
         "other_languages": other_languages,
+        "right_to_left": right_to_left,
     }

@@ -2,26 +2,29 @@
 
 What an answer stores, by item type: rating → the level's value (int) or "dk"; choice → the option
 value; multi → a list of option values in questionnaire order; yesno → true/false; text and
-longtext → the trimmed string; number → int or float. Unanswered items are absent.
+longtext → the trimmed string; number → int or float; date → "YYYY-MM-DD". Unanswered items, hidden
+items and notes are absent.
 """
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
 from piccolo.query.methods.objects import Objects
 
 from survey_app import changes, parsing, receipts, signing
 from survey_app.cases import workflow
 from survey_app.changes import Change, Kind
 from survey_app.db import insert_row, quick, writing
-from survey_app.i18n import N_
-from survey_app.questionnaires.format import DONT_KNOW, TEXT_LIMITS, Item, Questionnaire
+from survey_app.i18n import N_, current_language
+from survey_app.questionnaires.format import DONT_KNOW, TEXT_LIMITS, Item, Questionnaire, Text, localise
 from survey_app.tables import Channel, Response, ResponseStatus
 
 # A form older than this is still accepted (answers are never thrown away), but no duration is kept.
@@ -93,24 +96,62 @@ def parse_answers(
     answers: dict[str, Any] = {}
     errors: dict[str, FieldError] = {}
     for item in questionnaire.items:
-        if not questionnaire.is_shown(item, answers):
-            continue  # hidden by its condition: whatever was posted for it is not an answer
+        if not item.answerable or not questionnaire.is_shown(item, answers):
+            continue  # a note, or hidden by its condition: whatever was posted for it is not an answer
         raw = form.get(item.id)
         values = [v.strip() for v in (raw if isinstance(raw, list) else [raw] if raw else [])]
         values = [v for v in values if v]
         if not values:
             if item.required:
-                errors[item.id] = FieldError(N_("请回答此题。"))
+                errors[item.id] = _own_message(item.required_message) or FieldError(N_("请回答此题。"))
             continue
         if len(values) > 1 and item.type != "multi":  # the form sends one; which would be meant?
             errors[item.id] = FieldError(N_("此题只能有一个答案。"))
             continue
         value, error = _parse_one(item, questionnaire, values)
+        if error is None:
+            error = _constraint_error(item, value)
+            if error is not None:
+                error = _own_message(item.constraint_message) or error
         if error is not None:
             errors[item.id] = error
         else:
             answers[item.id] = value
     return answers, errors
+
+
+def _own_message(text: Text | msgspec.UnsetType) -> FieldError | None:
+    """The questionnaire's own message, in the resident's language (kept literal: no %-parameters)."""
+    if isinstance(text, msgspec.UnsetType):
+        return None
+    return FieldError(localise(text, current_language.get()).replace("%", "%%"))
+
+
+def _constraint_error(item: Item, value: Any) -> FieldError | None:
+    """The first constraint of the item (beyond its type) the answer breaks."""
+    if item.type == "number":
+        if item.min is not None and value < item.min:
+            return FieldError(N_("不能小于 %(min)s。"), {"min": _plain(item.min)})
+        if item.max is not None and value > item.max:
+            return FieldError(N_("不能大于 %(max)s。"), {"max": _plain(item.max)})
+    if item.type in ("text", "longtext"):
+        text = str(value)
+        if not isinstance(item.min_length, msgspec.UnsetType) and len(text) < item.min_length:
+            return FieldError(
+                N_("至少 %(limit)s 个字，现在是 %(length)s 个字。"), {"limit": item.min_length, "length": len(text)}
+            )
+        if not isinstance(item.max_length, msgspec.UnsetType) and len(text) > item.max_length:
+            return FieldError(
+                N_("最多 %(limit)s 个字，现在是 %(length)s 个字。"), {"limit": item.max_length, "length": len(text)}
+            )
+        if not isinstance(item.pattern, msgspec.UnsetType) and re.fullmatch(item.pattern, text) is None:
+            return FieldError(N_("格式不对，请检查后重新填写。"))
+    if isinstance(value, list):
+        if not isinstance(item.min_choices, msgspec.UnsetType) and len(value) < item.min_choices:
+            return FieldError(N_("请至少选 %(n)s 项。"), {"n": item.min_choices})
+        if not isinstance(item.max_choices, msgspec.UnsetType) and len(value) > item.max_choices:
+            return FieldError(N_("最多选 %(n)s 项。"), {"n": item.max_choices})
+    return None
 
 
 def _parse_one(item: Item, q: Questionnaire, values: list[str]) -> tuple[Any, FieldError | None]:
@@ -136,7 +177,9 @@ def _parse_one(item: Item, q: Questionnaire, values: list[str]) -> tuple[Any, Fi
             return None, FieldError(N_("请选择“是”或“否”。"))
         return value == "yes", None
     if item.type == "number":
-        return _parse_number(item, value)
+        return _parse_number(value)
+    if item.type == "date":
+        return _parse_date(value)
     value = _clean_text(value)
     limit = TEXT_LIMITS[item.type]
     if len(value) > limit:
@@ -155,7 +198,7 @@ def _clean_text(value: str) -> str:
     return value.replace("\r\n", "\n").translate(_CONTROL).strip()
 
 
-def _parse_number(item: Item, value: str) -> tuple[Any, FieldError | None]:
+def _parse_number(value: str) -> tuple[Any, FieldError | None]:
     try:
         # float() reads full-width digits (１２) too, which Chinese input methods often produce.
         number = float(value.replace("，", "").replace(",", ""))
@@ -163,11 +206,19 @@ def _parse_number(item: Item, value: str) -> tuple[Any, FieldError | None]:
         return None, FieldError(N_("请填写一个数字。"))
     if number != number or number in (float("inf"), float("-inf")):
         return None, FieldError(N_("请填写一个数字。"))
-    if item.min is not None and number < item.min:
-        return None, FieldError(N_("不能小于 %(min)s。"), {"min": _plain(item.min)})
-    if item.max is not None and number > item.max:
-        return None, FieldError(N_("不能大于 %(max)s。"), {"max": _plain(item.max)})
     return _plain(number), None
+
+
+def _parse_date(value: str) -> tuple[Any, FieldError | None]:
+    """A date as the date box posts it (YYYY-MM-DD); a browser without one posts what was typed."""
+    text = value.replace("/", "-").replace(".", "-")
+    parts = text.split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[0]) == 4:
+        try:
+            return date(int(parts[0]), int(parts[1]), int(parts[2])).isoformat(), None
+        except ValueError:
+            pass
+    return None, FieldError(N_("请按“年-月-日”填写日期，例如 2026-03-01。"))
 
 
 def _plain(number: float) -> int | float:

@@ -30,6 +30,7 @@ from survey_app.questionnaires import versions
 from survey_app.settings import SCHEMES_DIR
 from survey_app.tables import AuditEntry, CaseContact, InsideEntry, Link, RatingCase, Response, Role
 from tests.conftest import csrf_token
+from tests.test_public import answer_every_page
 
 SCHEME = schemes.load_file(SCHEMES_DIR / "civilized-city-2026.yaml")
 LIYANG = "331102-01-003"  # 丽阳社区, a community of 万象街道 (331102-01)
@@ -359,13 +360,12 @@ def test_the_demo_and_new_campaigns_check_devices_and_one_phone_gets_one_vote(ru
     before = league_row(run, p, DAYANG)
     token = link_token(run, "community-services", DAYANG)
     answers = all_fives(run, "community-services")
-    first = client.get(f"/q/{token}")
-    sent = client.post(f"/q/{token}", data={**form_fields(first.text), **answers}, follow_redirects=False)
+    second_tab = client.get(f"/q/{token}")  # the same form, opened in a second tab first
+    sent = answer_every_page(client, f"/q/{token}", answers)
     assert sent.status_code == 303
     again = BeautifulSoup(client.get(f"/q/{token}").text, "html.parser")  # the same phone, seconds later
     assert again.h1.text == "您已经回答过" and again.select_one("form")["action"] == f"/q/{token}"  # to revise
-    second_form = {"_form": responses.mint_form_token(token), **answers}  # a form opened in a second tab
-    forced = client.post(f"/q/{token}", data=second_form, follow_redirects=False)
+    forced = answer_every_page(client, f"/q/{token}", answers, first=second_tab)
     assert forced.status_code == 409 and "您已经回答过" in forced.text
     _, after = league_row(run, p, DAYANG)
     assert source_n(after, "community-services") == source_n(before[1], "community-services") + 1

@@ -21,6 +21,18 @@ def form_fields(html: str) -> dict[str, str]:
     return {i["name"]: i.get("value", "") for i in soup.select("form input[type=hidden]")}
 
 
+def answer_every_page(client, url: str, answers: dict, first=None):
+    """Post `answers` page by page (a paged form takes only its page's fields from each post) and
+    submit on the last page; the answer to the final post (a 303 to the thank-you page when saved)."""
+    page = first or client.get(url)
+    while True:
+        more = BeautifulSoup(page.text, "html.parser").select_one("form button[name=_nav][value=next]")
+        data = {**form_fields(page.text), **answers, **({"_nav": "next"} if more else {})}
+        page = client.post(url, data=data, follow_redirects=False)
+        if not more or page.status_code != 200:
+            return page
+
+
 def valid_answers(html: str, **overrides: str | list[str]) -> dict[str, str | list[str]]:
     data: dict[str, str | list[str]] = {**form_fields(html), "overall": "4", "efficiency": "5", "level": "dk"}
     data.update(overrides)
@@ -240,9 +252,9 @@ def test_a_blank_forms_questions_are_rendered_once_per_language_and_answers_alwa
     rendered: list[tuple[str, bool]] = []
     render = question_list._render
 
-    def counting(q, raw, errors, hints):
+    def counting(q, raw, errors, hints, view):
         rendered.append((q.slug, bool(errors)))
-        return render(q, raw, errors, hints)
+        return render(q, raw, errors, hints, view)
 
     monkeypatch.setattr(question_list, "_render", counting)
     question_list._blank.clear()

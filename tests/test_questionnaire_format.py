@@ -97,7 +97,8 @@ def test_content_hash_changes_with_content_not_with_formatting(tmp_path):
         (
             "    type: rating\n",
             "    type: stars\n",
-            "items.0.type: invalid enum value 'stars' (allowed: rating, choice, multi, yesno, text, longtext, number)",
+            "items.0.type: invalid enum value 'stars' "
+            "(allowed: rating, choice, multi, yesno, text, longtext, number, date, note)",
         ),
         (
             "    scale: satisfaction\n",

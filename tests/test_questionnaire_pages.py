@@ -48,7 +48,7 @@ def test_the_catalogue_lists_every_bundled_version_with_its_campaigns(world, sta
     bundled = sorted(p.stem for p in QUESTIONNAIRES_DIR.glob("*.yaml") if not p.name.startswith("_"))
     assert sorted(key.split(" ")[0] for key in rows) == bundled
     assert rows["window-rating v1"] == ["窗口服务评价"]
-    assert rows["safe-community v1"] == []
+    assert rows["safe-community v2"] == []  # version 2 since issue 14 (paged)
 
 
 def test_campaigns_outside_the_members_units_are_not_listed(world, staff, client, run):
@@ -143,3 +143,38 @@ def test_a_new_questionnaire_file_can_be_uploaded(world, staff, client, run):
     soup = BeautifulSoup(client.get("/staff/questionnaires").text, "html.parser")
     lite = next(r for r in soup.select("tbody tr") if "window-rating-lite" in r.get_text())
     assert "上传" in lite.select("td")[3].get_text()
+
+
+def test_an_admin_imports_an_xlsform_sees_the_report_then_saves_and_previews_it(world, staff, client, run):
+    from tests.test_questionnaire_import import CHOICES, SETTINGS, SURVEY, workbook
+
+    staff.as_role(Role.admin)
+    response = upload(client, workbook(SURVEY, CHOICES, SETTINGS), name="window_visit.xlsx")
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.text, "html.parser")
+    rows = [(tr.td.text, tr["data-outcome"]) for tr in soup.select("tbody tr")]
+    assert ("survey 第 13 行", "dropped") in rows and ("survey 第 11 行", "dropped") in rows  # geopoint; a condition
+    assert soup.select_one("[role=alert]") is not None  # something was dropped: checked before saving
+    assert uploads(run) == [] and run(versions.find, "window-visit", 2024031501) is None  # nothing stored yet
+    token = csrf_token(response.text)
+    saved = client.post(
+        "/staff/questionnaires/upload",
+        data={
+            "_csrf_token": token,
+            "source": soup.select_one("textarea[name=source]").text,
+            "source_name": "window-visit.yaml",
+        },
+        files={"file": ("", b"", "application/octet-stream")},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == "/staff/questionnaires/window-visit/2024031501"
+    preview = BeautifulSoup(client.get(saved.headers["location"]).text, "html.parser")
+    assert preview.select("input[name=sat]") and preview.select("input[name=age]")  # every page in the preview
+    assert uploads(run)[0]["after"]["file"] == "window-visit.yaml"
+
+
+def test_an_import_that_cannot_be_read_is_refused_with_its_reason(world, staff, client):
+    staff.as_role(Role.admin)
+    response = upload(client, b"not a workbook", name="form.xlsx")
+    assert response.status_code == 422
+    assert "form.xlsx: pyxform refuses the form" in BeautifulSoup(response.text, "html.parser").select_one("code").text

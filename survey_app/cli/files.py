@@ -14,7 +14,7 @@ from survey_app.settings import get_settings
 
 @main.group()
 def questionnaire() -> None:
-    """Questionnaire files: check them, print their JSON Schema."""
+    """Questionnaire files: check, import (XLSForm, LimeSurvey), export (XLSForm), print their JSON Schema."""
 
 
 @questionnaire.command()
@@ -36,6 +36,55 @@ def check(files: tuple[Path, ...]) -> None:
             failed = True
             click.echo(str(exc), err=True)
     sys.exit(1 if failed else 0)
+
+
+@questionnaire.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder to write <slug>.yaml in.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing <slug>.yaml.")
+def import_file(file: Path, out_dir: Path, force: bool) -> None:
+    """Convert an XLSForm (.xlsx, .xls, .csv) or LimeSurvey (.lss) file to a Minping questionnaire
+    file, and print the row-by-row report of what was carried over, changed and dropped."""
+    from survey_app.questionnaires import importers
+    from survey_app.questionnaires.importing import ImportRefused
+
+    try:
+        imported = importers.read(file.read_bytes(), file.name)
+    except ImportRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    target = out_dir / f"{imported.questionnaire.slug}.yaml"
+    if target.exists() and not force:
+        raise click.ClickException(f"{target} exists; use --force to overwrite it")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target.write_text(imported.source, encoding="utf-8")
+    click.echo(imported.report.text())
+    q = imported.questionnaire
+    click.echo(f"wrote {target} ({q.slug} v{q.version}, {len(q.items)} items)")
+
+
+@questionnaire.command("export")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "kind", type=click.Choice(["xlsform"]), default="xlsform", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Default: <slug>.xlsx here.")
+def export_file(file: Path, kind: str, out: Path | None) -> None:
+    """Write a questionnaire file as an XLSForm workbook that ODK, KoboToolbox and pyxform read."""
+    from survey_app.questionnaires import xlsform
+    from survey_app.questionnaires.format import QuestionnaireError, load_file
+
+    try:
+        q = load_file(file)
+    except QuestionnaireError as exc:
+        raise click.ClickException(str(exc)) from None
+    target = out or Path(f"{q.slug}.xlsx")
+    target.write_bytes(xlsform.export(q))
+    click.echo(f"wrote {target} (XLSForm of {q.slug} v{q.version})")
 
 
 @questionnaire.command()

@@ -266,15 +266,17 @@ class AnswerColumn:
 
 
 def response_columns(q: Questionnaire) -> list[AnswerColumn]:
-    """`id` and `id_label` for coded items; `id` alone for numbers and text; a multi item gives one
+    """`id` and `id_label` for coded items; `id` alone for numbers, dates and text (notes none); a multi item gives one
     0/1 column `id:option` per option, then `id_label` with the chosen labels joined by "；"."""
     columns: list[AnswerColumn] = []
     for item in q.items:
+        if not item.answerable:  # a note
+            continue
         if item.type == "multi":
             columns += [AnswerColumn(f"{item.id}:{o.value}", item, "option", o.value) for o in item.options or []]
         else:
             columns.append(AnswerColumn(item.id, item, "value"))
-        if item.type not in ("text", "longtext", "number"):
+        if item.type not in ("text", "longtext", "number", "date"):
             columns.append(AnswerColumn(f"{item.id}_label", item, "label"))
     return columns
 

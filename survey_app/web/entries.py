@@ -187,7 +187,9 @@ async def _entry_page(
     questionnaire = await versions.get(link.questionnaire_id)
     # A form shown again keeps its valid token, so sending it twice still saves one response.
     token = str(keep.get(FORM_TOKEN_FIELD, "")) if keep and notice is None else None
-    context = form_context(link, questionnaire, posted or {}, errors or {}, form_token=token or None, notice=notice)
+    context = form_context(
+        link, questionnaire, posted or {}, errors or {}, form_token=token or None, notice=notice, page=None
+    )
     context |= {"last": last, "sheet_field": SHEET_FIELD, "sheet": paper.sheet if paper else sheet, "sheet_error": None}
     if paper is not None:
         context["sheet_error"] = paper.sheet_error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from litestar import Request, get
@@ -12,12 +13,12 @@ from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_404_NOT_FOUND, HTTP_500_INTERNAL_SERVER_ERROR
 
 from survey_app import campaigns
-from survey_app.i18n import LANG_COOKIE, LANGUAGES, current_language
+from survey_app.i18n import LANG_COOKIE, LANGUAGES, current_language, is_tag
 from survey_app.web.common import TEXT_SIZE_COOKIE, TEXT_SIZES, use_text_size
 
 PREFERENCE_MAX_AGE = 365 * 24 * 3600  # the language and the text size are remembered for a year
 # The fields a form's switches post (base.html, `answers_form`): field → (cookie, allowed values).
-PREFERENCE_FIELDS = {"_lang": (LANG_COOKIE, LANGUAGES), "_size": (TEXT_SIZE_COOKIE, TEXT_SIZES)}
+PREFERENCE_FIELDS = {"_lang": LANG_COOKIE, "_size": TEXT_SIZE_COOKIE}
 
 
 @get("/", name="home", include_in_schema=False)
@@ -56,7 +57,8 @@ async def favicon() -> Response[bytes]:
 @get("/lang/{code:str}", name="language", include_in_schema=False)
 async def switch_language(code: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
     """Remember the chosen language in a cookie and go back to the page the switch was on."""
-    return _remember(LANG_COOKIE, code if code in LANGUAGES else None, next)
+    # Any well-formed tag is remembered: a questionnaire's page honours it if it is written in it.
+    return _remember(LANG_COOKIE, code if code in LANGUAGES or is_tag(code) else None, next)
 
 
 @get("/size/{size:str}", name="text_size", include_in_schema=False)
@@ -75,13 +77,17 @@ def _remember(cookie: str, value: str | None, next: str) -> Redirect:
     return response
 
 
-def switched_preferences(request: Request[Any, Any, Any], data: dict[str, Any]) -> list[Cookie]:
+def switched_preferences(
+    request: Request[Any, Any, Any], data: dict[str, Any], languages: Collection[str] = ()
+) -> list[Cookie]:
     """The language or text size a form's switch posted, applied to this request's page; the cookies
-    that keep them. Empty when the post was not a switch (then it is the form's own submission)."""
+    that keep them. Empty when the post was not a switch (then it is the form's own submission).
+    `languages` are those of the form's questionnaire, beyond the interface's."""
     cookies = []
-    for field, (cookie, allowed) in PREFERENCE_FIELDS.items():
+    for field, cookie in PREFERENCE_FIELDS.items():
         value = data.get(field)
-        if value in allowed:
+        known = (*LANGUAGES, *languages) if field == "_lang" else TEXT_SIZES
+        if isinstance(value, str) and value in known:
             if field == "_lang":
                 current_language.set(value)
             else:

@@ -22,12 +22,19 @@ from survey_app import ballots, campaigns, counters, invitations, qrcodes, recei
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.cases import workflow
 from survey_app.i18n import N_, current_language
-from survey_app.questionnaires import versions
+from survey_app.questionnaires import paging, versions
 from survey_app.questionnaires.format import Questionnaire
 from survey_app.responses import FieldError
 from survey_app.web import flood_guard
 from survey_app.web.common import STATE_STATUS, base_url, provide_link
-from survey_app.web.forms import BLANK_FORMS, FORM_TOKEN_FIELD, INVITATION_FIELD, REVISE_FIELD, form_context
+from survey_app.web.forms import (
+    BLANK_FORMS,
+    FORM_TOKEN_FIELD,
+    INVITATION_FIELD,
+    REVISE_FIELD,
+    content_language,
+    form_context,
+)
 from survey_app.web.pages import switched_preferences
 
 # Images are immutable for a token; a day of caching spares weak networks and the server.
@@ -62,16 +69,17 @@ class PublicController(Controller):
         if link.state != LinkState.open:
             return _state_page(link)
         counters.count_scan(link.link_id)
+        questionnaire = await versions.get(link.questionnaire_id)
+        content_language(request, questionnaire)
         device = ballots.device_of(link.campaign_id, request.cookies)
         prior = await ballots.prior_answer(link, device)
         revising = prior is not None and bool(revise) and prior.link_id == link.link_id and prior.revisable()
         page: Template | Response[str]
         if prior is not None and not revising:
             page = _answered_page(link, prior)
-        elif prior is None and not code and request.scope.get("user") is None:
-            page = BLANK_FORMS.page(request, link, await versions.get(link.questionnaire_id))
+        elif prior is None and not code and request.scope.get("user") is None and not _shuffles(questionnaire):
+            page = BLANK_FORMS.page(request, link, questionnaire)
         else:
-            questionnaire = await versions.get(link.questionnaire_id)
             posted = responses.form_fields(questionnaire, prior.answers) if prior else {INVITATION_FIELD: code}
             page = _form_page(link, questionnaire, posted, errors={}, revising=revising)
         return _with_device_cookie(page, request, link, device)
@@ -80,30 +88,51 @@ class PublicController(Controller):
     async def submit(
         self, request: Request[Any, Any, Any], link: NamedDependency[PublicLink], data: URLEncodedBody[dict[str, Any]]
     ) -> Template | Redirect:
-        """Save the answers and show the receipt, or show the form again with messages and the answers kept."""
+        """Save the answers and show the receipt, or show the form again with messages and the answers kept.
+
+        On a paged questionnaire a post may instead ask for the next or the previous page: this page's
+        answers are checked (going forward) and carried, and nothing is saved until the last page.
+        """
         if link.state != LinkState.open:
             return _state_page(link)
         questionnaire = await versions.get(link.questionnaire_id)
-        token = responses.read_form_token(link.token, str(data.get(FORM_TOKEN_FIELD, "")))
+        content_language(request, questionnaire)
+        raw_token = str(data.get(FORM_TOKEN_FIELD, ""))
+        token = responses.read_form_token(link.token, raw_token)
         revising = data.get(REVISE_FIELD) == "1"
+        state = paging.read(questionnaire, link.token, raw_token, data)
+        data = {**{k: v for k, v in data.items() if k.startswith("_")}, **state.fields}  # every page's answers
+        at = state.index
         if (too_fast := flood_guard.refusal(request)) is not None:  # the flood guard: nothing saved, nothing counted
             form_token = data[FORM_TOKEN_FIELD] if token else None
-            page = _refused_page(link, questionnaire, data, too_fast, form_token=form_token, revising=revising)
+            page = _refused_page(link, questionnaire, data, too_fast, form_token=form_token, revising=revising, at=at)
             page.headers.update(too_fast.headers)
             return page
-        if switched := switched_preferences(request, data):  # the language or size switch: show, do not save
+        # The language or size switch: show the form again, save nothing.
+        if switched := switched_preferences(request, data, questionnaire.languages()):
             form_token = data[FORM_TOKEN_FIELD] if token else None
-            page = _form_page(link, questionnaire, data, {}, form_token=form_token, revising=revising)
+            page = _form_page(link, questionnaire, data, {}, form_token=form_token, revising=revising, at=at)
             page.status_code = 200
             page.cookies.extend(switched)
             return page
-        counters.count_start(link.link_id)
         answers, errors = responses.parse_answers(questionnaire, data)
+        if state.nav:  # to another page: check this one going forward, save nothing
+            form_token = data[FORM_TOKEN_FIELD] if token else None
+            on_page = {item.id for item in questionnaire.pages()[at]}
+            here = {k: v for k, v in errors.items() if k in on_page}
+            if state.nav == "next" and here:
+                return _form_page(link, questionnaire, data, here, form_token=form_token, revising=revising, at=at)
+            to = paging.step(questionnaire, at, answers, 1 if state.nav == "next" else -1)
+            return _form_page(link, questionnaire, data, {}, form_token=form_token, revising=revising, at=to)
+        counters.count_start(link.link_id)
+        if errors:  # shown on the first page holding one (the others are carried)
+            at = paging.page_of(questionnaire, set(errors)) or 0
         if token is None:
             notice = FieldError(N_("页面已过期，您的答案已保留，请检查后再次提交。"))
-            return _form_page(link, questionnaire, data, errors, notice=notice, revising=revising)
+            return _form_page(link, questionnaire, data, errors, notice=notice, revising=revising, at=at)
         if errors:
-            return _form_page(link, questionnaire, data, errors, form_token=data[FORM_TOKEN_FIELD], revising=revising)
+            form_token = data[FORM_TOKEN_FIELD]
+            return _form_page(link, questionnaire, data, errors, form_token=form_token, revising=revising, at=at)
         device = ballots.device_of(link.campaign_id, request.cookies)
         try:
             saved = await ballots.cast(
@@ -121,7 +150,8 @@ class PublicController(Controller):
         except ballots.AlreadyAnswered as exc:
             return _answered_page(link, exc.prior, status_code=exc.status_code)
         except (ballots.BallotRefused, invitations.InvitationRefused) as exc:
-            return _refused_page(link, questionnaire, data, exc, form_token=data[FORM_TOKEN_FIELD], revising=revising)
+            form_token = data[FORM_TOKEN_FIELD]
+            return _refused_page(link, questionnaire, data, exc, form_token=form_token, revising=revising, at=at)
         # The call-back token travels only to this resident's thank-you page (receipts.callback_token).
         thanks = f"/q/{link.token}/thanks?r={saved.receipt}&t={receipts.callback_token(saved.receipt)}"
         redirect = Redirect(path=thanks, status_code=303)
@@ -171,6 +201,11 @@ class PublicController(Controller):
         return Template("public/poster.html", context=context)
 
 
+def _shuffles(questionnaire: Questionnaire) -> bool:
+    """Whether the form orders options per respondent (then no blank page can be shared)."""
+    return any(item.randomize is True for item in questionnaire.items)
+
+
 def _form_page(
     link: PublicLink,
     questionnaire: Questionnaire,
@@ -180,8 +215,9 @@ def _form_page(
     form_token: str | None = None,
     notice: FieldError | None = None,
     revising: bool = False,
+    at: int = 0,
 ) -> Template:
-    context = form_context(link, questionnaire, posted, errors, form_token=form_token, notice=notice)
+    context = form_context(link, questionnaire, posted, errors, form_token=form_token, notice=notice, page=at)
     context["revising"] = revising
     status = HTTP_422_UNPROCESSABLE_ENTITY if errors or notice else 200
     return Template("public/form.html", context=context, status_code=status)
@@ -195,10 +231,11 @@ def _refused_page(
     *,
     form_token: str | None,
     revising: bool,
+    at: int = 0,
 ) -> Template:
     """The form again with the answers as sent and why they were not saved, under the refusal's status."""
     notice = FieldError(refusal.message, refusal.params)
-    page = _form_page(link, questionnaire, posted, {}, form_token=form_token, notice=notice, revising=revising)
+    page = _form_page(link, questionnaire, posted, {}, form_token=form_token, notice=notice, revising=revising, at=at)
     page.status_code = refusal.status_code
     return page
 

@@ -1,5 +1,6 @@
 """Questionnaires in the back office: the catalogue of versions and the campaigns using them, a
-preview exactly as residents see the form, and (admins only) uploading a new file or version."""
+preview exactly as residents see the form, and (admins only) uploading a new file or version, or
+importing an XLSForm or LimeSurvey file: its report first, then saving the converted file shows its preview."""
 
 from __future__ import annotations
 
@@ -17,16 +18,20 @@ from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 from survey_app import accounts
 from survey_app.accounts import StaffMember
 from survey_app.i18n import N_, current_language, gettext
-from survey_app.questionnaires import versions
+from survey_app.questionnaires import importers, versions
 from survey_app.questionnaires.format import Questionnaire, QuestionnaireError, localise
+from survey_app.questionnaires.importing import ImportRefused
 from survey_app.tables import Role
 from survey_app.web.auth import requires
 from survey_app.web.forms import condition_css, condition_hints
 
 # The resident's form builds these from the questionnaire alone; reusing them keeps the preview exact.
 
+# An XLSForm workbook with long choice lists is larger than its YAML; the converted file still has
+# to fit versions.MAX_UPLOAD_BYTES when it is saved.
+MAX_IMPORT_BYTES = 1024 * 1024
 # The upload form carries the file and the CSRF token besides the file's own limit.
-UPLOAD_BODY_BYTES = versions.MAX_UPLOAD_BYTES + 64 * 1024
+UPLOAD_BODY_BYTES = max(versions.MAX_UPLOAD_BYTES, MAX_IMPORT_BYTES) + 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,17 @@ class QuestionnaireController(Controller):
         request: Request[StaffMember, Any, Any],
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> Template | Redirect:
-        """Validate and store an uploaded YAML file, then show its preview; or show every reason it was refused."""
+        """Validate and store an uploaded YAML file, then show its preview; or show every reason it was refused.
+
+        An XLSForm or LimeSurvey file is converted and its report shown, with the converted file ready
+        to save (posted back as `source`); nothing is stored until then.
+        """
         upload = data.get("file")
         content, filename = (await upload.read(), upload.filename) if isinstance(upload, UploadFile) else (b"", "")
+        if isinstance(data.get("source"), str) and not content:  # the converted file of an import, saved
+            content, filename = data["source"].encode(), str(data.get("source_name") or "import.yaml")
+        if filename.lower().endswith(importers.SUFFIXES):
+            return _import_report(content, filename)
         try:
             stored, created = await versions.upload(content, filename, request.user.username)
         except QuestionnaireError as exc:
@@ -93,6 +106,18 @@ class QuestionnaireController(Controller):
             )
         suffix = "" if created else "?unchanged=true"
         return Redirect(path=f"/staff/questionnaires/{stored.slug}/{stored.version}{suffix}", status_code=303)
+
+
+def _import_report(content: bytes, filename: str) -> Template:
+    """The report of an import, and its converted file ready to save; or why the file was refused."""
+    try:
+        if len(content) > MAX_IMPORT_BYTES:
+            raise ImportRefused(f"{filename}: the file is larger than {MAX_IMPORT_BYTES // 1024} KB")
+        imported = importers.read(content, filename)
+    except ImportRefused as exc:
+        context = {"error": str(exc)}
+        return Template("staff/questionnaire_upload.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+    return Template("staff/questionnaire_import.html", context={"imported": imported, "filename": filename})
 
 
 def _preview_context(q: Questionnaire, unchanged: bool) -> dict[str, Any]:
