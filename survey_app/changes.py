@@ -37,12 +37,14 @@ class Kind(StrEnum):
     response = "response"
     case = "case"
     unit = "unit"
+    period = "period"  # an assessment period (sealed: status closed); no unit, so only city-wide readers see it
 
 
 class Change(StrEnum):
     created = "created"  # inserted
     status = "status"  # a response's status or a case's state changed
     updated = "updated"  # another field a client shows changed (a case's reply or deadlines, a unit's names)
+    overdue = "overdue"  # a case passed its close deadline while open (recorded once, by `webhooks.mark_overdue`)
 
 
 # Per kind: the table, and the expressions of its campaign, unit and status (as of the change).
@@ -50,6 +52,7 @@ _SOURCES = {
     Kind.response: ('"response"', '"campaign"', '"unit"', '"status"'),
     Kind.case: ('"rating_case"', '"campaign"', '"unit"', '"state"'),
     Kind.unit: ('"unit"', "NULL", '"id"', "''"),
+    Kind.period: ('"assessment_period"', "NULL", "NULL", '"status"'),
 }
 MAX_PAGE = 500
 
@@ -113,6 +116,7 @@ class Position:
 class Event:
     id: int
     tx: int
+    kind: str
     object_id: int
     campaign_id: int | None
     unit_id: int | None
@@ -126,17 +130,18 @@ class Event:
 
 
 async def after(
-    kind: Kind,
+    kind: Kind | tuple[Kind, ...],
     position: Position,
     limit: int,
     *,
     visible: AbstractSet[int] | None,
     campaign_id: int | None = None,
 ) -> list[Event]:
-    """The next `limit` events of `kind` after `position`, in sequence order, among `visible` units
-    (None: every unit) and of one campaign if given."""
-    conditions = ['"kind" = {}', '("tx" > {} OR ("tx" = {} AND "id" > {}))']
-    args: list[Any] = [kind.value, position.tx, position.tx, position.id]
+    """The next `limit` events of `kind` (or kinds) after `position`, in sequence order, among `visible`
+    units (None: every unit, and events of no unit) and of one campaign if given."""
+    kinds = (kind,) if isinstance(kind, Kind) else kind
+    conditions = [f'"kind" IN ({", ".join("{}" for _ in kinds)})', '("tx" > {} OR ("tx" = {} AND "id" > {}))']
+    args: list[Any] = [*(k.value for k in kinds), position.tx, position.tx, position.id]
     if isinstance(engine(), PostgresEngine):
         conditions.append('"tx" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint')
     if campaign_id is not None:
@@ -145,12 +150,22 @@ async def after(
     if visible is not None:
         conditions.append(f'"unit" IN ({", ".join(str(int(u)) for u in visible) or "-1"})')
     rows = await ChangeEvent.raw(
-        'SELECT "id", "tx", "object_id", "campaign", "unit", "status", "change", "at" FROM "change_event" '
+        'SELECT "id", "tx", "kind", "object_id", "campaign", "unit", "status", "change", "at" FROM "change_event" '
         f'WHERE {" AND ".join(conditions)} ORDER BY "tx", "id" LIMIT {int(min(limit, MAX_PAGE))}',
         *args,
     )
     return [
-        Event(r["id"], r["tx"], r["object_id"], r["campaign"], r["unit"], r["status"], r["change"], _aware(r["at"]))
+        Event(
+            r["id"],
+            r["tx"],
+            r["kind"],
+            r["object_id"],
+            r["campaign"],
+            r["unit"],
+            r["status"],
+            r["change"],
+            _aware(r["at"]),
+        )
         for r in rows
     ]
 

@@ -47,6 +47,8 @@ class Settings:
     holidays_file: Path | None = None
     #: The city's time zone (IANA name), in which every time is shown and dates are read (localtime.py).
     time_zone: str = "Asia/Shanghai"
+    #: Seconds between the webhook passes each worker runs (survey_app/webhooks.py); 0 = none.
+    webhook_interval_s: float = 5.0
 
     @property
     def is_postgres(self) -> bool:
@@ -78,6 +80,7 @@ def get_settings() -> Settings:
         resident_posts_per_minute=int(env.get("MINPING_RESIDENT_POSTS_PER_MINUTE") or 300),
         holidays_file=_holidays_file(env.get("MINPING_HOLIDAYS_FILE"), data_dir),
         time_zone=_time_zone(env.get("MINPING_TIME_ZONE") or "Asia/Shanghai"),
+        webhook_interval_s=float(env.get("MINPING_WEBHOOK_INTERVAL") or 5),
     )
 
 

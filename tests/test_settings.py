@@ -44,6 +44,7 @@ def test_environment_overrides(fresh, monkeypatch):
     monkeypatch.setenv("MINPING_PUBLIC_BASE_URL", "https://pj.example/")
     monkeypatch.setenv("MINPING_FLAG_INTERVAL", "30")
     monkeypatch.setenv("MINPING_RESIDENT_POSTS_PER_MINUTE", "1200")
+    monkeypatch.setenv("MINPING_WEBHOOK_INTERVAL", "2")
     (fresh / "2027.yaml").write_text("2027: {holidays: []}")
     monkeypatch.setenv("MINPING_HOLIDAYS_FILE", str(fresh / "2027.yaml"))
     settings = get_settings()
@@ -57,6 +58,7 @@ def test_environment_overrides(fresh, monkeypatch):
         flag_interval_s=30.0,
         resident_posts_per_minute=1200,
         holidays_file=fresh / "2027.yaml",
+        webhook_interval_s=2.0,
     )
     assert settings.is_postgres
 

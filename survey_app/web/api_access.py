@@ -29,7 +29,6 @@ from litestar.middleware.authentication import AbstractAuthenticationMiddleware,
 from litestar.types import Empty
 
 from survey_app import tokens
-from survey_app.accounts import StaffMember
 from survey_app.tokens import ApiClient
 from survey_app.web import auth, stores
 
@@ -103,10 +102,6 @@ def may_write(name: str) -> Any:
 
     guard.__name__ = f"may_write_{name.replace('.', '_')}"
     return guard
-
-
-def is_staff(user: object) -> bool:
-    return isinstance(user, StaffMember) and not isinstance(user, ApiClient)
 
 
 _known: dict[tuple[BaseRouteHandler, frozenset[str]], frozenset[str]] = {}
