@@ -35,9 +35,7 @@ def test_a_token_reads_its_subtree_without_a_session(client, run, answered):
     page = client.get(CAMPAIGN, headers=bearer(token))
     assert page.status_code == 200
     assert [r["unit_code"] for r in page.json()["items"]] == ["331102-01-002"]
-    assert [u["code"] for u in client.get("/api/v1/units", headers=bearer(token)).json()["items"]] == [
-        "331102-01-002"
-    ]
+    assert [u["code"] for u in client.get("/api/v1/units", headers=bearer(token)).json()["items"]] == ["331102-01-002"]
     assert page.cookies.get("minping_session") in (None, "null")  # no session is made for a token
     assert client.app.stores.get("sessions")._store == {}  # noqa: SLF001 - the memory store's entries
 
@@ -117,7 +115,10 @@ def test_creation_and_revocation_are_audited(run, world):
     async def entries() -> list[dict]:
         return await AuditEntry.select(AuditEntry.actor, AuditEntry.action).order_by(AuditEntry.id)
 
-    assert [(e["actor"], e["action"]) for e in run(entries)][-2:] == [("admin", "token.create"), ("chief", "token.revoke")]
+    assert [(e["actor"], e["action"]) for e in run(entries)][-2:] == [
+        ("admin", "token.create"),
+        ("chief", "token.revoke"),
+    ]
     assert run(audit.verify).ok
     with pytest.raises(tokens.TokenError):
         run(tokens.revoke, "audited", actor="chief")
