@@ -45,12 +45,12 @@ class ApiCredentials(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization")
         if header is None:
-            if connection.scope.get("method", "GET") not in SAFE_METHODS:
-                raise PermissionDeniedException("writes through the API need a token (Authorization: Bearer)")
             session = connection.scope.get("session")
             user = await auth.retrieve_user(session if isinstance(session, dict) else {}, connection)
             if user is None:
                 raise NotAuthorizedException(auth.NOT_SIGNED_IN)
+            if connection.scope.get("method", "GET") not in SAFE_METHODS:
+                raise PermissionDeniedException("writes through the API need a token (Authorization: Bearer)")
             return AuthenticationResult(user=user, auth=None)
         scheme, _, credential = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():

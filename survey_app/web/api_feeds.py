@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -29,14 +30,21 @@ from survey_app.questionnaires import versions
 from survey_app.reporting import campaign_report, codebook, exports
 from survey_app.reporting.codebook import Codebook
 from survey_app.reporting.exports import ResponseRecord, UnitScores
-from survey_app.web.api import ERRORS, Lang, Limit, UnitOut, pick_lang, provide_scored_report
+from survey_app.web.api import ERRORS, ApiError, Lang, Limit, UnitOut, pick_lang, provide_scored_report
 from survey_app.web.api_access import may_write
 
+WRITE_ERRORS = {
+    **ERRORS,
+    403: ResponseSpec(ApiError, generate_examples=False, description="Writes need a token with this permission."),
+    422: ResponseSpec(
+        ApiError, generate_examples=False, description="Refused by the case's rules (which, in `error`)."
+    ),
+}
 Cursor = Annotated[
     str,
     Parameter(
-        max_length=200,
-        description="The `cursor` of the previous page; empty (or absent) for the start of the sequence.",
+        pattern=f"^({changes.CURSOR.pattern})?$",
+        description="The `cursor` of the previous page, as given; empty (or absent) for the start of the sequence.",
     ),
 ]
 
@@ -100,7 +108,7 @@ class ReplyIn(msgspec.Struct, frozen=True):
 def _position(cursor: str) -> Position:
     try:
         return Position.decode(cursor)
-    except changes.BadCursor:
+    except changes.BadCursor:  # the parameter's pattern refuses these first
         raise ValidationException("cursor: not a cursor this server handed out") from None
 
 
@@ -207,7 +215,7 @@ async def show_case(case: NamedDependency[CaseRecord]) -> CaseRecord:
 @post(
     "/cases/{case_id:int}/callback",
     name="api:case_callback",
-    responses=ERRORS,
+    responses=WRITE_ERRORS,
     guards=[may_write("cases.callback")],
     dependencies={"case": Provide(provide_case_record)},
     status_code=200,
@@ -223,7 +231,7 @@ async def record_callback(
 @post(
     "/cases/{case_id:int}/reply",
     name="api:case_reply",
-    responses=ERRORS,
+    responses=WRITE_ERRORS,
     guards=[may_write("cases.reply")],
     dependencies={"case": Provide(provide_case_record)},
     status_code=200,
