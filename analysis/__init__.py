@@ -2,7 +2,7 @@
 
 from .ahp import AHPResult, ahp_group, ahp_weights
 from .coding import LINEAR_5, POINTS_100_20, CodedItems, IndexMapping, code_items, linear_mapping
-from .combination import COMBINED_METHOD, combine_independent, t_standard_errors
+from .combination import COMBINED_METHOD, combine_independent
 from .comparisons import (
     ChiSquareResult,
     KruskalDunn,
@@ -15,8 +15,18 @@ from .comparisons import (
     p_adjust,
 )
 from .design import Design, DesignEstimate, kish_n_eff
-from .intervals import PROPORTION_METHODS, Estimate, mean_ci, proportion_ci
+from .explain import GapDecomposition, ShareComparison, compare_shares, decompose_gap
+from .intervals import (
+    BOUNDED_METHOD,
+    PROPORTION_METHODS,
+    Estimate,
+    bounded_bounds,
+    bounded_standard_errors,
+    mean_ci,
+    proportion_ci,
+)
 from .ipa import QUADRANTS, IPAResult, ipa
+from .monitoring import EWMAChart, Funnel, ewma_chart, funnel
 from .nps import NPSResult, nps
 from .quality import (
     DEVICE_UNIT_LIMIT,
@@ -35,9 +45,12 @@ from .quality import (
 from .reliability import Reliability, cronbach_alpha, mcdonald_omega, one_factor_loadings
 from .scores import Score, ScoreTable, UnitScores, respondent_composites, score_units
 from .smallarea import (
+    LetterGroups,
     RankIntervals,
     Shrinkage,
+    compact_letters,
     indistinguishable_groups,
+    letter_groups,
     rank_intervals,
     shrink_means,
     shrink_rates,
@@ -49,10 +62,17 @@ from .weighting import RakeReport, RakeWarning, TrimReport, post_stratify, rake,
 __all__ = [
     "COMBINED_METHOD",
     "combine_independent",
-    "t_standard_errors",
+    "GapDecomposition",
+    "ShareComparison",
+    "compare_shares",
+    "decompose_gap",
     "IPAResult",
     "QUADRANTS",
     "ipa",
+    "EWMAChart",
+    "Funnel",
+    "ewma_chart",
+    "funnel",
     "NPSResult",
     "nps",
     "Bursts",
@@ -75,6 +95,9 @@ __all__ = [
     "ahp_group",
     "ahp_weights",
     "indistinguishable_groups",
+    "letter_groups",
+    "compact_letters",
+    "LetterGroups",
     "rank_intervals",
     "shrink_means",
     "shrink_rates",
@@ -96,6 +119,9 @@ __all__ = [
     "LINEAR_5",
     "POINTS_100_20",
     "PROPORTION_METHODS",
+    "BOUNDED_METHOD",
+    "bounded_bounds",
+    "bounded_standard_errors",
     "CodedItems",
     "Design",
     "DesignEstimate",

@@ -1,8 +1,9 @@
 """Weighted sums of independent estimates: one unit's score built from several campaigns.
 
 Each campaign asks different residents, so its index is independent of the others'. The combined
-score is the weighted sum; its interval is Student-t with Welch–Satterthwaite degrees of freedom,
-which gives back a single source's own t interval exactly when there is one source.
+score is the weighted sum; its interval is Student-t with Welch–Satterthwaite degrees of freedom
+(on the logit scale for scores on a bounded scale, `intervals.bounded_bounds`), which gives back
+a single source's own interval exactly when there is one source.
 """
 
 from __future__ import annotations
@@ -10,26 +11,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from .intervals import Estimate
+from .intervals import BOUNDED_METHOD, Estimate, bounded_bounds
 
 COMBINED_METHOD = "welch-satterthwaite-t"
-
-
-def t_standard_errors(low: np.ndarray, high: np.ndarray, n: np.ndarray, confidence: float = 0.95) -> np.ndarray:
-    """Standard errors behind Student-t intervals ``mean ± t(n−1) se`` (inverse of `intervals.t_bounds`).
-
-    Args:
-        low, high: interval bounds (any shape), e.g. `Score.index` of `score_units`.
-        n: the n of each interval (df = n − 1), broadcastable.
-        confidence: the intervals' two-sided coverage.
-
-    Returns:
-        se, NaN where a bound is NaN or n < 2.
-    """
-    lo, hi, m = np.broadcast_arrays(np.asarray(low, float), np.asarray(high, float), np.asarray(n, float))
-    df = np.where(m >= 2, m - 1.0, np.nan)
-    q = stats.t.ppf(0.5 + confidence / 2.0, df)
-    return np.asarray((hi - lo) / (2.0 * q))
 
 
 def combine_independent(
@@ -38,6 +22,8 @@ def combine_independent(
     dfs: np.ndarray,
     weights: np.ndarray,
     confidence: float = 0.95,
+    *,
+    scale: float | None = None,
 ) -> tuple[Estimate, float, float]:
     """Weighted sum of independent estimates with a Welch–Satterthwaite t interval.
 
@@ -45,6 +31,9 @@ def combine_independent(
         estimates, ses, dfs: (k,) the parts, their standard errors and degrees of freedom.
         weights: (k,) positive; normalised to sum to 1.
         confidence: two-sided coverage.
+        scale: when the parts lie on [0, scale] (100 for the index), the interval is
+            `intervals.bounded_bounds` (method "logit-t" suffixed, never outside the scale);
+            None gives the plain symmetric t interval.
 
     Returns:
         (`Estimate` with n = the smallest part's df + 1, the combined se, the combined df).
@@ -64,5 +53,10 @@ def combine_independent(
     est = float(w @ e)
     with np.errstate(invalid="ignore", divide="ignore"):
         df = float(var_parts.sum() ** 2 / np.sum(var_parts**2 / d)) if se > 0 else float(d.min())
+    n = int(d.min()) + 1 if np.isfinite(d.min()) else 0
+    if scale is not None:
+        low, high = bounded_bounds(est, se, df, d.min() + 1, scale=scale, confidence=confidence)
+        method = f"{COMBINED_METHOD}/{BOUNDED_METHOD}"
+        return Estimate(est, float(low), float(high), n, method), se, df
     half = float(stats.t.ppf(0.5 + confidence / 2.0, df)) * se
-    return Estimate(est, est - half, est + half, int(d.min()) + 1, COMBINED_METHOD), se, df
+    return Estimate(est, est - half, est + half, n, COMBINED_METHOD), se, df

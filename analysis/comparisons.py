@@ -62,13 +62,26 @@ def chi_square(table: np.ndarray) -> ChiSquareResult:
     """Test independence in a table of counts (rows: units, columns: answer levels).
 
     Args:
-        table: (r, c) non-negative counts; all-zero rows/columns are dropped first.
+        table: (r, c) non-negative finite counts; all-zero rows/columns are dropped first.
 
     Returns:
-        `ChiSquareResult`, without continuity correction (Pearson's statistic as published).
+        `ChiSquareResult`, without continuity correction (Pearson's statistic as published), on
+        the table without its all-zero rows and columns (``expected`` and ``residuals`` have that
+        shape). Nothing to test (an all-zero or empty table, or one row or column left): statistic,
+        p-value and Cramér's V are NaN and dof is 0.
+
+    Raises:
+        ValueError: ``table`` is not 2-D or holds a negative, NaN or infinite count.
     """
     t = np.asarray(table, dtype=float)
+    if t.ndim != 2:
+        raise ValueError(f"table must be 2-D (units × levels), got shape {t.shape}")
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError("table must hold non-negative finite counts")
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    if min(t.shape) < 2:
+        nothing = np.full(t.shape, np.nan)
+        return ChiSquareResult(np.nan, np.nan, 0, t.copy(), nothing, np.nan)
     stat, p, dof, expected = stats.chi2_contingency(t, correction=False)
     n = t.sum()
     row = t.sum(axis=1, keepdims=True) / n
@@ -167,10 +180,20 @@ def diff_proportions_ci(
         confidence: two-sided coverage.
 
     Returns:
-        `Estimate` of p1 - p2 (n = n1 + n2); NaN when either n is 0.
+        `Estimate` of p1 - p2 (n = n1 + n2); NaN when either n is 0 or any input is NaN (then
+        n counts the known sample sizes only).
+
+    Raises:
+        ValueError: a count outside [0, its n], or an unknown method.
     """
-    if min(n1, n2) <= 0:
-        return Estimate(np.nan, np.nan, np.nan, int(n1 + n2), method)
+    if method not in ("newcombe", "wald"):
+        raise ValueError(f"unknown method {method!r}")
+    for x, n, name in ((x1, n1, "x1"), (x2, n2, "x2")):
+        if (x < 0) or (x > n):
+            raise ValueError(f"{name} must satisfy 0 <= {name} <= n{name[1]}")
+    if not (n1 > 0 and n2 > 0) or np.isnan(x1) or np.isnan(x2):
+        known = sum(int(n) for n in (n1, n2) if n > 0)
+        return Estimate(np.nan, np.nan, np.nan, known, method)
     p1, p2 = x1 / n1, x2 / n2
     d = p1 - p2
     if method == "newcombe":

@@ -3,7 +3,7 @@
 Internal to `scores.score_units`. Rows arrive in blocks of whole units, sorted by unit. For each
 respondent we compute the quantities whose per-unit sums give every composite interval:
 
-* the respondent's composite (index) and whether they answered it, for a Student-t interval on
+* the respondent's composite (index) and whether they answered it, for a (logit-)t interval on
   respondents' composites: the composite index *is* their mean, so this is its exact estimator;
 * the linearised contribution of the respondent to each composite rate (满意率, top box, 差评) and
   to the composite awareness rate. A composite rate is a weighted mean of item rates
@@ -19,7 +19,7 @@ import numpy as np
 from scipy import sparse
 
 from .composites import CompositeSpec
-from .intervals import proportion_bounds, t_bounds
+from .intervals import bounded_bounds, proportion_bounds
 
 # Centre for the sum of squared composites: mid-scale keeps the one-pass variance free of
 # cancellation (composites lie in 0–100, so (c − 50)² ≤ 2500).
@@ -176,7 +176,8 @@ def composite_bounds(
 
     Returns:
         ``(low, high)``; NaN where the estimate is NaN or fewer than two respondents answered.
-        Index: Student-t on respondents' composites (df = n − 1). Rates: Wilson with the
+        Index: Student-t on respondents' composites (df = n − 1), built on the logit scale so it
+        stays inside 0–100 (`intervals.bounded_bounds`). Rates: Wilson with the
         effective sample size n_eff = R(1 − R)/Var(R̂) (Kish's design-effect idea; Kott & Carr
         1997, Korn & Graubard 1998), so a one-item composite gets exactly its item's Wilson
         interval. n_eff is capped at the number of answers (a composite cannot carry more
@@ -189,8 +190,9 @@ def composite_bounds(
     mean = est[..., 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         var = (sums[:, 2] - n * (mean - _CENTRE) ** 2) / (n - 1)
-    sd = np.sqrt(np.maximum(var, 0.0))
-    low[..., 1], high[..., 1] = t_bounds(mean, sd, n, confidence)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(np.maximum(var, 0.0) / n)
+    low[..., 1], high[..., 1] = bounded_bounds(mean, se, n - 1, n, confidence=confidence)
     for k, row, fallback, cap in (
         (0, 3, sums[:, 7], answers),
         (2, 4, n, valid_answers),

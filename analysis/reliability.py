@@ -42,19 +42,29 @@ def _covariance(x: np.ndarray) -> np.ndarray:
 
 
 def _correlation(x: np.ndarray) -> np.ndarray:
-    """Pairwise-complete correlations, each pair on its own rows (R ``cor(use="pairwise")``)."""
+    """Pairwise-complete correlations, each pair on its own rows (R ``cor(use="pairwise")``).
+
+    NaN for a pair with fewer than two common rows or a constant item on them.
+    """
     k = x.shape[1]
     r = np.eye(k)
     for i in range(k):
         for j in range(i + 1, k):
             ok = ~np.isnan(x[:, i]) & ~np.isnan(x[:, j])
-            r[i, j] = r[j, i] = np.corrcoef(x[ok, i], x[ok, j])[0, 1]
+            a, b = x[ok, i], x[ok, j]
+            if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+                r[i, j] = r[j, i] = np.nan
+            else:
+                r[i, j] = r[j, i] = np.corrcoef(a, b)[0, 1]
     return r
 
 
 def _alpha(c: np.ndarray) -> float:
     k = c.shape[0]
-    return float(k / (k - 1) * (1 - np.trace(c) / c.sum()))
+    total = c.sum()
+    if not total > 0:  # no variance in the total score (or NaN): α is undefined
+        return float("nan")
+    return float(k / (k - 1) * (1 - np.trace(c) / total))
 
 
 def cronbach_alpha(items: np.ndarray, missing: str = "pairwise", confidence: float = 0.95) -> Reliability:
@@ -62,10 +72,20 @@ def cronbach_alpha(items: np.ndarray, missing: str = "pairwise", confidence: flo
 
     Args:
         items: (n_respondents, k) answers on a common scale, NaN = missing; k >= 2.
-        missing: "pairwise" (covariances on pairwise-complete rows, n = all rows: R psych and
-            pingouin) or "listwise" (only rows with every item, n = those rows).
+        missing: "pairwise" (covariances on pairwise-complete rows: R psych and pingouin; the
+            interval's n counts the rows with at least one answer, a row with none carries no
+            information) or "listwise" (only rows with every item, n = those rows).
         confidence: coverage of the Feldt interval
             ``1 - (1 - α) F_{(1±c)/2}(n - 1, (n - 1)(k - 1))``.
+
+    Returns:
+        `Reliability`. NaN where undefined: α when the total score does not vary (or a pair of
+        items shares fewer than two rows), the interval when n < 2 or α > 1 (pairwise deletion on
+        few rows can give a covariance matrix no complete data could, and α as R computes it
+        then passes 1), an item–rest correlation for a constant item, α-if-deleted when k = 2.
+
+    Raises:
+        ValueError: ``items`` is not (n, k >= 2), or an unknown `missing`.
     """
     x = np.asarray(items, dtype=float)
     if x.ndim != 2 or x.shape[1] < 2:
@@ -79,11 +99,15 @@ def cronbach_alpha(items: np.ndarray, missing: str = "pairwise", confidence: flo
     c = _covariance(x)
     a = _alpha(c)
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    low = 1 - (1 - a) * stats.f.isf((1 - confidence) / 2, df1, df2)
-    high = 1 - (1 - a) * stats.f.isf((1 + confidence) / 2, df1, df2)
+    if n >= 2 and a <= 1:  # α > 1 only from a pairwise matrix no data set can have: no interval
+        low = 1 - (1 - a) * stats.f.isf((1 - confidence) / 2, df1, df2)
+        high = 1 - (1 - a) * stats.f.isf((1 + confidence) / 2, df1, df2)
+    else:
+        low = high = np.nan
     keep = [np.delete(np.arange(k), j) for j in range(k)]
     drop = np.array([_alpha(c[np.ix_(r, r)]) if k > 2 else np.nan for r in keep])
-    rest = np.array([c[j, r].sum() / np.sqrt(c[j, j] * c[np.ix_(r, r)].sum()) for j, r in enumerate(keep)])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rest = np.array([c[j, r].sum() / np.sqrt(c[j, j] * c[np.ix_(r, r)].sum()) for j, r in enumerate(keep)])
     return Reliability(a, float(low), float(high), n, k, missing, drop, rest)
 
 
@@ -91,9 +115,18 @@ def one_factor_loadings(items: np.ndarray) -> np.ndarray:
     """Fit one common factor by minimum residuals (R psych ``fa(fm="minres")``).
 
     Minimises the squared off-diagonal residuals of the pairwise correlation matrix;
-    returns loadings (k,) with a positive sum.
+    returns loadings (k,) with a positive sum, all NaN when a correlation is undefined (a constant
+    item, or two items with fewer than two common rows).
+
+    Raises:
+        ValueError: ``items`` is not (n, k >= 2).
     """
-    r = _correlation(np.asarray(items, dtype=float))
+    x = np.asarray(items, dtype=float)
+    if x.ndim != 2 or x.shape[1] < 2:
+        raise ValueError("items must be (n_respondents, k >= 2)")
+    r = _correlation(x)
+    if np.isnan(r).any():
+        return np.full(r.shape[0], np.nan)
     iu = np.triu_indices(r.shape[0], 1)
 
     def resid(lam: np.ndarray) -> np.ndarray:
@@ -112,9 +145,20 @@ def mcdonald_omega(items: np.ndarray) -> float:
 
     Returns:
         ω as R psych ``omega(nfactors=1)$omega.tot`` computes it (denominator: the sum of the
-        observed correlation matrix). Report it next to α, which assumes equal loadings.
+        observed correlation matrix). Report it next to α, which assumes equal loadings. NaN
+        when a correlation is undefined: a constant item (every respondent gave the same answer)
+        has no correlation with the others, so the one-factor model cannot be fitted; and when
+        the pairwise correlations form a matrix that is not positive semi-definite (pairwise
+        deletion on few rows), which no complete data could give.
+
+    Raises:
+        ValueError: ``items`` is not (n, k >= 2).
     """
     x = np.asarray(items, dtype=float)
     lam = one_factor_loadings(x)
+    if np.isnan(lam).any():
+        return float("nan")
     r = _correlation(x)
+    if np.linalg.eigvalsh(r)[0] < -1e-9:
+        return float("nan")
     return float(1 - np.sum(1 - lam**2) / r.sum())

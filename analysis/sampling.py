@@ -24,9 +24,18 @@ def sample_size_for_proportion(
 
     Returns:
         The sample size, rounded up; never more than the population.
+
+    Raises:
+        ValueError: naming the argument, for a margin, p or confidence outside (0, 1) or NaN, or
+        a population that is negative or not a whole number.
     """
-    if not 0 < margin < 1 or not 0 < p < 1 or not 0 < confidence < 1:
-        raise ValueError("margin, p and confidence must lie strictly between 0 and 1")
+    for name, value in (("margin", margin), ("p", p), ("confidence", confidence)):
+        if not 0 < value < 1:  # also NaN
+            raise ValueError(f"{name} must lie strictly between 0 and 1, got {value!r}")
+    if population is not None and (
+        isinstance(population, bool) or not float(population).is_integer() or population < 0
+    ):
+        raise ValueError(f"population must be a whole number >= 0 (0 or None: unknown), got {population!r}")
     z = stats.norm.ppf(0.5 + confidence / 2)
     n0 = z * z * p * (1 - p) / (margin * margin)
     if not population:

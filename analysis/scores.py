@@ -16,7 +16,7 @@ from .composites import (
     make_spec,
     respondent_matrix,
 )
-from .intervals import proportion_bounds, t_bounds
+from .intervals import BOUNDED_METHOD, bounded_bounds, proportion_bounds
 from .linearisation import RATES, SUMS, block_sums, composite_bounds, workspace_size
 from .score_tables import Score, ScoreTable, UnitScores
 
@@ -29,7 +29,7 @@ LINEARISED_RATE_METHOD = "linearised-wilson"
 COMPOSITE_INTERVALS = ("linearised", "bootstrap", "none")
 # Interval method per metric (awareness, index, satisfaction, top, bad) for each choice.
 _COMPOSITE_METHODS = {
-    "linearised": (LINEARISED_RATE_METHOD, "t", LINEARISED_RATE_METHOD, LINEARISED_RATE_METHOD, LINEARISED_RATE_METHOD),
+    "linearised": (LINEARISED_RATE_METHOD, BOUNDED_METHOD) + (LINEARISED_RATE_METHOD,) * 3,
     "bootstrap": (BOOTSTRAP_METHOD,) * len(METRICS),
     "none": ("none",) * len(METRICS),
 }
@@ -74,7 +74,9 @@ def _item_table(
         ss = (lv * (pts - mean[..., None]) ** 2).sum(-1)
         sd = np.sqrt(ss / (n - 1))
     vals[..., 1, 0] = mean
-    vals[..., 1, 1], vals[..., 1, 2] = t_bounds(mean, sd, n, confidence)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = sd / np.sqrt(n)
+    vals[..., 1, 1], vals[..., 1, 2] = bounded_bounds(mean, se, n - 1, n, confidence=confidence)
     L = coded.n_levels
     hits = {
         0: (n, n + n_dk),
@@ -88,7 +90,7 @@ def _item_table(
         vals[..., k, 1], vals[..., k, 2] = proportion_bounds(x, m, rate_method, confidence)
     answers = (n + n_dk).astype(np.int64)
     _suppress(vals, n, answers, min_n)
-    methods = (rate_method, "t", rate_method, rate_method, rate_method)
+    methods = (rate_method, BOUNDED_METHOD, rate_method, rate_method, rate_method)
     return ScoreTable(names, n.astype(np.int64), n_dk, answers, vals, methods, min_n, small_n)
 
 
@@ -127,7 +129,7 @@ def score_units(
         min_n: below this many valid answers estimates are NaN (n still reported).
         small_n: below this many valid answers ``small_sample`` is set.
         rate_method: interval for item rates (see `proportion_ci`).
-        composite_interval: "linearised" (default: t on respondents' composites for the index,
+        composite_interval: "linearised" (default: logit-t on respondents' composites for the index,
             delta-method Wilson for composite rates, see `linearisation.composite_bounds`),
             "bootstrap" (seeded percentile bootstrap of respondents, `n_boot` replicates) or
             "none" (composite bounds NaN).
@@ -137,7 +139,8 @@ def score_units(
         item_names: names for the item columns (default "0", "1", …).
 
     Returns:
-        `UnitScores`. Items: t interval for the mean index, `rate_method` for rates.
+        `UnitScores`. Items: logit-t interval for the mean index (`intervals.bounded_bounds`:
+        never outside 0–100), `rate_method` for rates.
         Composites: a respondent's dimension composite is the weighted mean of the items they
         answered (weights renormalised over those items); their overall composite is the
         dimension-weighted mean of the dimensions they answered. The unit's composite index

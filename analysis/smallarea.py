@@ -169,40 +169,167 @@ def rank_intervals(
     return RankIntervals(rank.astype(int), low.astype(int), high.astype(int), p_bottom, bottom)
 
 
-def indistinguishable_groups(
-    estimates: np.ndarray, ses: np.ndarray, *, alpha: float = 0.05, adjust: str = "holm"
-) -> list[str]:
-    """Letter groups (as in compact letter displays): units sharing a letter do not differ.
+@dataclass(frozen=True)
+class LetterGroups:
+    """A compact letter display of all pairwise comparisons between units.
 
-    Pairs are compared by z tests of the difference, ``(e_i - e_j)/sqrt(se_i² + se_j²)``,
-    adjusted across all pairs. Units are sorted best first; each letter marks a maximal run
-    of consecutive units with no significant pair inside it.
+    ``letters[u]`` is unit u's letters in input order ("" for a unit without an estimate);
+    ``significant[i, j]`` says whether units i and j differ after adjustment (False where either
+    has no estimate); ``pvalues[i, j]`` the adjusted two-sided p-value (NaN where either has no
+    estimate, 1 on the diagonal). Two units with estimates share a letter exactly when
+    ``significant[i, j]`` is False.
+    """
+
+    letters: list[str]
+    significant: np.ndarray
+    pvalues: np.ndarray
+    alpha: float
+    adjust: str
+
+
+def letter_groups(estimates: np.ndarray, ses: np.ndarray, *, alpha: float = 0.05, adjust: str = "holm") -> LetterGroups:
+    """Letter groups of units by the insert–absorb algorithm (Piepho 2004, as R ``multcompView``).
+
+    Args:
+        estimates: (k,) scores, e.g. the 0–100 index; NaN = no estimate.
+        ses: (k,) their standard errors (same unit); NaN = no estimate. A standard error of 0 is
+            allowed (a pair of two such units differs when their estimates do).
+        alpha: significance level of each adjusted pairwise test.
+        adjust: adjustment across the pairs of units with estimates ("holm", "BH", "bonferroni").
 
     Returns:
-        One string of letters per unit, in input order (e.g. ["a", "ab", "b"]).
+        `LetterGroups`. Pairs are compared by z tests of the difference,
+        ``(e_i − e_j)/sqrt(se_i² + se_j²)``. The display starts from one letter shared by all; each
+        significant pair (taken best first) splits every letter the two share into a copy without
+        the one and a copy without the other, and letters whose units are a subset of another
+        letter's are absorbed. A final sweep drops a unit's letter where every pair it makes inside
+        that letter shares another letter too (Piepho's sweep), so no letter is redundant. Letters
+        are a–z, A–Z, then ".a"… (multcompView's set), named in order of their best unit, so the best
+        unit carries "a". Unlike runs of consecutive units, this can say that a noisy unit is
+        indistinguishable from two units that differ from each other ("ab" between "a" and "b") and
+        keeps "share a letter ⇔ not significantly different" true with unequal standard errors.
     """
     est = np.asarray(estimates, dtype=float)
     se = np.asarray(ses, dtype=float)
+    if est.ndim != 1 or se.shape != est.shape:
+        raise ValueError("estimates and ses must both have shape (k,)")
+    if np.any(se < 0):
+        raise ValueError("ses must be non-negative")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     k = est.size
-    iu = np.triu_indices(k, 1)
-    z = (est[iu[0]] - est[iu[1]]) / np.sqrt(se[iu[0]] ** 2 + se[iu[1]] ** 2)
-    sig = np.zeros((k, k), dtype=bool)
-    sig[iu] = p_adjust(2 * stats.norm.sf(np.abs(z)), adjust) < alpha
-    sig |= sig.T
-    order = np.argsort(-est, kind="stable")
-    runs: list[tuple[int, int]] = []
-    for start in range(k):
-        end = start
-        while end + 1 < k and not sig[np.ix_(order[start : end + 2], order[start : end + 2])].any():
-            end += 1
-        if not runs or end > runs[-1][1]:
-            runs.append((start, end))
-    labels = [""] * k
-    for letter, (start, end) in enumerate(runs):
-        for pos in range(start, end + 1):
-            labels[order[pos]] += _letter(letter)
-    return labels
+    scored = np.flatnonzero(~np.isnan(est) & ~np.isnan(se))
+    pvalues = np.full((k, k), np.nan)
+    significant = np.zeros((k, k), dtype=bool)
+    letters = [""] * k
+    if scored.size:
+        order = scored[np.argsort(-est[scored], kind="stable")]  # best first
+        e, s = est[order], se[order]
+        iu = np.triu_indices(order.size, 1)
+        diff = e[iu[0]] - e[iu[1]]
+        spread = np.sqrt(s[iu[0]] ** 2 + s[iu[1]] ** 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(spread > 0, diff / np.where(spread > 0, spread, 1.0), np.where(diff == 0, 0.0, np.inf))
+        padj = np.ones((order.size, order.size))
+        padj[iu] = p_adjust(2 * stats.norm.sf(np.abs(z)), adjust)
+        padj.T[iu] = padj[iu]
+        sig = padj < alpha
+        np.fill_diagonal(sig, False)
+        pvalues[np.ix_(order, order)] = padj
+        significant[np.ix_(order, order)] = sig
+        for pos, text in enumerate(compact_letters(sig)):
+            letters[order[pos]] = text
+    return LetterGroups(letters, significant, pvalues, alpha, adjust)
+
+
+def compact_letters(significant: np.ndarray) -> list[str]:
+    """Letters for a symmetric (k, k) boolean matrix of significant differences (R ``multcompLetters``).
+
+    Args:
+        significant: ``[i, j]`` True where units i and j differ; the diagonal is ignored. Units are
+            taken in the given order (multcompView's ``lvl_order``): the first unit carries "a".
+
+    Returns:
+        One string per unit; units i ≠ j share a letter exactly when ``significant[i, j]`` is False.
+    """
+    sig = np.asarray(significant, dtype=bool)
+    if sig.ndim != 2 or sig.shape[0] != sig.shape[1] or not np.array_equal(sig, sig.T):
+        raise ValueError("significant must be a symmetric (k, k) boolean matrix")
+    if sig.shape[0] == 0:
+        return []
+    member = _insert_absorb(sig)
+    return ["".join(_letter(int(c)) for c in np.flatnonzero(row)) for row in member]
+
+
+def _insert_absorb(sig: np.ndarray) -> np.ndarray:
+    """Boolean (k, letters) membership for a symmetric significance matrix, letters named in unit order."""
+    k = sig.shape[0]
+    member = np.ones((k, 1), dtype=bool)
+    for i, j in zip(*np.nonzero(np.triu(sig, 1)), strict=True):
+        shared = member[i] & member[j]
+        if not shared.any():
+            continue
+        copies = member[:, shared].copy()
+        copies[j] = False
+        member[i, shared] = False
+        first_copy = member.shape[1]
+        member = np.hstack([member, copies])
+        touched = np.concatenate([np.flatnonzero(shared), np.arange(first_copy, member.shape[1])])
+        member = _absorb(member, touched)
+    member = _sweep(member)
+    # name letters in order of their units (first unit first, then the next…): the first unit's letter is "a"
+    columns = sorted(range(member.shape[1]), key=lambda c: tuple(np.flatnonzero(member[:, c])))
+    return member[:, columns]
+
+
+def _absorb(member: np.ndarray, touched: np.ndarray) -> np.ndarray:
+    """Drop every touched letter whose units all carry one other letter too (a subset of it).
+
+    Only letters that just lost a unit or were just copied can have become a subset: an untouched
+    letter inside a shrunk or copied one was inside the original already, which absorb excluded.
+    """
+    # integer product: no BLAS threads for a small product run thousands of times
+    m = member.astype(np.int32)
+    inter = m[:, touched].T @ m  # (touched, letters): units each touched letter shares with each letter
+    size = inter[np.arange(touched.size), touched]
+    inside = inter >= size[:, None]
+    inside[np.arange(touched.size), touched] = False
+    keep = np.ones(member.shape[1], dtype=bool)
+    for n, c in enumerate(touched):  # in turn, so that of two equal letters one stays
+        if size[n] == 0 or np.any(inside[n] & keep):
+            keep[c] = False
+    return member[:, keep]
+
+
+def _sweep(member: np.ndarray) -> np.ndarray:
+    """Piepho's sweep: remove a unit from a letter when every pair it makes there is covered elsewhere.
+
+    ``share[u, v]`` counts the letters u and v share, so the pair keeps a letter after removing u
+    from one they share exactly when ``share[u, v] >= 2``.
+    """
+    member = member.copy()
+    m = member.astype(np.int64)
+    share = m @ m.T
+    for c in range(member.shape[1]):
+        for unit in np.flatnonzero(member[:, c]):
+            mates = np.flatnonzero(member[:, c])
+            mates = mates[mates != unit]
+            if share[unit, unit] >= 2 and np.all(share[unit, mates] >= 2):
+                member[unit, c] = False
+                share[unit, mates] -= 1
+                share[mates, unit] -= 1
+                share[unit, unit] -= 1
+    return member[:, member.any(axis=0)]
+
+
+def indistinguishable_groups(
+    estimates: np.ndarray, ses: np.ndarray, *, alpha: float = 0.05, adjust: str = "holm"
+) -> list[str]:
+    """Letters of `letter_groups`, one string per unit in input order ("" without an estimate)."""
+    return letter_groups(estimates, ses, alpha=alpha, adjust=adjust).letters
 
 
 def _letter(i: int) -> str:
-    return chr(ord("a") + i) if i < 26 else f"g{i}"
+    """multcompView's letter set: a–z, A–Z, then the same with a "." prefix per round."""
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return "." * (i // len(alphabet)) + alphabet[i % len(alphabet)]

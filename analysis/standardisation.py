@@ -18,6 +18,7 @@ import numpy as np
 from scipy import stats
 
 from .design import Design
+from .intervals import bounded_bounds
 from .weighting import RakeWarning, rake, trim_weights
 
 # Raking stops when no cell of the joint sample table moves by more than this fraction of the
@@ -32,7 +33,8 @@ class StandardisedMeans:
     """Per-unit means of a `standardised_means` call; every array has shape (n_units,).
 
     ``estimate``/``se``/``low``/``high``: the raked mean, its linearised standard error and the
-    Student-t interval ``estimate ± t(n − 1)·se``; NaN where n < 2. ``n``: respondents with a
+    Student-t interval ``estimate ± t(n − 1)·se`` (with ``scale``, the logit-t interval of
+    `intervals.bounded_bounds`, inside [0, scale]); NaN where n < 2. ``n``: respondents with a
     value; ``n_eff``: Kish's effective n of the final weights (= n when unweighted).
     ``weighted``: False where the unit could not be raked, and then the numbers are the plain
     unweighted mean and t interval; ``problem`` says why ("" where weighted), e.g.
@@ -57,6 +59,7 @@ def standardised_means(
     *,
     confidence: float = 0.95,
     max_weight: float | None = None,
+    scale: float | None = None,
 ) -> StandardisedMeans:
     """Mean of `y` per unit, each unit's respondents raked to the same population shares.
 
@@ -73,6 +76,8 @@ def standardised_means(
         max_weight: if given, weights above this × the mean weight are trimmed after raking
             (R ``trimWeights``, strict; the excess is shared among the others), so that a
             handful of respondents in a rare group cannot carry a unit's score.
+        scale: when `y` lies on [0, scale] (100 for the index), intervals are built on the logit
+            scale and stay inside it; None gives the symmetric t interval.
 
     Returns:
         `StandardisedMeans`. A unit is left unweighted (``weighted`` False) when a level with a
@@ -104,9 +109,13 @@ def standardised_means(
             design = trim_weights(design, max_ratio=max_weight, strict=True)[0]
         weighted[u] = not problems[u]
         m = design.mean(y[rows], confidence)
-        half = float(stats.t.ppf(0.5 + confidence / 2.0, rows.size - 1)) * m.se
         out["estimate"][u], out["se"][u], out["n_eff"][u] = m.estimate, m.se, m.n_eff
-        out["low"][u], out["high"][u] = m.estimate - half, m.estimate + half
+        if scale is not None:
+            low, high = bounded_bounds(m.estimate, m.se, rows.size - 1, rows.size, scale=scale, confidence=confidence)
+            out["low"][u], out["high"][u] = float(low), float(high)
+        else:
+            half = float(stats.t.ppf(0.5 + confidence / 2.0, rows.size - 1)) * m.se
+            out["low"][u], out["high"][u] = m.estimate - half, m.estimate + half
     return StandardisedMeans(
         out["estimate"], out["se"], out["low"], out["high"], n, out["n_eff"], weighted, tuple(problems)
     )

@@ -40,6 +40,9 @@ class StaffMember:
     display_name: str
     role: Role
     unit_id: int | None  # root of their scope; None = every unit
+    #: What the member signed in with: it changes when the password, the role or the scope does, and a
+    #: session made with another one has ended (web/auth.py). Disabled accounts have no member at all.
+    credential: str
 
     @property
     def sees_everything(self) -> bool:
@@ -76,17 +79,9 @@ async def create(
     """Create an account; a worker needs a unit, and admins see every unit."""
     if not USERNAME.match(username):
         raise AccountError(N_("用户名须为 2–64 个字母、数字、点、横线或下划线。"))
-    if role == Role.worker and unit_code is None:
-        raise AccountError(N_("社区工作者账号需要指定所属单位（--unit）。"))
-    if role == Role.admin and unit_code is not None:
-        raise AccountError(N_("管理员可查看所有单位，不能指定单位。"))
+    _check_role(role, unit_code)
     check_password_strength(password)
-    unit_id = None
-    if unit_code is not None:
-        row = await Unit.select(Unit.id).where(Unit.code == unit_code).first()
-        if row is None:
-            raise AccountError(N_("没有代码为 %(code)s 的单位。"), code=unit_code)
-        unit_id = row["id"]
+    unit_id = await _unit_id(unit_code)
     async with writing():
         if await StaffUser.exists().where(StaffUser.username == username):
             raise AccountError(N_("用户名 %(name)s 已被使用。"), name=username)
@@ -126,8 +121,9 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-async def change_password(user: StaffMember, current: str, new: str) -> None:
-    """Change one's own password after proving the current one."""
+async def change_password(user: StaffMember, current: str, new: str) -> StaffMember:
+    """Change one's own password after proving the current one; the member with the new credential
+    (every session made with the old one has ended)."""
     if await authenticate(user.username, current) is None:
         raise AccountError(N_("当前密码不正确。"))
     if new == current:
@@ -138,6 +134,51 @@ async def change_password(user: StaffMember, current: str, new: str) -> None:
             {StaffUser.password_hash: HASHER.hash(new), StaffUser.password_changed_at: datetime.now(UTC)}
         ).where(StaffUser.id == user.id)
         await audit.record(user.username, "user.password", "user", user.id)
+    changed = await get(user.id)
+    assert changed is not None  # it was active a moment ago, and only this account changed
+    return changed
+
+
+async def disable(username: str, *, actor: str) -> None:
+    """Disable an account: it can no longer sign in, and its sessions end at once."""
+    async with writing():
+        row = await _row(username)
+        await StaffUser.update({StaffUser.active: False}).where(StaffUser.id == row["id"])
+        await audit.record(actor, "user.disable", "user", row["id"], before={"active": row["active"]})
+
+
+async def change_role(username: str, role: Role, *, unit_code: str | None, actor: str) -> None:
+    """Give an account another role or scope (the rules of `create`); its sessions end at once."""
+    _check_role(role, unit_code)
+    unit_id = await _unit_id(unit_code)
+    async with writing():
+        row = await _row(username)
+        await StaffUser.update({StaffUser.role: role, StaffUser.unit: unit_id}).where(StaffUser.id == row["id"])
+        before, after = {"role": row["role"], "unit": row["unit"]}, {"role": role.value, "unit": unit_id}
+        await audit.record(actor, "user.role", "user", row["id"], before=before, after=after)
+
+
+def _check_role(role: Role, unit_code: str | None) -> None:
+    if role == Role.worker and unit_code is None:
+        raise AccountError(N_("社区工作者账号需要指定所属单位（--unit）。"))
+    if role == Role.admin and unit_code is not None:
+        raise AccountError(N_("管理员可查看所有单位，不能指定单位。"))
+
+
+async def _row(username: str) -> dict:
+    row = await StaffUser.select().where(StaffUser.username == username).first() if USERNAME.match(username) else None
+    if row is None:
+        raise AccountError(N_("没有用户名为 %(name)s 的账号。"), name=username)
+    return row
+
+
+async def _unit_id(unit_code: str | None) -> int | None:
+    if unit_code is None:
+        return None
+    row = await Unit.select(Unit.id).where(Unit.code == unit_code).first()
+    if row is None:
+        raise AccountError(N_("没有代码为 %(code)s 的单位。"), code=unit_code)
+    return int(row["id"])
 
 
 async def get(user_id: int) -> StaffMember | None:
@@ -152,6 +193,7 @@ def _member(row: dict) -> StaffMember:
         display_name=row["display_name"] or row["username"],
         role=Role(row["role"]),
         unit_id=row["unit"],
+        credential=f"{row['password_changed_at'].isoformat()}|{row['role']}|{row['unit']}",
     )
 
 

@@ -23,12 +23,12 @@ from survey_app.web.assessments import AssessmentController
 from survey_app.web.auth import AuthController
 from survey_app.web.campaigns import CampaignController
 from survey_app.web.cases import CaseController
-from survey_app.web.common import CAMPAIGN_STATUS_LABELS, large_type, mapping_name
+from survey_app.web.common import CAMPAIGN_STATUS_LABELS, large_type, mapping_name, path_ids_in_range
 from survey_app.web.entries import EntryController
 from survey_app.web.exports import ResponseExportController, ScoreExportController
 from survey_app.web.forms import QuestionList
 from survey_app.web.invitations import InvitationController
-from survey_app.web.pages import error_page, favicon, home, switch_language, switch_text_size
+from survey_app.web.pages import error_page, favicon, home, short_code, switch_language, switch_text_size, type_code
 from survey_app.web.public import PublicController
 from survey_app.web.questionnaires import QuestionnaireController
 from survey_app.web.receipts import CallbackController, receipt_status
@@ -62,6 +62,7 @@ def template_environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["t"] = lambda text: localise(text, i18n.current_language.get())
     env.filters["local_time"] = localtime.format_local  # every time shown is on the city's clock
+    env.filters["last_day"] = localtime.last_day
     env.filters["mask"] = lambda value: mask_text(str(value))  # staff see free text through privacy.py
     env.globals.update(i18n.template_callables())
     env.globals["csp_nonce"] = security.current_nonce.get
@@ -72,6 +73,8 @@ def template_environment() -> Environment:
     env.globals["flag_names"] = quarantine.FLAG_NAMES
     env.globals["mapping_name"] = mapping_name
     env.globals["time_zone"] = localtime.zone_label  # the city's, named wherever times are shown
+    settings = get_settings()
+    env.globals["poster_contact"] = {"organiser": settings.organiser, "hotline": settings.hotline}
     return env
 
 
@@ -88,6 +91,8 @@ def create_app() -> Litestar:
     return Litestar(
         route_handlers=[
             home,
+            type_code,
+            short_code,
             switch_language,
             switch_text_size,
             favicon,
@@ -116,6 +121,7 @@ def create_app() -> Litestar:
             security.security_headers_middleware,
             i18n.language_middleware,
             security.refuse_nul_middleware,
+            security.allowed_hosts_middleware,
             flood_guard.resident_flood_guard(settings.resident_posts_per_minute),
         ],
         on_app_init=[auth.session_auth().on_app_init],
@@ -126,6 +132,7 @@ def create_app() -> Litestar:
             cookie_secure=(settings.public_base_url or "").startswith("https://"),
             exclude=CSRF_EXEMPT,
         ),
+        guards=[path_ids_in_range],
         exception_handlers={NotAuthorizedException: auth.to_login, Exception: any_error},
         lifespan=[db.lifespan, counters.lifespan, quarantine.lifespan, stores.lifespan, webhooks.lifespan],
         # A 20 KB form page shrinks to about 4 KB: what matters on a weak mobile signal. PNGs are

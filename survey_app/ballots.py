@@ -31,14 +31,13 @@ from typing import Any
 from litestar.datastructures import Cookie
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_429_TOO_MANY_REQUESTS
 
-from survey_app import audit, changes, counters, invitations, responses
+from survey_app import audit, changes, counters, invitations, responses, signing
 from survey_app.campaigns import PublicLink
 from survey_app.cases import workflow
 from survey_app.changes import Change, Kind
 from survey_app.db import lock_row, writing
 from survey_app.i18n import N_, Refusal, pick
 from survey_app.responses import FormToken, Saved
-from survey_app.settings import get_settings
 from survey_app.tables import Campaign, CampaignStatus, Response, ResponseStatus
 
 DEVICE_COOKIE_PREFIX = "minping_device_"
@@ -115,15 +114,10 @@ def cookie_name(campaign_id: int) -> str:
     return f"{DEVICE_COOKIE_PREFIX}{campaign_id}"
 
 
-def _sign(campaign_id: int, device_id: str) -> str:
-    key = get_settings().secret_key.encode()
-    return hmac.new(key, f"device|{campaign_id}|{device_id}".encode(), hashlib.sha256).hexdigest()[:32]
-
-
 def device_of(campaign_id: int, cookies: Mapping[str, str]) -> Device:
     """The device id the request's cookie carries, or a new one when it carries none (or a forged one)."""
     device_id, _, signature = cookies.get(cookie_name(campaign_id), "").partition(".")
-    if device_id and hmac.compare_digest(signature, _sign(campaign_id, device_id)):
+    if device_id and signing.signed(signature, "device", campaign_id, device_id):
         return Device(device_id, new=False)
     return Device(secrets.token_urlsafe(DEVICE_ID_BYTES), new=True)
 
@@ -132,7 +126,7 @@ def device_cookie(campaign_id: int, device: Device, *, secure: bool) -> Cookie:
     """The signed device cookie: HttpOnly, SameSite=Lax, only sent to the resident pages."""
     return Cookie(
         key=cookie_name(campaign_id),
-        value=f"{device.id}.{_sign(campaign_id, device.id)}",
+        value=f"{device.id}.{signing.signature('device', campaign_id, device.id)}",
         path="/q/",
         max_age=DEVICE_COOKIE_MAX_AGE_S,
         httponly=True,

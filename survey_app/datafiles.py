@@ -25,12 +25,23 @@ PlainLoader.yaml_implicit_resolvers = {
 }
 
 
+# Bounds checked before a file is built into Python objects. The bundled questionnaires and schemes
+# are under 12 KB and 6 levels deep. Deeper nesting would make PyYAML's recursive composer raise
+# RecursionError; aliases can make a small file expand exponentially (a "billion laughs"), and no data
+# file needs them, so they are refused.
+MAX_YAML_BYTES = 1024 * 1024
+MAX_YAML_DEPTH = 32
+
+
 def read_yaml(source: bytes | str, name: str, error: type[ValueError], fields: str) -> Any:
     """Parse YAML (or JSON) holding a mapping; `error` is raised as `name: message`.
 
     :param fields: the top-level fields the file should hold, named when it holds something else.
     """
+    if len(source) > MAX_YAML_BYTES:
+        raise error(f"{name}: the file is larger than {MAX_YAML_BYTES // 1024} KB")
     try:
+        _check_shape(source, name, error)
         raw = yaml.load(source, Loader=PlainLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -40,6 +51,22 @@ def read_yaml(source: bytes | str, name: str, error: type[ValueError], fields: s
     if not isinstance(raw, dict):
         raise error(f"{name}: the file must hold a mapping ({fields})")
     return raw
+
+
+def _check_shape(source: bytes | str, name: str, error: type[ValueError]) -> None:
+    """Refuse nesting deeper than MAX_YAML_DEPTH and aliases, from the parser's events: PyYAML parses
+    with an explicit stack (no recursion), so this holds for any input."""
+    depth = 0
+    for event in yaml.parse(source, Loader=PlainLoader):  # noqa: S506 (a SafeLoader)
+        line = event.start_mark.line + 1 if event.start_mark else "?"
+        if isinstance(event, yaml.AliasEvent):
+            raise error(f"{name}: line {line}: aliases (*name) are not allowed")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise error(f"{name}: line {line}: nested deeper than {MAX_YAML_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def msgspec_message(exc: msgspec.ValidationError, enums: Mapping[str, tuple[str, ...]]) -> str:

@@ -267,7 +267,7 @@ async def migrate() -> None:
     else:
         await db.run_ddl("PRAGMA journal_mode=WAL")
         lock_path = get_settings().sqlite_path.with_suffix(".migrate-lock")
-        with open(lock_path, "w") as lock:
+        with os.fdopen(os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as lock:
             await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
             result = await _quiet_forwards()
     if not result.success:

@@ -21,6 +21,7 @@ class LinkRow:
     id: int
     token: str
     site: str
+    short_code: str
     unit_id: int
     unit_code: str
     unit_name: str
@@ -44,6 +45,7 @@ async def for_campaign(campaign_id: int, visible: AbstractSet[int] | None) -> li
         Link.select(
             Link.id,
             Link.token,
+            Link.short_code,
             Link.site,
             Link.revoked_at,
             Link.paused_at,
@@ -62,6 +64,7 @@ async def for_campaign(campaign_id: int, visible: AbstractSet[int] | None) -> li
         LinkRow(
             id=r["id"],
             token=r["token"],
+            short_code=r["short_code"] or "",
             site=r["site"],
             unit_id=r["unit_id"],
             unit_code=r["unit_code"],

@@ -8,7 +8,7 @@ Times are stored in UTC and turned into the city's time only here. The zone is a
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from survey_app.settings import get_settings
@@ -33,6 +33,13 @@ def local_date(moment: datetime) -> date:
 def start_of(day: date) -> datetime:
     """00:00 of `day` in the city, as an aware time."""
     return datetime.combine(day, time(), city_zone())
+
+
+def last_day(moment: datetime) -> date:
+    """The last calendar day of something that ends at `moment`: ending at the city's midnight, it is
+    the day before (a campaign closing at 2027-01-01 00:00 runs to 31 December)."""
+    at = local(moment)
+    return at.date() - timedelta(days=1) if at.time() == time() else at.date()
 
 
 def today() -> date:

@@ -22,12 +22,17 @@ def mobile_pattern(separator: str) -> str:
 
 _THREE = "|".join(THREE_DIGIT_AREAS)
 _AREA = rf"(?:{_THREE}|(?!{_THREE})0\d{{3}})"
+# After +86 the area code loses its leading 0: +86 578 2123456 is 0578-2123456.
+_THREE_INTL = "|".join(area[1:] for area in THREE_DIGIT_AREAS)
+_AREA_INTL = rf"(?:{_THREE_INTL}|(?!{_THREE_INTL})[1-9]\d{{2}})"
 
 
-def landline_pattern(separator: str) -> str:
-    """A regex for an area code and a landline number, optionally split by one `separator` (a regex)."""
+def landline_pattern(separator: str, *, international: bool = False) -> str:
+    """A regex for an area code (in brackets or not) and a landline number whose digits may each be
+    split by one `separator` (a regex; "" for none); `international`: the area code as after +86."""
     gap = f"(?:{separator})?" if separator else ""
-    return rf"{_AREA}{gap}[1-9]\d{{6,7}}"
+    area = _AREA_INTL if international else _AREA
+    return rf"(?:\({area}\)|{area}){gap}[1-9](?:{gap}\d){{6,7}}"
 
 
 _MOBILE = re.compile(mobile_pattern(""))

@@ -1,7 +1,8 @@
 """Receipt codes: what a resident keeps to follow their answer (and its bad-rating case) without an account.
 
 8 characters of a 31-symbol alphabet that avoids 0/O and 1/I/L, so a resident can read one out over
-the phone: 31⁸ ≈ 8.5 × 10¹¹ codes. Invitation codes use the same alphabet, longer.
+the phone: 31⁸ ≈ 8.5 × 10¹¹ codes. Invitation codes use the same alphabet, longer; a link's short code
+(what a poster prints for typing, survey_app/campaigns.py) is one of these, printed as two groups of four.
 """
 
 from __future__ import annotations

@@ -7,8 +7,6 @@ longtext → the trimmed string; number → int or float. Unanswered items are a
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -18,13 +16,12 @@ from typing import Any
 
 from piccolo.query.methods.objects import Objects
 
-from survey_app import changes, receipts
+from survey_app import changes, parsing, receipts, signing
 from survey_app.cases import workflow
 from survey_app.changes import Change, Kind
 from survey_app.db import insert_row, quick, writing
 from survey_app.i18n import N_
 from survey_app.questionnaires.format import DONT_KNOW, TEXT_LIMITS, Item, Questionnaire
-from survey_app.settings import get_settings
 from survey_app.tables import Channel, Response, ResponseStatus
 
 # A form older than this is still accepted (answers are never thrown away), but no duration is kept.
@@ -71,24 +68,18 @@ def mint_form_token(link_token: str, now: float | None = None) -> str:
     """A token for a freshly rendered form: submission id, issue time, and a signature binding both to the link."""
     submission_id = uuid.uuid4().hex
     issued = int(now if now is not None else time.time())
-    return f"{submission_id}.{issued}.{_sign(link_token, submission_id, issued)}"
+    return f"{submission_id}.{issued}.{signing.signature('form', link_token, submission_id, issued)}"
 
 
 def read_form_token(link_token: str, value: str) -> FormToken | None:
     """The token's content, or None when it is missing, malformed or signed for another link."""
     parts = value.split(".")
-    if len(parts) != 3 or not parts[1].isdigit() or len(parts[0]) != 32:
+    if len(parts) != 3 or len(parts[0]) != 32:
         return None
-    submission_id, issued, signature = parts[0], int(parts[1]), parts[2]
-    if not hmac.compare_digest(signature, _sign(link_token, submission_id, issued)):
+    submission_id, issued, given = parts[0], parsing.integer(parts[1]), parts[2]
+    if issued is None or not signing.signed(given, "form", link_token, submission_id, issued):
         return None
     return FormToken(submission_id, float(issued))
-
-
-def _sign(link_token: str, submission_id: str, issued: int) -> str:
-    key = get_settings().secret_key.encode()
-    message = f"form|{link_token}|{submission_id}|{issued}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
 def parse_answers(

@@ -6,6 +6,7 @@ call `get_settings.cache_clear()` when they need a fresh read.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -47,6 +48,14 @@ class Settings:
     holidays_file: Path | None = None
     #: The city's time zone (IANA name), in which every time is shown and dates are read (localtime.py).
     time_zone: str = "Asia/Shanghai"
+    #: The reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or networks, comma-
+    #: separated, as uvicorn's --forwarded-allow-ips); None: no proxy, the socket's address is the client's.
+    forwarded_allow_ips: str | None = None
+    #: Host names served besides loopback ones when `public_base_url` is not set (web/security.py).
+    allowed_hosts: tuple[str, ...] = ()
+    #: Who runs the appraisal and the number residents may call, printed on every poster ("" = none).
+    organiser: str = ""
+    hotline: str = ""
     #: Seconds between the webhook passes each worker runs (survey_app/webhooks.py); 0 = none.
     webhook_interval_s: float = 5.0
 
@@ -64,7 +73,7 @@ def get_settings() -> Settings:
     """Read the environment, creating the data folder and secret key on first run."""
     env = os.environ
     data_dir = Path(env.get("MINPING_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new folder is the owner's alone
     database_url = env.get("MINPING_DATABASE_URL") or f"sqlite:///{data_dir / 'minping.sqlite3'}"
     if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
         raise ValueError(f"MINPING_DATABASE_URL must start with sqlite:/// or postgresql://, got {database_url!r}")
@@ -80,8 +89,28 @@ def get_settings() -> Settings:
         resident_posts_per_minute=int(env.get("MINPING_RESIDENT_POSTS_PER_MINUTE") or 300),
         holidays_file=_holidays_file(env.get("MINPING_HOLIDAYS_FILE"), data_dir),
         time_zone=_time_zone(env.get("MINPING_TIME_ZONE") or "Asia/Shanghai"),
+        forwarded_allow_ips=trusted_proxies(env.get("MINPING_FORWARDED_ALLOW_IPS")),
+        allowed_hosts=tuple(
+            h.strip().lower().rstrip(".") for h in env.get("MINPING_ALLOWED_HOSTS", "").split(",") if h.strip()
+        ),
+        organiser=env.get("MINPING_ORGANISER", "").strip(),
+        hotline=env.get("MINPING_HOTLINE", "").strip(),
         webhook_interval_s=float(env.get("MINPING_WEBHOOK_INTERVAL") or 5),
     )
+
+
+def trusted_proxies(named: str | None, source: str = "MINPING_FORWARDED_ALLOW_IPS") -> str | None:
+    """The trusted proxies as uvicorn reads them: each an IP address or network; `*` trusts anyone,
+    which is only right when nothing but the proxy can reach the server. `source` names the setting
+    in the refusal."""
+    entries = [entry.strip() for entry in (named or "").split(",") if entry.strip()]
+    for entry in entries:
+        if entry != "*":
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{source} names {entry!r}, which is no IP address or network") from None
+    return ",".join(entries) or None
 
 
 def _time_zone(name: str) -> str:

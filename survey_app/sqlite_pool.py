@@ -32,8 +32,11 @@ there with the engine's busy timeout, as before, so the loop is never blocked by
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
@@ -128,11 +131,28 @@ class _Transaction(SQLiteTransaction):
             await super().begin()
 
 
+def keep_private(database: Path) -> None:
+    """Make the database file readable by its owner only (600), creating it empty if need be.
+
+    SQLite creates the file with the process's umask (usually 644: anyone on the machine could copy
+    every answer), and gives its -wal and -shm files the database file's permissions; so the file is
+    created here first, and an older one that others can read is tightened (with its -wal and -shm).
+    """
+    if str(database) == ":memory:":
+        return
+    os.close(os.open(database, os.O_RDWR | os.O_CREAT, 0o600))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+
+
 class PooledSQLiteEngine(SQLiteEngine):
     __slots__ = ("_idle", "_idle_inline")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        keep_private(Path(self.path))
         self._idle: list[Any] | None = None  # None: not pooling, one connection per query as in Piccolo
         self._idle_inline: list[sqlite3.Connection] = []
 

@@ -132,6 +132,8 @@ class Link(Table):
     created_at = Timestamptz()  # default: now
     revoked_at = Timestamptz(null=True, default=None)
     paused_at = Timestamptz(null=True, default=None)  # taken down for a while; resuming clears it
+    # What a poster prints for typing (/k/<code>); unique by the index of migration 0014.
+    short_code = Varchar(length=16, null=True, default=None, help_text="8 characters of Crockford's base32.")
     scans = Integer(default=0, help_text="Times the form was opened (approximate: flushed every few seconds).")
     starts = Integer(default=0, help_text="Times answers were sent, valid or not (approximate, as scans).")
     limited = Integer(

@@ -213,6 +213,7 @@ async def authenticate(token: str, now: datetime | None = None) -> ApiClient | N
         display_name=row["name"],
         role=Role.worker if writes else Role.assessor,
         unit_id=row["unit"],
+        credential="",  # a token has no session that a credential change must end: revoking it does
         token_id=row["id"],
         can_read=row["can_read"],
         writes=writes,

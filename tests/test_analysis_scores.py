@@ -58,7 +58,11 @@ def test_item_scores_by_hand():
     assert (a.n, a.n_dont_know) == (8, 1)
     assert a.index.estimate == pytest.approx(59.375)
     sd = np.std([100, 100, 75, 75, 50, 50, 25, 0], ddof=1)
-    assert a.index.high - a.index.estimate == pytest.approx(2.364624251592785 * sd / np.sqrt(8))
+    # logit-t: t(7) = 2.364624251592785 on the logit scale at p = 0.59375, mapped back
+    half = 2.364624251592785 * sd / np.sqrt(8) / (100 * 0.59375 * 0.40625)
+    logit = np.log(0.59375 / 0.40625)
+    assert a.index.low == pytest.approx(100 / (1 + np.exp(-(logit - half))), rel=1e-12)
+    assert a.index.high == pytest.approx(100 / (1 + np.exp(-(logit + half))), rel=1e-12)
     assert a.satisfaction.estimate == 0.75 and a.bad.estimate == 0.25 and a.top.estimate == 0.5
     assert (a.satisfaction.low, a.satisfaction.high) == tuple(proportion_ci(6, 8))
     assert a.awareness.estimate == pytest.approx(8 / 9) and a.awareness.n == 9
@@ -81,12 +85,14 @@ def test_composites_by_hand():
     ov = s.overall_score(0)
     assert ov.n == 10 and ov.index.estimate == pytest.approx(66.75)
     assert ov.satisfaction.estimate == pytest.approx(0.6 * (0.25 * 0.75 + 0.75 * 8 / 9) + 0.4)
-    assert ov.index.method == "t" and svc.satisfaction.method == "linearised-wilson"
+    assert ov.index.method == "logit-t" and svc.satisfaction.method == "linearised-wilson"
     assert ov.index.low <= ov.index.estimate <= ov.index.high
-    # the composite index interval is the t interval on the respondents' composites
+    # the composite index interval is the logit-t interval on the respondents' composites
     composites = [100, 81.25, 75, 56.25, 50, 50, 25, 0, 100, 75]
-    half = 2.2621571627982053 * np.std(composites, ddof=1) / np.sqrt(10)
-    assert (svc.index.low, svc.index.high) == pytest.approx((61.25 - half, 61.25 + half), rel=1e-12)
+    half = 2.2621571627982053 * np.std(composites, ddof=1) / np.sqrt(10) / (100 * 0.6125 * 0.3875)
+    logit = np.log(0.6125 / 0.3875)
+    expected = (100 / (1 + np.exp(-(logit - half))), 100 / (1 + np.exp(-(logit + half))))
+    assert (svc.index.low, svc.index.high) == pytest.approx(expected, rel=1e-12)
 
 
 def test_empty_unit_and_suppression():

@@ -89,7 +89,9 @@ def test_responses_are_shown_as_in_the_export(client, staff, answered):
 
 def test_scores_match_the_report(client, staff, run, answered):
     staff.as_role(Role.admin)
-    report = campaign_report.to_dict(run(campaign_report.build, "window-rating-test"))
+    report = campaign_report.to_dict(
+        run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE)
+    )
     page = client.get("/api/v1/campaigns/window-rating-test/scores?limit=1").json()
     assert page["total"] == 2 and page["min_n"] == report["min_n"] and page["next"]
     unit = page["items"][0]

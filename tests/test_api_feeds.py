@@ -18,8 +18,8 @@ from survey_app.tables import AuditEntry, RatingCase, Response, Role, UnitKind
 from tests.test_exports import answer
 
 FEED = "/api/v1/campaigns/window-rating-test/responses/changes"
-ADMIN = StaffMember(1, "chief", "chief", Role.admin, None)
-ASSESSOR = StaffMember(2, "assessor", "assessor", Role.assessor, None)
+ADMIN = StaffMember(1, "chief", "chief", Role.admin, None, "")
+ASSESSOR = StaffMember(2, "assessor", "assessor", Role.assessor, None, "")
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -82,7 +82,7 @@ def test_a_token_client_ends_with_exactly_the_servers_state(client, run, world):
             assert moved.json()["state"] == "verified"
         if round_ == 2:
             case = next(c for c in run(_cases) if c["state"] in ("new", "verified"))
-            run(appeals.file, StaffMember(3, "worker", "worker", Role.worker, None), case["id"], "mistaken", "误评")
+            run(appeals.file, StaffMember(3, "worker", "worker", Role.worker, None, ""), case["id"], "mistaken", "误评")
             run(appeals.decide, ASSESSOR, case["id"], True, "确属误评")
             receipt = next(r["receipt"] for r in rows if r["id"] == case["response"])
             expected_steps[receipt] += 1

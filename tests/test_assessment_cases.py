@@ -88,7 +88,7 @@ def test_case_rate_is_a_weighted_component_checked_independently(run, demo_city)
         parts = survey[code]["sources"]
         est = [p["estimate"] for p in parts]
         lows, highs, ns = (np.array([p[k] for p in parts]) for k in ("low", "high", "n"))
-        se = list(analysis.t_standard_errors(lows, highs, ns, SCHEME.confidence))
+        se = list(analysis.bounded_standard_errors(np.array(est), lows, highs, ns - 1, confidence=SCHEME.confidence))
         df = list(ns - 1.0)
         weights = [0.5, 0.5]
         if fig.rectified.n:
@@ -106,8 +106,9 @@ def test_case_rate_is_a_weighted_component_checked_independently(run, demo_city)
             assert row["cases"]["estimate"] is None
             assert row["score"] == survey[code]["score"]
         expected, _, _ = analysis.combine_independent(
-            np.array(est), np.array(se), np.array(df), np.array(weights), SCHEME.confidence
+            np.array(est), np.array(se), np.array(df), np.array(weights), SCHEME.confidence, scale=100.0
         )
+        assert 0 <= expected.low <= expected.high <= 100
         assert row["score"]["estimate"] == pytest.approx(expected.estimate, abs=1e-6)
         assert (row["score"]["low"], row["score"]["high"]) == (
             pytest.approx(expected.low, abs=1e-6),

@@ -70,6 +70,13 @@ def test_league_table_shows_the_computed_numbers(client, staff, run, demo_period
     for campaign in demo_period.sources.values():  # each unit links to its report in every source campaign
         assert (f"/reports/{campaign}/units/{community}" in links) != campaign.startswith("department")
     assert client.get(next(iter(links))).status_code == 200
+    # each link names the questionnaire of its report, not "report 1 · report 2"
+    for a in soup.select("table.league a[data-questionnaire]"):
+        assert a.get_text() == f"{a['data-questionnaire']} 报告"
+        assert demo_period.sources[a["data-questionnaire"]] in a["href"]
+    assert soup.select("table.league a[data-questionnaire]")
+    appendix_text = soup.select_one("section.appendix").get_text()
+    assert "当且仅当" in appendix_text and "logit" in appendix_text
     assert len(soup.select("svg.interval")) == sum(not u["suppressed"] for g in result["groups"] for u in g["units"])
     appendix = soup.select_one("section.appendix").get_text(" ", strip=True)
     assert "community-services × 0.5" in appendix and "security × 0.4" in appendix
@@ -113,8 +120,13 @@ def test_admin_closes_then_corrects_with_a_reason(client, staff, run, demo_perio
         await Response.update({Response.status: ResponseStatus.excluded}).where(Response.id == first["id"])
 
     run(exclude_one)
+    asked = client.post("/assessments/y2026/correct", data={"_csrf_token": token, "reason": "申诉复核"})
+    assert asked.status_code == 200 and "封存为第 2 号快照" in asked.text and "确认更正" in asked.text
+    assert run(periods.latest_snapshot, demo_period).number == 1  # nothing changed yet
     fixed = client.post(
-        "/assessments/y2026/correct", data={"_csrf_token": token, "reason": "申诉复核"}, follow_redirects=False
+        "/assessments/y2026/correct",
+        data={"_csrf_token": token, "reason": "申诉复核", "_confirmed": "yes"},
+        follow_redirects=False,
     )
     assert fixed.status_code == 303
     page = client.get("/assessments/y2026")

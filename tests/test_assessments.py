@@ -199,7 +199,22 @@ def departments_independently(run) -> dict[str, analysis.Score]:
 
 # The sealed result of the demo city (seed 2026) under the bundled scheme: the same bytes on SQLite
 # and PostgreSQL. It changes only when the demo, the questionnaires, the scheme or the statistics do.
-DEMO_RESULT_SHA256 = "0b80a0518c5030644e19190ba9e132401aad468413e39b8d5bf37cebcd4e532a"
+# Issue 16 changed it on purpose, twice: index intervals are logit-t (inside 0–100) instead of symmetric
+# t, so every interval, standard error and shrunken score moved; letter groups are insert–absorb.
+DEMO_RESULT_SHA256 = "3e613b12b76b21f304e9f5f8e704e0ad9f7605fa1adf8d65099fce3891e66dfa"
+
+
+def assert_every_interval_on_the_scale(result: dict) -> None:
+    """Every published 0–100 interval of a sealed result lies inside 0–100 and holds its estimate."""
+    checked = 0
+    for group in result["groups"]:
+        for u in group["units"]:
+            for part in [u["score"], *u["sources"]] + ([u["cases"]] if u.get("cases") else []):
+                if part.get("estimate") is None:
+                    continue
+                assert 0 <= part["low"] <= part["estimate"] <= part["high"] <= 100, (u["code"], part)
+                checked += 1
+    assert checked > 0
 
 
 def test_simultaneous_seals_and_corrections_queue_instead_of_failing(run, demo_city):
@@ -221,6 +236,7 @@ def test_league_numbers_match_analysis_computed_independently(run, demo_city):
     sealed = run(periods.compute, period(run))
     assert hashlib.sha256(sealed.result).hexdigest() == DEMO_RESULT_SHA256
     result = json.loads(sealed.result)
+    assert_every_interval_on_the_scale(result)
     departments = next(g for g in result["groups"] if g["kind"] == "department")
     expected = departments_independently(run)
     scored = [u for u in departments["units"] if not u["suppressed"]]
@@ -231,7 +247,7 @@ def test_league_numbers_match_analysis_computed_independently(run, demo_city):
         if s.suppressed:
             assert u["score"]["estimate"] is None and u["n"] == s.n
             continue
-        # one source: the combined score is the source's own index and t interval
+        # one source: the combined score is the source's own index and (logit-t) interval
         assert u["score"]["estimate"] == pytest.approx(s.index.estimate, abs=1e-6)
         assert u["score"]["low"] == pytest.approx(s.index.low, abs=1e-6)
         assert u["score"]["high"] == pytest.approx(s.index.high, abs=1e-6)
@@ -239,15 +255,23 @@ def test_league_numbers_match_analysis_computed_independently(run, demo_city):
         assert u["points"] == pytest.approx(s.index.estimate, abs=1e-6)  # linear, max 100
     scored.sort(key=lambda u: u["code"])  # the league ranks units in code order (the seeded draws follow it)
     est = np.array([expected[u["code"]].index.estimate for u in scored])
-    ses = np.array([(expected[u["code"]].index.high - expected[u["code"]].index.low) for u in scored])
-    ses /= 2 * np.array([__import__("scipy").stats.t.ppf(0.975, expected[u["code"]].n - 1) for u in scored])
+    indices = [expected[u["code"]].index for u in scored]
+    lows, highs = np.array([i.low for i in indices]), np.array([i.high for i in indices])
+    ses = analysis.bounded_standard_errors(est, lows, highs, np.array([i.n - 1 for i in indices]))
     shrunk = analysis.shrink_means(est, ses**2)
     assert [u["shrunken"] for u in scored] == pytest.approx(list(shrunk.shrunken), abs=1e-5)
     ranks = analysis.rank_intervals(shrunk.shrunken, shrunk.posterior_sd, level=0.9, seed=SCHEME.rank_seed)
     assert [(u["rank"], u["rank_low"], u["rank_high"]) for u in scored] == list(
         zip(ranks.rank.tolist(), ranks.low.tolist(), ranks.high.tolist(), strict=True)
     )
-    assert [u["letters"] for u in scored] == analysis.indistinguishable_groups(est, ses)
+    groups = analysis.letter_groups(est, ses)
+    assert [u["letters"] for u in scored] == groups.letters
+    # share a letter exactly when not significantly different, on every pair of the demo's departments
+    for i, a in enumerate(scored):
+        for j, b in enumerate(scored):
+            if i != j:
+                assert bool(set(a["letters"]) & set(b["letters"])) == (not groups.significant[i, j]), (a, b)
+    assert all(not u.get("letters") for u in departments["units"] if u["suppressed"])
     shown = [u["rank"] for u in departments["units"] if not u["suppressed"]]
     assert shown == sorted(shown)  # best first
 
@@ -331,7 +355,6 @@ async def only_older(code: str) -> None:
 
 
 def test_weighted_league_rakes_each_unit_to_the_population_and_seals(run, demo_city):
-    from scipy import stats
 
     scheme = schemes.parse((SCHEMES_DIR / "civilized-city-2026.yaml").read_text() + WEIGHTING, name="w")
     p = run(periods.create, "w2026", scheme, "加权考核", actor="test", campaigns_by_slug=None)
@@ -368,10 +391,10 @@ def test_weighted_league_rakes_each_unit_to_the_population_and_seals(run, demo_c
             margins[name] = (labels, totals)
         raked = analysis.rake(analysis.Design(weights=np.ones(m)), margins, epsilon=1e-9, max_iter=200)
         mean = raked.mean(y[rows_of_unit])
-        half = stats.t.ppf(0.975, m - 1) * mean.se
+        low, high = analysis.bounded_bounds(mean.estimate, mean.se, m - 1, m)  # logit-t, inside 0–100
         assert source["weighted"] is True and u["weighting"]["problems"] == []
         assert u["score"]["estimate"] == pytest.approx(mean.estimate, abs=1e-6)
-        assert (u["score"]["low"], u["score"]["high"]) == pytest.approx((mean.estimate - half, mean.estimate + half))
+        assert (u["score"]["low"], u["score"]["high"]) == pytest.approx((float(low), float(high)))
         assert u["weighting"]["n_eff"] == pytest.approx(mean.n_eff, abs=1e-6) and mean.n_eff < m
         moved.append(abs(mean.estimate - source["unweighted"]))
     assert moved.count(None) == 1  # the unweightable unit was scored

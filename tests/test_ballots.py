@@ -211,7 +211,7 @@ def test_reports_count_a_revised_answer_once(client, run, world):
     answer(client, world.token_a, overall="1")
     form = client.get(f"/q/{world.token_a}?revise=1").text
     client.post(f"/q/{world.token_a}", data=valid_answers(form, overall="5"))
-    report = run(campaign_report.build, "window-rating-test")
+    report = run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE)
     unit = next(u for u in report.units if u.id == world.unit_a)
     assert unit.responses == 1 and report.responses == 1
 

@@ -90,12 +90,13 @@ def test_worker_runs_a_campaign_and_sees_a_residents_answer(server, browser):
     desk.select_option("#kind", "community")
     desk.screenshot(path=SHOTS / "1-new-campaign.png", full_page=True)
     desk.click("main form button[type=submit]")
-    assert desk.url.endswith("/staff/campaigns/wanxiang-window")
+    desk.wait_for_url("**/staff/campaigns/wanxiang-window")
     assert desk.locator("tbody tr").count() == 5  # the street's five communities
     desk.click("text=开始评议")
     assert "进行中" in desk.inner_text("main")
 
     desk.click("text=打印全部海报")
+    desk.wait_for_url("**/posters")  # count() does not wait for the navigation the click started
     assert desk.locator(".sheet").count() == 5
     desk.screenshot(path=SHOTS / "2-posters.png")
     printed_url = desk.locator(".sheet .url").first.inner_text().split("\n")[-1].strip()

@@ -124,7 +124,9 @@ def test_the_loop_through_the_pages(client, world, run, staff):
     staff.as_role(Role.assessor)
     appeals_page = client.get("/staff/appeals")
     assert f"/staff/cases/{case_id}" in appeals_page.text and "居民说点错了" in appeals_page.text
-    decided = post(client, f"/staff/cases/{case_id}/decision", {"outcome": "uphold", "reason": "居民确认误评"})
+    decision = {"outcome": "uphold", "reason": "居民确认误评"}
+    assert "确认申诉成立" in post(client, f"/staff/cases/{case_id}/decision", decision).text
+    decided = post(client, f"/staff/cases/{case_id}/decision", {**decision, "_confirmed": "yes"})
     assert decided.status_code == 303
     [response] = rows(run, Response)
     assert response["status"] == "excluded" and response["review_reason"] == "申诉成立: 居民确认误评"

@@ -104,3 +104,8 @@ def test_serve_demo_on_a_fresh_folder_serves_the_demo_and_prints_accounts(tmp_pa
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
+
+
+def test_serve_refuses_a_proxy_that_is_no_address(cli):
+    result = cli("serve", "--forwarded-allow-ips", "10.0.0.1,proxy.example")
+    assert result.returncode == 2 and "--forwarded-allow-ips names 'proxy.example'" in result.stderr

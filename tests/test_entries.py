@@ -135,7 +135,7 @@ def test_a_matching_second_keying_verifies_the_sheet_and_counts_once(run, world,
     assert (keying["state"], keying["entered_by"]) == (KeyingState.matched, workers["zhao"])
     assert "两次录入完全一致" in client.get(r.headers["location"]).text
     assert len(world.responses()) == 1
-    assert run(campaign_report.build, "window-rating-test").responses == 1
+    assert run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE).responses == 1
     assert actions(run) == ["response.paper", "response.paper_second"]
 
 
@@ -244,15 +244,22 @@ def test_reports_can_leave_out_or_single_out_staff_entered_channels(run, world, 
     client.post(f"/staff/links/{world.token_a}/interview", data={**fields(page.text), "overall": "1"})
     key(client, world.token_b, "P-1", overall="2")
 
-    everything = run(campaign_report.build, "window-rating-test")
+    everything = run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE)
     assert everything.responses == 3 and everything.by_channel == {"qr": 1, "interviewer": 1, "paper": 1}
     assert {u.code: dict(u.by_channel) for u in everything.units} == {
         "331102-01-001": {"qr": 1, "interviewer": 1},
         "331102-01-002": {"paper": 1},
     }
-    residents_only = run(campaign_report.build, "window-rating-test", channels=["qr"])
+    residents_only = run(
+        campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE, channels=["qr"]
+    )
     assert residents_only.responses == 1 and residents_only.by_channel == {"qr": 1}
-    staff_entered = run(campaign_report.build, "window-rating-test", channels=["interviewer", "paper"])
+    staff_entered = run(
+        campaign_report.build,
+        "window-rating-test",
+        rule=campaign_report.DEFAULT_RULE,
+        channels=["interviewer", "paper"],
+    )
     assert staff_entered.responses == 2 and staff_entered.channels == ("interviewer", "paper")
 
     data = client.get("/reports/window-rating-test/scores.json?channel=paper").json()

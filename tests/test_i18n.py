@@ -50,3 +50,18 @@ def test_chinese_is_the_default_and_english_is_chosen_explicitly():
     assert language_of(b"lang=zh", "lang=en") == "zh"
     assert language_of(b"lang=fr", "lang=de") == "zh"
     assert translations("en").gettext("提交") == "Submit"
+
+
+def test_every_message_survives_the_formatting_the_templates_give_it():
+    """Jinja's gettext formats every message it returns (`text % params`, even without parameters), so a
+    lone % in a translation ("30 % of") is a 500 on the page that shows it."""
+    for folder in ("en", "zh_Hant"):
+        with (LOCALES_DIR / folder / "LC_MESSAGES" / "messages.po").open("rb") as f:
+            catalog = [(m.id, m.string) for m in read_po(f) if m.id]
+        for message, text in catalog:
+            params = dict.fromkeys(re.findall(r"%\((\w+)\)s", message), "x")
+            for shown in (message, text):
+                try:
+                    shown % params
+                except (TypeError, ValueError, KeyError) as exc:
+                    raise AssertionError(f"{folder}: {shown!r} cannot be formatted: {exc}") from exc

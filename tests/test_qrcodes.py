@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 
 import pytest
 import resvg_py
 import zxingcpp
 from bs4 import BeautifulSoup
+from litestar.testing import TestClient
 from PIL import Image
 
-from survey_app import qrcodes
+from survey_app import counters, db, links, qrcodes
+from survey_app.app import create_app
+from survey_app.settings import get_settings
 
 
 def decode_png(data: bytes) -> list[str]:
@@ -54,6 +58,58 @@ def test_poster_shows_title_unit_instructions_code_and_spelled_out_url(client, w
     assert soup.h1.text == "窗口服务评价"
     assert soup.select_one(".unit").text == "大洋社区"
     assert soup.select_one(".qr svg") is not None
-    assert f"http://testserver.local/q/{world.token_a}" in soup.select_one(".url").text
+    typed = soup.select_one(".url a")  # a short address to type; on screen it opens the form itself
+    assert re.fullmatch(r"http://testserver\.local/k/[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}", typed.text)
+    assert typed["href"] == f"http://testserver.local/q/{world.token_a}"
     assert "@page{size:A4" in r.text.replace(" ", "")
     assert "扫描" in soup.select_one(".steps").text
+
+
+@pytest.mark.parametrize("path", ["/q/{token}/qr.png", "/q/{token}/qr.svg", "/q/{token}/poster", "/q/{token}", "/"])
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "testserver.local.evil.example", "[::2]:8000"])
+def test_without_a_public_origin_a_foreign_host_is_refused(client, world, path, host):
+    """Issue 12: `Host: evil.example` put http://evil.example/q/… into posters and publicly cached images."""
+    r = client.get(path.format(token=world.token_a), headers={"host": host})
+    assert r.status_code == 400 and "evil.example" not in r.text
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1:8000", "localhost", "LOCALHOST:8000", "[::1]:8000", "127.3.2.1", "pj.localhost", "testserver.local"],
+)
+def test_loopback_and_allowed_hosts_are_served_and_encoded(client, world, host):
+    r = client.get(f"/q/{world.token_a}/qr.png", headers={"host": host})
+    assert r.status_code == 200 and decode_png(r.content) == [f"http://{host}/q/{world.token_a}"]
+
+
+def test_a_revoked_links_images_are_no_longer_served(client, run, world):
+    run(links.revoke, world.token_a, "test")
+    for image in ("qr.png", "qr.svg", "poster"):
+        r = client.get(f"/q/{world.token_a}/{image}")
+        assert r.status_code == 410 and not r.headers["content-type"].startswith("image/")
+    assert client.get(f"/q/{world.token_b}/qr.png").status_code == 200
+
+
+@pytest.fixture
+def public_origin_client(monkeypatch, portal) -> Iterator[TestClient]:
+    """An app configured with MINPING_PUBLIC_BASE_URL (sharing the session's pool and counters)."""
+    monkeypatch.setenv("MINPING_PUBLIC_BASE_URL", "https://pj.lishui.example")
+    get_settings.cache_clear()
+    try:
+        app = create_app()
+        app._lifespan_managers = [m for m in app._lifespan_managers if m not in (db.lifespan, counters.lifespan)]
+        client = TestClient(app, base_url="http://testserver.local")
+        client.blocking_portal = portal
+        with client:
+            yield client
+    finally:
+        monkeypatch.delenv("MINPING_PUBLIC_BASE_URL")
+        get_settings.cache_clear()
+
+
+def test_with_a_public_origin_every_code_carries_it_whatever_the_host(public_origin_client, world):
+    for host in ("evil.example", "testserver.local"):
+        r = public_origin_client.get(f"/q/{world.token_a}/qr.png", headers={"host": host})
+        assert r.status_code == 200 and decode_png(r.content) == [f"https://pj.lishui.example/q/{world.token_a}"]
+        poster = public_origin_client.get(f"/q/{world.token_a}/poster", headers={"host": host})
+        assert "evil.example" not in poster.text and "https://pj.lishui.example/q/" in poster.text

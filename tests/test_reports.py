@@ -29,11 +29,14 @@ def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float,
 
 
 def t_interval(values: list[float]) -> tuple[float, float]:
+    """The logit-t interval by hand: the t interval on logit(mean/100), mapped back to 0–100."""
     n = len(values)
     mean = sum(values) / n
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
-    return mean - half, mean + half
+    p = mean / 100
+    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n) / (100 * p * (1 - p))
+    centre = math.log(p / (1 - p))
+    return 100 / (1 + math.exp(half - centre)), 100 / (1 + math.exp(-centre - half))
 
 
 def answer(run, world, unit_id: int, answers: dict) -> None:
@@ -47,7 +50,7 @@ def scored(run, world):
         answer(run, world, world.unit_a, {"overall": overall, "efficiency": efficiency})
     for overall in (5, 4, 1):
         answer(run, world, world.unit_b, {"overall": overall})
-    return campaign_report.to_dict(run(campaign_report.build, "window-rating-test"))
+    return campaign_report.to_dict(run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE))
 
 
 def line(report: dict, unit_code: str, level: str, key: str) -> dict:
@@ -88,8 +91,9 @@ def test_overall_composite_follows_the_documented_weights(scored):
     assert composite["index"]["estimate"] == pytest.approx(sum(per_person) / 12)
     assert composite["index"]["low"] < composite["index"]["estimate"] < composite["index"]["high"]
     assert composite["satisfaction_rate"]["estimate"] == pytest.approx(0.4 * 10 / 12 + 0.6 * 7 / 10)
-    # The composite index is a mean of respondents' composites, so its interval is a t interval on them.
-    assert composite["index"]["method"] == "t"
+    # The composite index is a mean of respondents' composites, so its interval is a (logit-)t interval on them.
+    assert composite["index"]["method"] == "logit-t"
+    assert 0 <= composite["index"]["low"] and composite["index"]["high"] <= 100
 
 
 def test_unit_below_the_minimum_gets_no_score_but_keeps_its_n(scored):
@@ -108,11 +112,14 @@ def test_report_names_its_method_and_questionnaire(scored):
 
 
 def test_report_is_identical_when_recomputed(run, scored):
-    assert campaign_report.to_dict(run(campaign_report.build, "window-rating-test")) == scored
+    assert (
+        campaign_report.to_dict(run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE))
+        == scored
+    )
 
 
 def test_csv_and_table_carry_the_same_numbers(run, scored):
-    report = run(campaign_report.build, "window-rating-test")
+    report = run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE)
     rows = [r.split(",") for r in campaign_report.to_csv(report).splitlines()]
     assert rows[0] == campaign_report.CSV_COLUMNS
     [overall] = [r for r in rows if r[:4] == ["331102-01-001", "大洋社区", "item", "overall"]]
@@ -165,7 +172,9 @@ def test_quarantined_and_excluded_leave_the_score_but_not_the_all_responses_figu
     set_status(run, world, 1, ResponseStatus.quarantined)
     set_status(run, world, 2, ResponseStatus.excluded)
     set_status(run, world, 5, ResponseStatus.included)  # reviewed and kept: counted
-    report = campaign_report.to_dict(run(campaign_report.build, "window-rating-test"))
+    report = campaign_report.to_dict(
+        run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE)
+    )
     overall = line(report, "331102-01-001", "item", "overall")
     assert overall["n"] == 10
     assert overall["index"]["estimate"] == pytest.approx((825 - 0 - 25) / 10)  # the 1 and the 2 left out
@@ -181,14 +190,16 @@ def test_quarantined_and_excluded_leave_the_score_but_not_the_all_responses_figu
 
 def test_superseded_responses_count_nowhere(run, world, scored):
     set_status(run, world, 4, ResponseStatus.superseded, count=4)
-    report = campaign_report.to_dict(run(campaign_report.build, "window-rating-test"))
+    report = campaign_report.to_dict(
+        run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE)
+    )
     unit = next(u for u in report["units"] if u["code"] == "331102-01-001")
     assert unit["responses_all"] == unit["responses"] == 8 and unit["with_all_responses"]["n"] == 8
 
 
 def test_every_form_of_the_report_carries_both_scores(run, world, client, staff, cli, scored):
     set_status(run, world, 5, ResponseStatus.quarantined, count=4)  # unit A keeps 8 counted: below MIN_N
-    report = run(campaign_report.build, "window-rating-test")
+    report = run(campaign_report.build, "window-rating-test", rule=campaign_report.DEFAULT_RULE)
     rows = [r.split(",") for r in campaign_report.to_csv(report).splitlines()]
     assert rows[0][-2:] == ["unit_quarantined", "unit_excluded"]
     [everything] = [r for r in rows if r[0] == "331102-01-001" and r[2] == "overall_all"]

@@ -102,3 +102,30 @@ def test_with_redis_sign_in_failures_and_flood_counts_add_up_across_servers(
     form = f"/q/{world.token_a}"
     statuses = [httpx.post((first, second)[n % 2].url + form, data={"x": "1"}).status_code for n in range(6)]
     assert statuses[4:] == [429, 429] and 429 not in statuses[:4], statuses
+
+
+def _flood_statuses(server: Server, form: str, forwarded: list[str]) -> list[int]:
+    return [
+        httpx.post(server.url + form, data={"x": "1"}, headers={"X-Forwarded-For": address}).status_code
+        for address in forwarded
+    ]
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_forwarded_addresses_count_only_from_the_proxies_named(tmp_path: Path, world: Any, how: str) -> None:
+    """Issue 12: `serve` believed X-Forwarded-For from anyone, so a client chose the address the flood
+    guard and the login throttle count. Now only a proxy named by --forwarded-allow-ips (or
+    MINPING_FORWARDED_ALLOW_IPS) is believed; by default the socket's address is the client's."""
+    form, addresses = f"/q/{world.token_a}", ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+    env = server_env(None, MINPING_RESIDENT_POSTS_PER_MINUTE="2")
+    env.pop("MINPING_FORWARDED_ALLOW_IPS", None)
+    with serving(tmp_path / "plain", env) as server:  # nobody is a proxy: the third post is over the limit
+        assert _flood_statuses(server, form, addresses)[2] == 429
+    if how == "environment":
+        env, args = env | {"MINPING_FORWARDED_ALLOW_IPS": "127.0.0.1"}, ()
+    else:
+        args = ("--forwarded-allow-ips", "127.0.0.1/32")
+    with serving(tmp_path / "proxied", env, *args) as server:  # each forwarded address counts alone
+        assert 429 not in _flood_statuses(server, form, addresses)
+        assert _flood_statuses(server, form, addresses[:1] * 3)[2] == 429
+        assert "client addresses from the proxies 127.0.0.1" in server.log_text()

@@ -16,6 +16,10 @@ def fresh(monkeypatch, tmp_path):
         "MINPING_PUBLIC_BASE_URL",
         "MINPING_FLAG_INTERVAL",
         "MINPING_RESIDENT_POSTS_PER_MINUTE",
+        "MINPING_FORWARDED_ALLOW_IPS",
+        "MINPING_ALLOWED_HOSTS",
+        "MINPING_ORGANISER",
+        "MINPING_HOTLINE",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -30,6 +34,7 @@ def test_defaults_create_a_data_folder_with_sqlite_and_a_kept_secret(fresh):
     assert settings.database_url == f"sqlite:///{fresh / 'minping-data' / 'minping.sqlite3'}"
     assert not settings.is_postgres and settings.public_base_url is None
     assert settings.flag_interval_s == 600 and settings.resident_posts_per_minute == 300
+    assert settings.forwarded_allow_ips is None  # no proxy is believed unless named
     key_file = settings.data_dir / "secret_key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     get_settings.cache_clear()
@@ -47,6 +52,8 @@ def test_environment_overrides(fresh, monkeypatch):
     monkeypatch.setenv("MINPING_WEBHOOK_INTERVAL", "2")
     (fresh / "2027.yaml").write_text("2027: {holidays: []}")
     monkeypatch.setenv("MINPING_HOLIDAYS_FILE", str(fresh / "2027.yaml"))
+    monkeypatch.setenv("MINPING_ORGANISER", " 丽水市创建文明城市工作指挥部办公室 ")
+    monkeypatch.setenv("MINPING_HOTLINE", "12345")
     settings = get_settings()
     assert settings == Settings(
         data_dir=fresh / "elsewhere",
@@ -58,6 +65,8 @@ def test_environment_overrides(fresh, monkeypatch):
         flag_interval_s=30.0,
         resident_posts_per_minute=1200,
         holidays_file=fresh / "2027.yaml",
+        organiser="丽水市创建文明城市工作指挥部办公室",
+        hotline="12345",
         webhook_interval_s=2.0,
     )
     assert settings.is_postgres
@@ -67,3 +76,19 @@ def test_unsupported_database_url_is_refused(fresh, monkeypatch):
     monkeypatch.setenv("MINPING_DATABASE_URL", "mysql://x")
     with pytest.raises(ValueError, match="must start with sqlite:/// or postgresql://"):
         get_settings()
+
+
+def test_trusted_proxies_are_addresses_or_networks(fresh, monkeypatch):
+    monkeypatch.setenv("MINPING_FORWARDED_ALLOW_IPS", " 10.0.0.5, 192.168.1.0/24 ,::1")
+    assert get_settings().forwarded_allow_ips == "10.0.0.5,192.168.1.0/24,::1"
+    get_settings.cache_clear()
+    monkeypatch.setenv("MINPING_FORWARDED_ALLOW_IPS", "10.0.0.5,proxy.example")
+    with pytest.raises(ValueError, match="MINPING_FORWARDED_ALLOW_IPS names 'proxy.example'"):
+        get_settings()
+
+
+def test_allowed_hosts_are_names_in_lower_case(fresh, monkeypatch):
+    assert get_settings().allowed_hosts == ()
+    get_settings.cache_clear()
+    monkeypatch.setenv("MINPING_ALLOWED_HOSTS", "PJ.Lishui.example., 10.0.0.8 ,")
+    assert get_settings().allowed_hosts == ("pj.lishui.example", "10.0.0.8")

@@ -15,6 +15,7 @@ from scipy import stats
 
 import analysis
 from survey_app import campaigns, demo
+from survey_app.assessment import rules
 from survey_app.db import writing
 from survey_app.tables import CampaignUnit, Response, Role
 
@@ -395,3 +396,222 @@ def test_unit_page_prints_on_a4_without_the_staff_bar(client, staff, world):
     printed = style.split("@media print{", 1)[1]
     assert "header.bar,.tools,footer{display:none}" in printed and "break-inside:avoid" in printed
     assert ' style="' not in html  # the CSP allows no inline style attributes
+
+
+def lowest_community(run) -> tuple[str, str]:
+    """The demo's community-services campaign and its lowest-scoring community (by overall index)."""
+    from survey_app.reporting import campaign_report
+
+    slug = next(p.campaign.slug for p in run(campaigns.progress, None) if p.campaign.slug.startswith("community-"))
+    report = run(campaign_report.build, slug, rule=run(rules.of_campaign, slug))  # as the pages score it
+    scored = [u for u in report.units if not np.isnan(u.overall.score.index.estimate)]
+    return slug, min(scored, key=lambda u: u.overall.score.index.estimate).code
+
+
+def campaign_answers(run, slug: str) -> list[tuple[str, dict]]:
+    async def rows():
+        campaign = await campaigns.by_slug(slug)
+        return await (
+            Response.select(Response.unit.code, Response.answers)
+            .where((Response.campaign == campaign.id) & Response.status.is_in(["counted", "included"]))
+            .order_by(Response.id)
+            .output(load_json=True)
+        )
+
+    return [(r["unit.code"], r["answers"]) for r in run(rows)]
+
+
+def test_lowest_community_report_explains_its_score(client, staff, run, demo_city):
+    """The gap by dimension and the reasons question, checked against analysis computed here."""
+    from survey_app.questionnaires import versions
+    from survey_app.reporting import campaign_report
+
+    slug, code = lowest_community(run)
+    staff.as_role(Role.assessor)
+    soup = page(client, f"/reports/{slug}/units/{code}")
+    answers = campaign_answers(run, slug)
+    mine = [a for c, a in answers if c == code]
+    rest = [a for c, a in answers if c != code]
+    campaign = run(campaigns.by_slug, slug)
+    q = run(versions.get, campaign.questionnaire_id)
+    # the gap: this unit and the other units as two groups, straight from analysis
+    coded_all = campaign_report.coded_answers(q, mine + rest)
+    dims, weights = campaign_report.dimension_spec(q)
+    scores = analysis.score_units(
+        coded_all, np.repeat([0, 1], [len(mine), len(rest)]), 2, dimensions=dims, dimension_weights=weights
+    )
+    unit_o, rest_o = scores.overall_score(0).index, scores.overall_score(1).index
+    gap = unit_o.estimate - rest_o.estimate
+    assert gap < 0  # the lowest community scores below the others
+    summary = soup.select_one("#gap-summary").get_text()
+    assert f"{unit_o.estimate:.1f}" in summary and f"{rest_o.estimate:.1f}" in summary and f"{gap:+.1f}" in summary
+    w = np.array(weights) / np.sum(weights)
+    contributions = {}
+    for d, (name, _, _) in enumerate(dims):
+        u, r = scores.dimension(0, d).index, scores.dimension(1, d).index
+        contributions[name] = w[d] * (u.estimate - r.estimate)
+        row = soup.select_one(f'#gap-table tr[data-key="{name}"]')
+        assert row.select_one('[data-field="unit"]').get_text() == f"{u.estimate:.1f}"
+        assert row.select_one('[data-field="rest"]').get_text() == f"{r.estimate:.1f}"
+        assert row.select_one('[data-field="contribution"]').get_text() == f"{contributions[name]:+.1f}"
+    worst = min(contributions, key=contributions.get)
+    assert soup.select_one("#gap-table tr.risk")["data-key"] == worst
+    assert next(d.title.zh for d in q.dimensions if d.id == worst) in soup.select_one("#gap-worst").get_text()
+    # the reasons question comes first, its shares are Wilson intervals on the residents who answered it
+    headings = soup.select("#choices h3")
+    assert headings[0]["data-key"] == "reasons" and "追问" in headings[0].get_text()
+    asked = [a["reasons"] for a in mine if a.get("reasons")]
+    asked_rest = [a["reasons"] for a in rest if a.get("reasons")]
+    assert f"n = {len(asked)}" in headings[0].get_text()
+    table = soup.select_one('#choices table[data-key="reasons"]')
+    for option in q.item("reasons").options:
+        x = sum(option.value in r for r in asked)
+        share = analysis.proportion_ci(x, len(asked))
+        row = table.select_one(f'tr[data-value="{option.value}"]')
+        assert row.select_one('[data-field="count"]').get_text() == str(x)
+        assert row.select_one('[data-field="share"]').get_text() == f"{100 * share.estimate:.1f}%"
+        assert row.select_one('[data-field="share-ci"]').get_text() == f"{100 * share.low:.1f}–{100 * share.high:.1f}"
+        y = sum(option.value in r for r in asked_rest)
+        assert row.select_one('[data-field="rest"]').get_text() == f"{100 * y / len(asked_rest):.1f}%"
+    # the yes/no question is reported too
+    assert soup.select_one('#choices table[data-key="used"] tr[data-value="True"]') is not None
+    # comments grouped by the dimension their resident named among the reasons
+    for d in q.dimensions:
+        expected = sum(1 for a in mine if (a.get("comment") or "").strip() and d.id in (a.get("reasons") or []))
+        group = soup.select_one(f'#comments ul[data-dimension="{d.id}"]')
+        assert (len(group.select("li")) if group else 0) == expected
+
+
+def test_choice_shares_against_the_rest_are_newcombe_differences():
+    result = analysis.compare_shares(np.array([8.0, 2.0]), 10, np.array([30.0, 70.0]), 100)
+    assert result.unit.tolist() == [0.8, 0.2] and result.rest.tolist() == [0.3, 0.7]
+    d = analysis.diff_proportions_ci(8, 10, 30, 100)
+    assert (result.diff_low[0], result.diff_high[0]) == pytest.approx((d.low, d.high))
+    assert result.different.tolist() == [True, True]
+    empty = analysis.compare_shares(np.zeros(2), 0, np.array([1.0, 2.0]), 5)
+    assert np.isnan(empty.unit).all() and not empty.different.any()
+    with pytest.raises(ValueError, match="unit_counts"):
+        analysis.compare_shares(np.array([3.0]), 2, np.array([1.0]), 5)
+
+
+def test_gap_decomposition_adds_up_when_everyone_answers_every_dimension():
+    unit, rest = np.array([60.0, 80.0]), np.array([70.0, 75.0])
+    ses = np.array([2.0, 3.0])
+    overall_unit, overall_rest = 0.4 * 60 + 0.6 * 80, 0.4 * 70 + 0.6 * 75
+    g = analysis.decompose_gap(unit, ses, rest, ses, np.array([2.0, 3.0]), (overall_unit, 1.5, overall_rest, 1.0))
+    assert g.contribution.tolist() == pytest.approx([-4.0, 3.0])
+    assert g.gap == pytest.approx(-1.0) and g.residual == pytest.approx(0.0, abs=1e-12)
+    assert g.worst == 0
+    half = stats.norm.ppf(0.975) * 0.4 * np.sqrt(8.0)
+    assert (g.low[0], g.high[0]) == pytest.approx((-4.0 - half, -4.0 + half))
+    assert analysis.decompose_gap(rest, ses, unit, ses, np.ones(2), (1, 1, 0, 1)).worst == 1
+    with pytest.raises(ValueError, match="weights"):
+        analysis.decompose_gap(unit, ses, rest, ses, np.array([1.0, 0.0]), (0, 1, 0, 1))
+
+
+def test_group_view_is_a_sortable_units_by_dimensions_table(client, staff, run, demo_city):
+    from survey_app.reporting import campaign_report
+
+    slug, lowest = lowest_community(run)
+    staff.as_role(Role.assessor)
+    response = client.get(f"/reports/{slug}/dimensions")
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert not soup.find_all("script") and not soup.find_all(style=True)
+    report = run(campaign_report.build, slug, rule=run(rules.of_campaign, slug))  # as the pages score it
+    rows = soup.select("#grid tbody tr")
+    assert len(rows) == len(report.units)
+    # default: overall score, lowest first; the lowest community heads the table
+    assert rows[0]["data-unit"] == lowest
+    shown = [
+        float(r.select_one('td[data-column="overall"]').contents[0])
+        for r in rows
+        if r.select_one('td[data-column="overall"].cell[class*="b"]')
+    ]
+    assert shown == sorted(shown)
+    unit = next(u for u in report.units if u.code == lowest)
+    for line in unit.lines:
+        if line.level == "item":
+            continue
+        key = "overall" if line.level == "overall" else f"dimension.{line.key}"
+        cell = rows[0].select_one(f'td[data-column="{key}"]')
+        e = line.score.index
+        if np.isnan(e.estimate):
+            assert cell.get_text() == "—"
+            continue
+        assert cell.contents[0].strip() == f"{e.estimate:.1f}"
+        assert cell.small.get_text() == f"{e.low:.1f}–{e.high:.1f}"
+        assert f"b{min(9, int(e.estimate // 10))}" in cell["class"]
+    # every column sorts by a link; sorting by a dimension descending puts its best unit first
+    dim = next(line.key for line in unit.lines if line.level == "dimension")
+    links = {a["data-sort"]: a["href"] for a in soup.select("#grid th a")}
+    assert set(links) == {"name", "n", "overall"} | {
+        f"dimension.{line.key}" for line in unit.lines if line.level == "dimension"
+    }
+    sorted_soup = BeautifulSoup(
+        client.get(f"/reports/{slug}/dimensions?sort=dimension.{dim}&order=desc").text, "html.parser"
+    )
+    best = max(
+        (
+            u
+            for u in report.units
+            if not np.isnan(next(x for x in u.lines if x.key == dim and x.level == "dimension").score.index.estimate)
+        ),
+        key=lambda u: next(x for x in u.lines if x.key == dim and x.level == "dimension").score.index.estimate,
+    )
+    assert sorted_soup.select("#grid tbody tr")[0]["data-unit"] == best.code
+    assert "order=asc" in sorted_soup.select_one(f'#grid th a[data-sort="dimension.{dim}"]')["href"]
+    # nonsense parameters fall back to the default, never an error
+    assert client.get(f"/reports/{slug}/dimensions?sort=nonsense&order=sideways").status_code == 200
+    assert client.get(f"/reports/{slug}/dimensions?sort=%00").status_code == 400  # the app's refusal of NUL
+    assert "@page{size:A4" in soup.style.get_text()  # printable
+    assert client.get(f"/reports/{slug}").text.count(f"/reports/{slug}/dimensions") == 1
+
+
+def month_start(months_ago: int) -> datetime:
+    """Noon on the 15th, `months_ago` calendar months before this one (clear of month edges in any zone)."""
+    now = datetime.now(UTC)
+    year, month = now.year, now.month - months_ago
+    while month < 1:
+        year, month = year - 1, month + 12
+    return datetime(year, month, 15, 4, tzinfo=UTC)
+
+
+def test_early_warning_lists_a_falling_unit_on_the_dashboard(client, staff, run, world):
+    """Unit A answers steadily for five months then falls; unit B stays steady. The EWMA and funnel
+    numbers on the page are recomputed here from the answers with analysis."""
+    rng = random.Random(16)
+    written: dict[tuple[str, int], list[dict]] = {}
+    for months_ago in range(6, -1, -1):
+        falling = months_ago <= 1
+        for unit, code in ((world.unit_a, UNIT_A), (world.unit_b, "331102-01-002")):
+            rows = [random_answers(rng, shift=-2 if falling and unit == world.unit_a else 0) for _ in range(30)]
+            written[code, months_ago] = rows
+            for answers in rows:
+                add(run, world.campaign_id, unit, answers, at=month_start(months_ago))
+    staff.as_role(Role.assessor)
+    home = page(client, "/staff")
+    listed = [li["data-unit"] for li in home.select("#early-warning li")]
+    assert listed == [UNIT_A]
+    assert home.select_one(f'#early-warning li[data-unit="{UNIT_A}"] [data-signal="ewma"]') is not None
+    # the weekly summary: unit A's series and chart, recomputed from the answers
+    means, ses = [], []
+    for months_ago in range(6, -1, -1):
+        y = analysis.respondent_composites(coded(written[UNIT_A, months_ago]), WINDOW_DIMENSIONS, WINDOW_WEIGHTS)[:, -1]
+        means.append(y.mean())
+        ses.append(y.std(ddof=1) / np.sqrt(y.size))
+    chart = analysis.ewma_chart(np.array(means), np.array(ses))
+    assert chart.signal[-1] == -1
+    summary = page(client, "/staff/early-warning")
+    row = summary.select_one(f'tr[data-unit="{UNIT_A}"]')
+    cells = row.select("td[data-month]")
+    assert [c.contents[0].strip() for c in cells] == [f"{m:.1f}" for m in means]
+    assert row.select("td.num")[-2].get_text() == f"{chart.ewma[-1]:.1f}"
+    assert row.select("td.num")[-1].get_text() == f"{chart.low[-1]:.1f}"
+    assert "走势下降" in row.get_text()
+    steady = summary.select_one('tr[data-unit="331102-01-002"]')
+    assert "走势下降" not in steady.get_text()
+    # a worker of unit B alone does not see unit A listed
+    staff.create("b-worker", Role.worker, unit_code="331102-01-002")
+    staff.login("b-worker")
+    assert not page(client, "/staff").select("#early-warning li")

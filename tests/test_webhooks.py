@@ -26,7 +26,7 @@ from tests.conftest import csrf_token
 from tests.servers import serving
 from tests.test_exports import answer
 
-ADMIN = StaffMember(1, "chief", "chief", Role.admin, None)
+ADMIN = StaffMember(1, "chief", "chief", Role.admin, None, "")
 
 
 class Receiver:

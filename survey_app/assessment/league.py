@@ -101,7 +101,7 @@ def score_group(
                 dfs.append(np.inf)  # a binomial rate: normal, not t
                 unit_weights = np.append(weights / weights.sum() * (1.0 - handling.weight), handling.weight)
         combined, se, df = analysis.combine_independent(
-            np.array(estimates), np.array(ses), np.array(dfs), unit_weights, scheme.confidence
+            np.array(estimates), np.array(ses), np.array(dfs), unit_weights, scheme.confidence, scale=100.0
         )
         rows.append(
             {
@@ -216,12 +216,13 @@ def _source_scores(scheme: Scheme, data: SourceData, position: dict[str, int]) -
     low = np.array([e.low for e in index])
     high = np.array([e.high for e in index])
     n = np.array([scores.overall_score(u).n for u in range(len(position))])
+    estimate = np.array([e.estimate for e in index])
     part = {
-        "estimate": np.array([e.estimate for e in index]),
+        "estimate": estimate,
         "low": low,
         "high": high,
         "n": n,
-        "se": analysis.t_standard_errors(low, high, n, scheme.confidence),
+        "se": analysis.bounded_standard_errors(estimate, low, high, n - 1, confidence=scheme.confidence),
     }
     if scheme.weighting is not None:
         y = analysis.respondent_composites(coded, dimensions, weights)[:, -1]
@@ -248,7 +249,7 @@ def _standardise(
         cells = [cell_of.get(v) if isinstance(v, str) else None for v in values]  # None: not answered
         margins[margin] = (np.array(cells, dtype=object), shares)
     means = analysis.standardised_means(
-        y, unit_of_row, len(part["n"]), margins, confidence=confidence, max_weight=weighting.max_weight
+        y, unit_of_row, len(part["n"]), margins, confidence=confidence, max_weight=weighting.max_weight, scale=100.0
     )
     scored = ~np.isnan(part["estimate"])  # min_n decided on the unweighted score; weighting does not revive
     part["unweighted"] = part["estimate"].copy()

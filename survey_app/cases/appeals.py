@@ -9,6 +9,7 @@ step is audited with the values before and after.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,17 +55,25 @@ async def file(user: StaffMember, case_id: int, kind: str, reason: str) -> None:
         await audit.record(user.username, "case.appeal", "case", case_id, before={"appeal": ""}, after=after)
 
 
-async def decide(user: StaffMember, case_id: int, uphold: bool, reason: str) -> None:
-    """Uphold or reject a pending appeal with a reason; upheld excludes the rating. Audited."""
+def checked_decision(user: StaffMember, case: Mapping[str, Any] | None, reason: str) -> str:
+    """The reason as `decide` saves it, or the refusal `decide` would give: what its confirmation page
+    asks first. A decision is final either way."""
     if user.role not in (Role.assessor, Role.admin):
         raise CaseError(N_("只有考核人员可以复核申诉。"))
     reason = workflow.check_note(reason)
+    if case is None or case["appeal"] != "pending":
+        raise CaseError(N_("这个案件没有待复核的申诉。"))
+    if case["appealed_by"] == user.username:
+        raise CaseError(N_("不能复核自己提出的申诉。"))
+    return reason
+
+
+async def decide(user: StaffMember, case_id: int, uphold: bool, reason: str) -> None:
+    """Uphold or reject a pending appeal with a reason; upheld excludes the rating. Audited."""
     async with writing():
         case = await workflow.get(case_id)
-        if case is None or case["appeal"] != "pending":
-            raise CaseError(N_("这个案件没有待复核的申诉。"))
-        if case["appealed_by"] == user.username:
-            raise CaseError(N_("不能复核自己提出的申诉。"))
+        reason = checked_decision(user, case, reason)
+        assert case is not None
         now = datetime.now(UTC)
         outcome = "upheld" if uphold else "rejected"
         await RatingCase.update(

@@ -171,16 +171,23 @@ def check_note(note: str) -> str:
     return note
 
 
-async def move(user: StaffMember, case_id: int, to: str, note: str) -> None:
-    """Move a case on (call-back done, rectifying, resolved or explained), with a note; audited."""
+def checked_move(state: str, to: str, note: str) -> str:
+    """The note as `move` saves it, or the refusal `move` would give: what a confirmation page asks first."""
     note = check_note(note)
+    if to not in [s.value for s in TRANSITIONS.get(CaseState(state), ())]:
+        raise CaseError(N_("案件当前状态下不能进行这一步。"))
+    return note
+
+
+async def move(user: StaffMember, case_id: int, to: str, note: str) -> None:
+    """Move a case on (call-back done, rectifying, resolved or explained), with a note; audited.
+    Closing it (resolved, explained) cannot be undone and deletes the number left for the call-back."""
     async with writing():
         case = await get(case_id)
         if case is None:
             raise CaseError(N_("没有这个案件。"))
         state = CaseState(case["state"])
-        if to not in [s.value for s in TRANSITIONS.get(state, ())]:
-            raise CaseError(N_("案件当前状态下不能进行这一步。"))
+        note = checked_move(state, to, note)
         now = datetime.now(UTC)
         changes: dict[Any, Any] = {RatingCase.state: to}
         if to == CaseState.verified:

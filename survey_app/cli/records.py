@@ -8,6 +8,7 @@ import sys
 import click
 
 from survey_app import accounts, audit, db, quarantine
+from survey_app.assessment import rules
 from survey_app.cli.base import main, run
 from survey_app.reporting import campaign_report
 from survey_app.tables import Role
@@ -26,7 +27,7 @@ def report(campaign: str, fmt: str, lang: str) -> None:
 
     async def build() -> campaign_report.Report:
         await db.require_migrated()
-        return await campaign_report.build(campaign)
+        return await campaign_report.build(campaign, rule=await rules.of_campaign(campaign))
 
     result = run(build())
     if fmt == "json":
@@ -78,6 +79,36 @@ def create_user(username: str, role: str, unit_code: str | None, display_name: s
 
     run(create())
     click.echo(f"created {role} {username}" + (f" for unit {unit_code}" if unit_code else ""))
+
+
+@user.command("disable")
+@click.argument("username")
+def disable_user(username: str) -> None:
+    """Disable an account: no more sign-ins, and its open sessions end at once."""
+
+    async def disable() -> None:
+        await db.require_migrated()
+        await accounts.disable(username, actor="cli")
+
+    run(disable())
+    click.echo(f"disabled {username}; its sessions have ended")
+
+
+@user.command("role")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--unit", "unit_code", default=None, help="Unit code: a worker's (or assessor's) subtree.")
+def change_role(username: str, role: str, unit_code: str | None) -> None:
+    """Give an account another role or unit; its open sessions end at once."""
+
+    async def change() -> None:
+        await db.require_migrated()
+        await accounts.change_role(username, Role(role), unit_code=unit_code, actor="cli")
+
+    run(change())
+    click.echo(
+        f"{username} is now {role}" + (f" for unit {unit_code}" if unit_code else "") + "; its sessions have ended"
+    )
 
 
 @main.group("audit")

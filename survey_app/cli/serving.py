@@ -10,7 +10,7 @@ import uvicorn
 from survey_app import campaigns, db, demo
 from survey_app.cli.base import main, run
 from survey_app.questionnaires import versions
-from survey_app.settings import get_settings
+from survey_app.settings import get_settings, trusted_proxies
 
 SERVED_URL_FILE = "served_url"  # lets `minping links` print the address `serve` listens on
 DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
@@ -34,10 +34,23 @@ def migrate() -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.option("--demo", "with_demo", is_flag=True, help="Create the demo city first if the database is empty.")
-def serve(host: str, port: int, workers: int, with_demo: bool) -> None:
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    metavar="ADDRESSES",
+    help="The reverse proxies to believe about the client's address (comma-separated addresses or networks; "
+    "default MINPING_FORWARDED_ALLOW_IPS, else none: the socket's address is the client's).",
+)
+def serve(host: str, port: int, workers: int, with_demo: bool, forwarded_allow_ips: str | None) -> None:
     """Serve the web app (migrating first)."""
 
     settings = get_settings()
+    proxies = settings.forwarded_allow_ips
+    if forwarded_allow_ips is not None:
+        try:
+            proxies = trusted_proxies(forwarded_allow_ips, source="--forwarded-allow-ips")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
     run(_prepare_database())  # once, before workers start
     if with_demo:
         created = run(_demo_if_empty())
@@ -46,14 +59,18 @@ def serve(host: str, port: int, workers: int, with_demo: bool) -> None:
             _announce_accounts(run(demo.create_accounts()))
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     (settings.data_dir / SERVED_URL_FILE).write_text(url)
-    click.echo(f"serving on {url} (data in {settings.data_dir})")
+    trusting = f"; client addresses from the proxies {proxies}" if proxies else ""
+    click.echo(f"serving on {url} (data in {settings.data_dir}{trusting})")
     uvicorn.run(
         "survey_app.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # Believing X-Forwarded-For from anyone would let a client choose the address that the login
+        # throttle and the flood guard count; so only from the proxies named.
+        proxy_headers=proxies is not None,
+        forwarded_allow_ips=proxies,
         server_header=False,
         log_level="warning",
     )

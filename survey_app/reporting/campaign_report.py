@@ -5,9 +5,7 @@ This is the only place where responses become numpy arrays.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import math
 import unicodedata
 from collections import Counter
@@ -23,16 +21,32 @@ from survey_app import campaigns, units
 from survey_app.i18n import pick
 from survey_app.questionnaires import versions
 from survey_app.questionnaires.format import DONT_KNOW, Item, LocalText, Questionnaire, Text, localise
+from survey_app.reporting import csv_writer
 from survey_app.tables import Channel, Response, ResponseStatus
 
 CONFIDENCE = 0.95
-MIN_N = 10  # below this no score is published: too few answers to tell a unit's level
-SMALL_N = 30  # below this a score is flagged "small sample"
 TOP_LEVELS = 2
 BOOTSTRAP_SEED = 20261124  # fixed, so a report recomputed from the same data is identical
 OVERALL_LABEL = LocalText(zh="综合得分", en="Overall score")
 # The statuses a score counts (see ResponseStatus); "with all responses" adds quarantined and excluded.
 COUNTED = (ResponseStatus.counted.value, ResponseStatus.included.value)
+
+
+@dataclass(frozen=True)
+class SampleRule:
+    """The sample-size rule a report scores by and states: which one applies to a campaign is decided in
+    one place (assessment/rules.py: the scheme of the period that scores it, else `DEFAULT_RULE`)."""
+
+    min_n: int  # fewer valid answers: no score
+    small_n: int  # fewer: a score flagged as a small sample
+    scheme: Text | None = None  # the scheme's title; None for Minping's own rule
+    version: int | None = None
+    period: str = ""  # the slug of the period that scores the campaign
+
+
+# Minping's own rule, for a campaign no assessment period scores: below 10 answers a unit's level
+# cannot be told; below 30 its score is flagged "small sample".
+DEFAULT_RULE = SampleRule(10, 30)
 
 
 @dataclass(frozen=True)
@@ -76,11 +90,18 @@ class Report:
     questionnaire_hash: str
     index_mapping: str
     confidence: float
-    min_n: int
-    small_n: int
+    rule: SampleRule
     responses: int
     units: tuple[UnitReport, ...]
     channels: tuple[str, ...] | None = None  # the channels scored; None = all
+
+    @property
+    def min_n(self) -> int:
+        return self.rule.min_n
+
+    @property
+    def small_n(self) -> int:
+        return self.rule.small_n
 
     @property
     def by_channel(self) -> dict[str, int]:
@@ -103,9 +124,10 @@ class ReportError(ValueError):
     """The campaign cannot be reported (unknown, or its scales cannot be combined)."""
 
 
-async def build(campaign_slug: str, channels: Collection[str] | None = None) -> Report:
-    """Score every unit of a campaign from its stored responses, or only from those of `channels`
-    (e.g. ("qr",) to leave out interviews and paper sheets keyed by staff).
+async def build(campaign_slug: str, channels: Collection[str] | None = None, *, rule: SampleRule) -> Report:
+    """Score every unit of a campaign by `rule` (the campaign's, from `assessment.rules.of_campaign`) from
+    its stored responses, or only from those of `channels` (e.g. ("qr",) to leave out interviews and
+    paper sheets keyed by staff).
 
     Scores count the responses in `COUNTED` (counted, and flagged but included on review). Each
     unit also gets its overall score "with all responses" — quarantined and excluded ones too,
@@ -124,8 +146,8 @@ async def build(campaign_slug: str, channels: Collection[str] | None = None) -> 
     every = await query.order_by(Response.id).output(load_json=True)
     rows = [r for r in every if r["status"] in COUNTED]
     unit_ids += sorted({r["unit"] for r in every} - set(unit_ids))
-    lines = _score(questionnaire, unit_ids, rows)
-    with_all = lines if len(rows) == len(every) else _score(questionnaire, unit_ids, every)
+    lines = _score(questionnaire, unit_ids, rows, rule)
+    with_all = lines if len(rows) == len(every) else _score(questionnaire, unit_ids, every, rule)
     info = await units.by_ids(unit_ids)
     per_channel = Counter((r["unit"], r["channel"]) for r in rows)
     per_status = Counter((r["unit"], r["status"]) for r in every)
@@ -137,8 +159,7 @@ async def build(campaign_slug: str, channels: Collection[str] | None = None) -> 
         questionnaire_hash=questionnaire.content_hash,
         index_mapping=_mapping(_scale_shape(questionnaire, questionnaire.rating_items())[0]).name,
         confidence=CONFIDENCE,
-        min_n=MIN_N,
-        small_n=SMALL_N,
+        rule=rule,
         responses=len(rows),
         units=tuple(
             UnitReport(
@@ -159,7 +180,9 @@ async def build(campaign_slug: str, channels: Collection[str] | None = None) -> 
     )
 
 
-def _score(questionnaire: Questionnaire, unit_ids: list[int], rows: list[dict[str, Any]]) -> list[list[Line]]:
+def _score(
+    questionnaire: Questionnaire, unit_ids: list[int], rows: list[dict[str, Any]], rule: SampleRule
+) -> list[list[Line]]:
     """Per unit (in `unit_ids` order): its overall, dimension and item lines from `rows`."""
     position = {unit_id: n for n, unit_id in enumerate(unit_ids)}
     items = questionnaire.rating_items()
@@ -173,8 +196,8 @@ def _score(questionnaire: Questionnaire, unit_ids: list[int], rows: list[dict[st
         dimensions=dimensions,
         dimension_weights=weights,
         confidence=CONFIDENCE,
-        min_n=MIN_N,
-        small_n=SMALL_N,
+        min_n=rule.min_n,
+        small_n=rule.small_n,
         seed=BOOTSTRAP_SEED,
         item_names=[i.id for i in items],
     )
@@ -298,6 +321,7 @@ def to_dict(report: Report, lang: str = "zh") -> dict[str, Any]:
         "confidence": report.confidence,
         "min_n": report.min_n,
         "small_n": report.small_n,
+        "rule": _rule_dict(report.rule, lang),
         "responses": report.responses,
         "statuses_counted": list(COUNTED),
         "quarantined": report.quarantined,
@@ -322,6 +346,13 @@ def to_dict(report: Report, lang: str = "zh") -> dict[str, Any]:
             for u in report.units
         ],
     }
+
+
+def _rule_dict(rule: SampleRule, lang: str) -> dict[str, Any]:
+    """Whose rule `min_n` and `small_n` are: an assessment scheme's (title, version, period) or Minping's."""
+    if rule.scheme is None:
+        return {"source": "default"}
+    return {"source": "scheme", "scheme": localise(rule.scheme, lang), "version": rule.version, "period": rule.period}
 
 
 def _line_dict(line: Line, lang: str) -> dict[str, Any]:
@@ -365,17 +396,15 @@ ALL_RESPONSES_LEVEL = "overall_all"
 
 def to_csv(report: Report, lang: str = "zh") -> str:
     """One row per unit × scored line, plus an `overall_all` row per unit (its overall score
-    with all responses); empty cells where a number is not published."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    with all responses); empty cells where a number is not published; cells defused (csv_writer)."""
+    rows: list[list[Any]] = []
     for unit in to_dict(report, lang)["units"]:
         shown = list(unit["scores"])
         if unit["with_all_responses"] is not None:
             shown.insert(1, unit["with_all_responses"] | {"level": ALL_RESPONSES_LEVEL})
         for s in shown:
             index, rate = s["index"], s["satisfaction_rate"]
-            writer.writerow(
+            rows.append(
                 [
                     unit["code"],
                     unit["name"],
@@ -393,7 +422,7 @@ def to_csv(report: Report, lang: str = "zh") -> str:
                     unit["excluded"],
                 ]
             )
-    return out.getvalue()
+    return csv_writer.text(CSV_COLUMNS, rows, line_end="\n")
 
 
 def to_table(report: Report, lang: str = "zh") -> str:

@@ -6,13 +6,13 @@ hash, no submission id, no flags). The shapes are documented column by column in
 the JSON API (`api.py`) returns the same records.
 
 Spreadsheet safety: a cell whose text starts with = + - @ tab or CR would run as a formula when the
-file is opened in Excel or LibreOffice (CSV injection). CSV cells get a leading apostrophe; XLSX
-cells are written with the string type, which spreadsheet programs never evaluate.
+file is opened in Excel or LibreOffice (CSV injection). CSV cells get a leading apostrophe
+(reporting/csv_writer.py, which writes every CSV); XLSX cells are written with the string type,
+which spreadsheet programs never evaluate.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
@@ -31,13 +31,12 @@ from survey_app import privacy, units
 from survey_app.i18n import pick
 from survey_app.localtime import local
 from survey_app.questionnaires.format import Item, LocalText, Questionnaire, localise
-from survey_app.reporting import campaign_report
+from survey_app.reporting import campaign_report, csv_writer
+from survey_app.reporting.csv_writer import Cell
 from survey_app.tables import Response
 
 # Times are shown in the local time of the cities Minping serves, as on the staff pages.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SCORES_FORMAT = "minping.unit-scores/1"
-Cell = str | int | float | None
 
 
 # --- Typed records: the JSON export and the API ------------------------------------------------
@@ -463,21 +462,9 @@ def encode_json(value: Any) -> bytes:
     return msgspec.json.encode(value)
 
 
-def defuse(cell: Cell) -> Cell:
-    """Text that a spreadsheet would run as a formula, with a leading apostrophe; other cells as they are."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
-        return "'" + cell
-    return cell
-
-
 def to_csv(table: Table) -> bytes:
-    """UTF-8 with a byte-order mark, which Excel needs to read Chinese correctly; CRLF line ends."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([defuse(c) for c in table.columns])
-    for row in table.rows:
-        writer.writerow(["" if c is None else defuse(c) for c in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """The table as a CSV file to download (reporting/csv_writer.py: UTF-8 with a BOM, cells defused)."""
+    return csv_writer.download(table.columns, table.rows)
 
 
 def to_xlsx(sheets: Sequence[tuple[str, Table]]) -> bytes:

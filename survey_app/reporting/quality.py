@@ -49,10 +49,6 @@ class UnitQuality:
     def response_rate(self) -> float | None:
         return self.scored / self.target if self.target else None
 
-    @property
-    def below_min_n(self) -> bool:
-        return self.scored < campaign_report.MIN_N
-
 
 @dataclass(frozen=True)
 class ItemQuality:
@@ -87,7 +83,7 @@ class CampaignQuality:
     campaign_title: str
     questionnaire_slug: str
     questionnaire_version: int
-    min_n: int
+    rule: campaign_report.SampleRule
     units: tuple[UnitQuality, ...]
     items: tuple[ItemQuality, ...]
     dimensions: tuple[DimensionReliability, ...]
@@ -95,7 +91,7 @@ class CampaignQuality:
 
     @property
     def below_min_n(self) -> tuple[UnitQuality, ...]:
-        return tuple(u for u in self.units if u.below_min_n)
+        return tuple(u for u in self.units if u.scored < self.rule.min_n)
 
     @property
     def totals(self) -> UnitQuality:
@@ -119,8 +115,10 @@ class CampaignQuality:
         )
 
 
-async def build(campaign_slug: str, visible: AbstractSet[int] | None) -> CampaignQuality | None:
-    """The quality page over the member's units of the campaign, or None when there are none."""
+async def build(
+    campaign_slug: str, visible: AbstractSet[int] | None, rule: campaign_report.SampleRule
+) -> CampaignQuality | None:
+    """The quality page over the member's units of the campaign by its `rule`, or None when there are none."""
     campaign = await campaigns.by_slug(campaign_slug)
     if campaign is None:
         return None
@@ -153,10 +151,10 @@ async def build(campaign_slug: str, visible: AbstractSet[int] | None) -> Campaig
         campaign_title=campaign.title,
         questionnaire_slug=questionnaire.slug,
         questionnaire_version=questionnaire.version,
-        min_n=campaign_report.MIN_N,
+        rule=rule,
         units=tuple(_unit(u, [r for r in rows if r["unit"] == u["id"]], fast, flat) for u in shown),
         items=_items(questionnaire, scored),
-        dimensions=_reliability(questionnaire, scored),
+        dimensions=_reliability(questionnaire, scored, rule.min_n),
         median_duration=median,
     )
 
@@ -213,7 +211,7 @@ def _items(q: Questionnaire, rows: list[dict[str, Any]]) -> tuple[ItemQuality, .
     return tuple(out)
 
 
-def _reliability(q: Questionnaire, rows: list[dict[str, Any]]) -> tuple[DimensionReliability, ...]:
+def _reliability(q: Questionnaire, rows: list[dict[str, Any]], min_n: int) -> tuple[DimensionReliability, ...]:
     """Cronbach's α (Feldt interval, pairwise missing) of every dimension with two items or more."""
     coded = campaign_report.coded_answers(q, [r["answers"] for r in rows])
     dimensions, _ = campaign_report.dimension_spec(q)
@@ -225,7 +223,7 @@ def _reliability(q: Questionnaire, rows: list[dict[str, Any]]) -> tuple[Dimensio
         ranks = coded.rank[:, columns]
         answered = ranks[~np.isnan(ranks).all(axis=1)]
         alpha = None
-        if answered.shape[0] >= campaign_report.MIN_N:
+        if answered.shape[0] >= min_n:
             with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
                 warnings.simplefilter("ignore", RuntimeWarning)  # a constant item: α is NaN, shown as "—"
                 result = analysis.cronbach_alpha(answered, confidence=campaign_report.CONFIDENCE)

@@ -1,6 +1,7 @@
-"""One unit in one campaign: its scores, their change since the previous period, the
-importance–performance picture, answer distributions, who answered how, what was left out and why,
-and residents' comments.
+"""One unit in one campaign: its scores, why they are what they are (the gap to the other units by
+dimension, and every choice question against the other units), their change since the previous
+period, the importance–performance picture, answer distributions, who answered how, what was left
+out and why, and residents' comments grouped by the dimension they complained about.
 
 Scores come from `campaign_report.build` (the same numbers as the campaign report); everything statistical
 comes from `analysis`. Only responses that count (counted, included) feed the figures; the others
@@ -22,7 +23,7 @@ import analysis
 from survey_app import campaigns, privacy, units
 from survey_app.localtime import local
 from survey_app.questionnaires import versions
-from survey_app.questionnaires.format import Questionnaire, Text
+from survey_app.questionnaires.format import Item, Questionnaire, Text
 from survey_app.reporting import campaign_report
 from survey_app.tables import Channel, Response, ResponseStatus
 
@@ -31,6 +32,7 @@ LEFT_OUT = (ResponseStatus.quarantined.value, ResponseStatus.excluded.value)
 OVERALL_ITEM = "overall"  # an item with this id is the overall measure of the IPA
 SIGNIFICANCE = 0.05
 TEXT_TYPES = ("text", "longtext")
+CHOICE_TYPES = ("yesno", "choice", "multi")
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,74 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class OptionShare:
+    """One option of a choice item: the unit's share and the other units' share, both with intervals."""
+
+    value: Any
+    label: Text
+    count: int
+    share: analysis.Estimate  # of the unit's respondents who answered the item
+    rest: analysis.Estimate  # of the other units' respondents who answered it
+    difference: analysis.Estimate  # unit minus rest, Newcombe
+    different: bool  # the difference's interval excludes 0
+
+
+@dataclass(frozen=True)
+class ChoiceReport:
+    """A yes/no, choice or multi item in the unit against the other units of the campaign."""
+
+    key: str
+    label: Text
+    type: str
+    follow_up: bool  # asked only after some answers to a rating item (e.g. "what are you unhappy with")
+    n: int
+    n_rest: int
+    options: tuple[OptionShare, ...]
+
+
+@dataclass(frozen=True)
+class GapLine:
+    """One dimension's share of the unit's gap to the other units, in index points."""
+
+    key: str
+    label: Text
+    weight: float
+    unit: analysis.Estimate
+    rest: analysis.Estimate
+    contribution: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The unit's overall index minus the other units', split by dimension (`analysis.decompose_gap`)."""
+
+    unit: analysis.Estimate
+    rest: analysis.Estimate
+    gap: float
+    low: float
+    high: float
+    residual: float
+    lines: tuple[GapLine, ...]
+    worst: GapLine | None  # the dimension that costs the unit most points, if any costs it points
+
+    @property
+    def below(self) -> bool:
+        """The unit scores below the other units (its score is "low" for the page's order)."""
+        return self.gap < 0
+
+
+@dataclass(frozen=True)
+class CommentGroup:
+    """Comments of residents who named one dimension among their reasons (key None: none named)."""
+
+    key: str | None
+    label: Text | None
+    comments: tuple[Comment, ...]
+
+
+@dataclass(frozen=True)
 class UnitPage:
     report: campaign_report.Report  # the campaign report restricted to this unit
     unit: campaign_report.UnitReport
@@ -148,6 +218,9 @@ class UnitPage:
     left_out: tuple[LeftOut, ...]
     comments: tuple[Comment, ...]
     comments_withheld: bool  # too few responses to show comments without identifying anyone
+    gap: Gap | None = None  # None: no other unit scored, or the unit has no score
+    choices: tuple[ChoiceReport, ...] = ()  # follow-up reasons first when the unit scores below the others
+    comment_groups: tuple[CommentGroup, ...] = ()
 
     @property
     def response_rate(self) -> float | None:
@@ -157,13 +230,16 @@ class UnitPage:
         return next((x for x in self.unit.lines if x.level == level and x.key == key), None)
 
 
-async def build(campaign_slug: str, unit_code: str, visible: AbstractSet[int] | None) -> UnitPage | None:
-    """The unit page, or None when the campaign, the unit or the member's view of it does not exist."""
+async def build(
+    campaign_slug: str, unit_code: str, visible: AbstractSet[int] | None, rule: campaign_report.SampleRule
+) -> UnitPage | None:
+    """The unit page by the campaign's `rule` (scores, distributions, comparisons and comments are shown
+    from its `min_n`), or None when the campaign, the unit or the member's view of it does not exist."""
     unit = await units.by_code(unit_code)
     if unit is None or (visible is not None and unit.id not in visible):
         return None
     try:
-        report = await campaign_report.build(campaign_slug)
+        report = await campaign_report.build(campaign_slug, rule=rule)
     except campaign_report.ReportError:
         return None
     unit_report = next((u for u in report.units if u.id == unit.id), None)
@@ -174,7 +250,10 @@ async def build(campaign_slug: str, unit_code: str, visible: AbstractSet[int] | 
     rows = await _rows(campaign.id, unit.id)
     scored = [r for r in rows if r["status"] in SCORED]
     coded = campaign_report.coded_answers(questionnaire, [r["answers"] for r in scored])
-    enough = len(scored) >= campaign_report.MIN_N
+    enough = len(scored) >= rule.min_n
+    others = await _other_units_answers(campaign.id, unit.id)
+    gap = _gap(rule, questionnaire, [r["answers"] for r in scored], others) if enough else None
+    comments = _comments(questionnaire, scored) if enough else ()
     return UnitPage(
         report=campaign_report.restrict(report, {unit.id}) or report,
         unit=unit_report,
@@ -185,11 +264,164 @@ async def build(campaign_slug: str, unit_code: str, visible: AbstractSet[int] | 
         by_channel=_channels(scored),
         distributions=_distributions(questionnaire, coded),
         ipa=_ipa(questionnaire, coded, unit_report) if enough else None,
-        comparison=await _comparison(campaign.id, unit.id, questionnaire, coded),
+        comparison=await _comparison(campaign.id, unit.id, questionnaire, coded, rule.min_n),
         left_out=_left_out(rows),
-        comments=_comments(questionnaire, scored) if enough else (),
+        comments=tuple(c for _, c in comments),
         comments_withheld=not enough,
+        gap=gap,
+        choices=_choices(questionnaire, [r["answers"] for r in scored], others, gap is not None and gap.below)
+        if enough
+        else (),
+        comment_groups=_comment_groups(questionnaire, comments),
     )
+
+
+async def _other_units_answers(campaign_id: int, unit_id: int) -> list[dict[str, Any]]:
+    """The scored answers of the campaign's other units: the group the unit is compared with."""
+    rows = await (
+        Response.select(Response.answers)
+        .where((Response.campaign == campaign_id) & (Response.unit != unit_id) & Response.status.is_in(list(SCORED)))
+        .order_by(Response.id)
+        .output(load_json=True)
+    )
+    return [r["answers"] for r in rows]
+
+
+def _gap(
+    rule: campaign_report.SampleRule, q: Questionnaire, mine: list[dict[str, Any]], others: list[dict[str, Any]]
+) -> Gap | None:
+    """Score the unit and the other units as two groups (by the page's `rule`), then split the overall gap
+    by dimension."""
+    if not others:
+        return None
+    coded = campaign_report.coded_answers(q, mine + others)
+    dimensions, weights = campaign_report.dimension_spec(q)
+    group = np.repeat(np.array([0, 1]), [len(mine), len(others)])
+    scores = analysis.score_units(
+        coded,
+        group,
+        2,
+        dimensions=dimensions,
+        dimension_weights=weights,
+        confidence=campaign_report.CONFIDENCE,
+        min_n=rule.min_n,
+        small_n=rule.small_n,
+    )
+    unit_overall, rest_overall = scores.overall_score(0).index, scores.overall_score(1).index
+    if np.isnan(unit_overall.estimate) or np.isnan(rest_overall.estimate):
+        return None
+    unit_dims = [scores.dimension(0, d).index for d in range(len(dimensions))]
+    rest_dims = [scores.dimension(1, d).index for d in range(len(dimensions))]
+    result = analysis.decompose_gap(
+        np.array([e.estimate for e in unit_dims]),
+        _se(unit_dims),
+        np.array([e.estimate for e in rest_dims]),
+        _se(rest_dims),
+        np.array(weights, dtype=float),
+        (unit_overall.estimate, float(_se([unit_overall])[0]), rest_overall.estimate, float(_se([rest_overall])[0])),
+        campaign_report.CONFIDENCE,
+    )
+    titles: dict[str, Text] = {d.id: d.title for d in q.dimensions} | {"all": campaign_report.OVERALL_LABEL}
+    total = float(np.sum(weights))
+    lines = tuple(
+        GapLine(
+            name,
+            titles.get(name, name),
+            float(weights[d] / total),
+            unit_dims[d],
+            rest_dims[d],
+            float(result.contribution[d]),
+            float(result.low[d]),
+            float(result.high[d]),
+        )
+        for d, (name, _, _) in enumerate(dimensions)
+    )
+    return Gap(
+        unit_overall,
+        rest_overall,
+        result.gap,
+        result.gap_low,
+        result.gap_high,
+        result.residual,
+        lines,
+        lines[result.worst] if result.worst >= 0 else None,
+    )
+
+
+def _se(estimates: list[analysis.Estimate]) -> np.ndarray:
+    """Standard errors behind the (logit-t) index intervals of `score_units`."""
+    return analysis.bounded_standard_errors(
+        np.array([e.estimate for e in estimates]),
+        np.array([e.low for e in estimates]),
+        np.array([e.high for e in estimates]),
+        np.array([e.n - 1 for e in estimates], dtype=float),
+        confidence=campaign_report.CONFIDENCE,
+    )
+
+
+def _chosen(item_type: str, answer: Any) -> list[Any] | None:
+    """The values an answer holds (None: the item was not answered)."""
+    if answer is None or answer == [] or answer == "":
+        return None
+    if item_type == "multi":
+        return list(answer) if isinstance(answer, list) else None
+    if item_type == "yesno":
+        return [answer] if isinstance(answer, bool) else None
+    return [answer]
+
+
+def _choice_counts(item: Item, values: list[Any], answers: list[dict[str, Any]]) -> tuple[np.ndarray, int]:
+    counts = np.zeros(len(values))
+    n = 0
+    for answer in answers:
+        chosen = _chosen(item.type, answer.get(item.id))
+        if chosen is None:
+            continue
+        n += 1
+        for k, value in enumerate(values):
+            counts[k] += any(type(value) is type(c) and value == c for c in chosen)
+    return counts, n
+
+
+def _choices(
+    q: Questionnaire, mine: list[dict[str, Any]], others: list[dict[str, Any]], below: bool
+) -> tuple[ChoiceReport, ...]:
+    """Every yes/no, choice and multi item (demographics aside) against the other units.
+
+    When the unit scores below the other units, the follow-up questions (asked only after a low
+    rating: "what are you unhappy with") come first: they are the residents' own answer to "why"."""
+    out = []
+    for item in q.items:
+        if item.type not in CHOICE_TYPES or item.demographic is not None:
+            continue
+        labels = q.labels_of(item)
+        values = list(labels)
+        counts, n = _choice_counts(item, values, mine)
+        rest_counts, n_rest = _choice_counts(item, values, others)
+        result = analysis.compare_shares(counts, n, rest_counts, n_rest, campaign_report.CONFIDENCE)
+        options = tuple(
+            OptionShare(
+                value,
+                labels[value],
+                int(counts[k]),
+                analysis.Estimate(
+                    float(result.unit[k]), float(result.unit_low[k]), float(result.unit_high[k]), n, "wilson"
+                ),
+                analysis.Estimate(
+                    float(result.rest[k]), float(result.rest_low[k]), float(result.rest_high[k]), n_rest, "wilson"
+                ),
+                analysis.Estimate(
+                    float(result.diff[k]), float(result.diff_low[k]), float(result.diff_high[k]), n + n_rest, "newcombe"
+                ),
+                bool(result.different[k]),
+            )
+            for k, value in enumerate(values)
+        )
+        follow_up = item.show_if is not None and q.item(item.show_if.item).type == "rating"
+        out.append(ChoiceReport(item.id, item.text, item.type, follow_up, n, n_rest, options))
+    if below:
+        out.sort(key=lambda c: not c.follow_up)  # stable: the questionnaire's order otherwise
+    return tuple(out)
 
 
 async def _rows(campaign_id: int, unit_id: int) -> list[dict[str, Any]]:
@@ -265,7 +497,7 @@ def _ipa(q: Questionnaire, coded: analysis.CodedItems, unit: campaign_report.Uni
 
 
 async def _comparison(
-    campaign_id: int, unit_id: int, q: Questionnaire, coded: analysis.CodedItems
+    campaign_id: int, unit_id: int, q: Questionnaire, coded: analysis.CodedItems, min_n: int
 ) -> Comparison | None:
     previous = await campaigns.previous_for_unit(campaign_id, unit_id)
     if previous is None:
@@ -273,7 +505,7 @@ async def _comparison(
     q_before = await versions.get(previous.questionnaire_id)
     rows = [r for r in await _rows(previous.id, unit_id) if r["status"] in SCORED]
     before = campaign_report.coded_answers(q_before, [r["answers"] for r in rows])
-    changes = _composite_changes(q, coded, q_before, before) + _item_changes(q, coded, q_before, before)
+    changes = _composite_changes(q, coded, q_before, before, min_n) + _item_changes(q, coded, q_before, before, min_n)
     adjusted = analysis.benjamini_hochberg([np.nan if c.difference is None else c.difference.pvalue for c in changes])
     changes = [
         dataclasses.replace(c, p_adjusted=None if np.isnan(p) else float(p))
@@ -282,21 +514,21 @@ async def _comparison(
     return Comparison(previous.slug, previous.title, q_before.version, tuple(changes))
 
 
-def _welch(now: np.ndarray, before: np.ndarray) -> analysis.MeanDifference | None:
+def _welch(now: np.ndarray, before: np.ndarray, min_n: int) -> analysis.MeanDifference | None:
     """Welch's test when each period has at least the minimum n (fewer answers are not published)."""
     now, before = now[~np.isnan(now)], before[~np.isnan(before)]
-    if min(now.size, before.size) < campaign_report.MIN_N:
+    if min(now.size, before.size) < min_n:
         return None
     return analysis.diff_means_ci(now, before, confidence=campaign_report.CONFIDENCE)
 
 
-def _mean(x: np.ndarray) -> float | None:
+def _mean(x: np.ndarray, min_n: int) -> float | None:
     x = x[~np.isnan(x)]
-    return float(x.mean()) if x.size >= campaign_report.MIN_N else None
+    return float(x.mean()) if x.size >= min_n else None
 
 
 def _composite_changes(
-    q: Questionnaire, coded: analysis.CodedItems, q_before: Questionnaire, before: analysis.CodedItems
+    q: Questionnaire, coded: analysis.CodedItems, q_before: Questionnaire, before: analysis.CodedItems, min_n: int
 ) -> list[Change]:
     now_dims, now_weights = campaign_report.dimension_spec(q)
     before_dims, before_weights = campaign_report.dimension_spec(q_before)
@@ -317,9 +549,9 @@ def _composite_changes(
             label,
             int((~np.isnan(a)).sum()),
             int((~np.isnan(b)).sum()),
-            _mean(a),
-            _mean(b),
-            _welch(a, b),
+            _mean(a, min_n),
+            _mean(b, min_n),
+            _welch(a, b, min_n),
             None,
         )
         for level, key, label, a, b in pairs
@@ -327,7 +559,7 @@ def _composite_changes(
 
 
 def _item_changes(
-    q: Questionnaire, coded: analysis.CodedItems, q_before: Questionnaire, before: analysis.CodedItems
+    q: Questionnaire, coded: analysis.CodedItems, q_before: Questionnaire, before: analysis.CodedItems, min_n: int
 ) -> list[Change]:
     before_ids = [i.id for i in q_before.rating_items()]
     out = []
@@ -338,7 +570,7 @@ def _item_changes(
         a_index, b_index = coded.index[:, col], before.index[:, b]
         x1, n1 = np.nansum(coded.satisfied[:, col]), (~np.isnan(coded.satisfied[:, col])).sum()
         x2, n2 = np.nansum(before.satisfied[:, b]), (~np.isnan(before.satisfied[:, b])).sum()
-        enough = min(n1, n2) >= campaign_report.MIN_N
+        enough = min(n1, n2) >= min_n
         out.append(
             Change(
                 "item",
@@ -346,12 +578,12 @@ def _item_changes(
                 item.text,
                 int(n1),
                 int(n2),
-                _mean(a_index),
-                _mean(b_index),
-                _welch(a_index, b_index),
+                _mean(a_index, min_n),
+                _mean(b_index, min_n),
+                _welch(a_index, b_index, min_n),
                 None,
-                rate_now=float(x1 / n1) if n1 >= campaign_report.MIN_N else None,
-                rate_before=float(x2 / n2) if n2 >= campaign_report.MIN_N else None,
+                rate_now=float(x1 / n1) if n1 >= min_n else None,
+                rate_before=float(x2 / n2) if n2 >= min_n else None,
                 rate_difference=analysis.diff_proportions_ci(x1, n1, x2, n2, confidence=campaign_report.CONFIDENCE)
                 if enough
                 else None,
@@ -379,14 +611,32 @@ def flag_counts(left_out: tuple[LeftOut, ...]) -> dict[str, int]:
     return dict(count.most_common())
 
 
-def _comments(q: Questionnaire, rows: list[dict[str, Any]]) -> tuple[Comment, ...]:
-    """Free-text answers with phone and ID numbers masked, times to the hour, newest first."""
+def _comments(q: Questionnaire, rows: list[dict[str, Any]]) -> tuple[tuple[tuple[str, ...], Comment], ...]:
+    """Free-text answers with phone and ID numbers masked, times to the hour, newest first; each with
+    the dimensions its resident named among the answers of the questionnaire's multi items."""
     texts = [i for i in q.items if i.type in TEXT_TYPES]
+    dimension_ids = [d.id for d in q.dimensions]
+    reasons = [i for i in q.items if i.type == "multi"]
     out = []
     for row in sorted(rows, key=lambda r: r["submitted_at"], reverse=True):
         hour = privacy.to_hour(row["submitted_at"])
+        named: list[str] = []
+        for item in reasons:
+            chosen = row["answers"].get(item.id)
+            if isinstance(chosen, list):
+                named += [d for d in dimension_ids if d in chosen and d not in named]
         for item in texts:
             value = row["answers"].get(item.id)
             if isinstance(value, str) and value.strip():
-                out.append(Comment(item.text, privacy.mask_text(value), hour and local(hour)))
+                out.append((tuple(named), Comment(item.text, privacy.mask_text(value), hour and local(hour))))
     return tuple(out)
+
+
+def _comment_groups(
+    q: Questionnaire, comments: tuple[tuple[tuple[str, ...], Comment], ...]
+) -> tuple[CommentGroup, ...]:
+    """Comments by the dimension their resident named (in the questionnaire's order; a comment whose
+    resident named two is under both), then those naming none."""
+    groups = [CommentGroup(d.id, d.title, tuple(c for named, c in comments if d.id in named)) for d in q.dimensions]
+    rest = CommentGroup(None, None, tuple(c for named, c in comments if not named))
+    return tuple(g for g in [*groups, rest] if g.comments)

@@ -147,12 +147,40 @@ class AssessmentController(Controller):
         found: NamedDependency[periods.Period],
         data: URLEncodedBody[dict[str, Any]],
     ) -> Template | Redirect:
-        """A correcting snapshot, recomputed from the responses stored now, with the reason given."""
+        """A correcting snapshot, recomputed from the responses stored now, with the reason given, once
+        confirmed; without the confirmation, show what it would do."""
+        reason = str(data.get("reason", "")).strip()
+        if reason and found.status == PeriodStatus.closed and not confirmed(data):
+            return await _confirm_correction(found, reason)
         try:
             await periods.correct(found, request.user.username, str(data.get("reason", "")))
         except periods.AssessmentError as exc:
             return await _league_page(request.user, found, exc)
         return Redirect(path=f"/assessments/{found.slug}", status_code=303)
+
+
+async def _confirm_correction(found: periods.Period, reason: str) -> Template:
+    latest = await periods.latest_snapshot(found)
+    will = [
+        Said(
+            N_("按现在存储的答卷重新计算“%(title)s”，封存为第 %(n)s 号快照，原因“%(reason)s”一并保存，不能再改。"),
+            {
+                "title": found.display_title(current_language.get()),
+                "n": (latest.number if latest else 0) + 1,
+                "reason": reason,
+            },
+        ),
+        Said(N_("之前的快照都保留，仍可核验；考核结果以最新的快照为准。")),
+    ]
+    return confirmation(
+        N_("更正考核结果"),
+        will,
+        pending_lines(await periods.pending(found)),
+        action=f"/assessments/{found.slug}/correct",
+        back=f"/assessments/{found.slug}",
+        button=N_("确认更正"),
+        fields={"reason": reason},
+    )
 
 
 # The case rates a scheme's `case_handling.measure` names, as the league and its appendix label them.

@@ -32,19 +32,21 @@ from survey_app.web import stores
 
 IDLE_TIMEOUT_S = 30 * 60
 ABSOLUTE_TIMEOUT_S = 12 * 3600
-# Failed logins allowed per window before sign-in pauses. Per account it stops password guessing;
-# per address it is higher, because a whole office or mobile carrier can share one address.
+# Failed logins allowed per window before sign-in pauses (see `LoginThrottle`). Per account and
+# address it stops password guessing; per address it is higher, because a whole office or mobile
+# carrier can share one address.
 THROTTLE_WINDOW_S = 15 * 60
 MAX_FAILURES_PER_ACCOUNT = 10
 MAX_FAILURES_PER_ADDRESS = 50
 # Resident pages never need a session: storing one per QR scan would flood the store.
 # The API's OpenAPI schema describes shapes, never data; /r is the resident's receipt lookup.
-PUBLIC_PATHS = ["^/q/", "^/lang/", "^/size/", "^/favicon.ico$", "^/$", "^/r$", "^/api/v1/schema"]
+PUBLIC_PATHS = ["^/q/", "^/k(/|$)", "^/lang/", "^/size/", "^/favicon.ico$", "^/$", "^/r$", "^/api/v1/schema"]
 API_PATH = "/api/"
 SESSION_COOKIE = "minping_session"
 NOT_SIGNED_IN = "sign in first (staff session)"
 _NEW_SESSION_ID = "minping.new_session_id"
 _ROTATE = "_rotate"
+_CREDENTIAL = "credential"
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):
@@ -72,14 +74,19 @@ class RotatingSessionConfig(ServerSideSessionConfig):
 
 
 async def retrieve_user(session: dict[str, Any], connection: ASGIConnection[Any, Any, Any, Any]) -> StaffMember | None:
-    """The member of a live session; an expired session is emptied so it ends server-side."""
+    """The member of a live session; an expired session, or one made with a credential that has
+    changed since (password, role, scope) or of a disabled account, is emptied so it ends server-side."""
     now = time.time()
     user_id, login_at, seen = session.get("uid"), session.get("login_at", 0), session.get("seen", 0)
     if user_id is None or now - seen > IDLE_TIMEOUT_S or now - login_at > ABSOLUTE_TIMEOUT_S:
         session.clear()
         return None
+    member = await accounts.get(user_id)
+    if member is None or session.get(_CREDENTIAL) != member.credential:
+        session.clear()
+        return None
     session["seen"] = now
-    return await accounts.get(user_id)
+    return member
 
 
 def session_auth() -> SessionAuth[StaffMember, ServerSideSessionBackend]:
@@ -101,11 +108,25 @@ def session_auth() -> SessionAuth[StaffMember, ServerSideSessionBackend]:
     )
 
 
+def _member(connection: ASGIConnection[Any, Any, Any, Any]) -> StaffMember | None:
+    """The signed-in member, if any. `connection.user` raises when the session middleware did not run,
+    which it does not for OPTIONS; so the scope is read instead."""
+    user = connection.scope.get("user")
+    return user if isinstance(user, StaffMember) else None
+
+
+def _asks_for_methods(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    # OPTIONS runs no handler and reads no data: Litestar answers it with the route's methods, as on
+    # public routes. Without a session it cannot be told apart from a member's, so it is not guarded.
+    return connection.scope.get("method") == "OPTIONS"
+
+
 def requires(*roles: Role) -> Any:
     """A guard: only these roles may use the route (others get 404, so nothing is revealed)."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if not isinstance(connection.user, StaffMember) or connection.user.role not in roles:
+        member = _member(connection)
+        if not _asks_for_methods(connection) and (member is None or member.role not in roles):
             raise NotFoundException()
 
     guard.__name__ = f"requires_{'_'.join(roles)}"
@@ -114,18 +135,43 @@ def requires(*roles: Role) -> Any:
 
 def requires_full_scope(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """A guard for city-wide pages (e.g. the audit trail): members limited to a subtree get 404."""
-    if not isinstance(connection.user, StaffMember) or not connection.user.sees_everything:
+    member = _member(connection)
+    if not _asks_for_methods(connection) and (member is None or not member.sees_everything):
         raise NotFoundException()
 
 
-async def _failures(store: Store, key: str) -> int:
-    value = await store.get(key)
-    return int(value) if value else 0
+@dataclass(frozen=True)
+class LoginThrottle:
+    """Failed sign-ins counted per address, per account from that address, and per account.
 
+    An address pauses after MAX_FAILURES_PER_ADDRESS failures, whichever accounts it tried; an account
+    pauses for an address after MAX_FAILURES_PER_ACCOUNT failures from it. An account that failed that
+    often in all (guessed at from many addresses) pauses only for the addresses that failed for it: a
+    flood from elsewhere never locks out its owner, and a botnet gets one guess per address and window.
+    The address is the socket's, or the one a trusted proxy reports (`minping serve --forwarded-allow-ips`).
+    """
 
-async def _count_failure(store: Store, key: str) -> None:
-    # Not atomic across workers; the bound is approximate, which is enough to stop guessing.
-    await store.set(key, str(await _failures(store, key) + 1), expires_in=THROTTLE_WINDOW_S)
+    store: Store
+
+    async def paused(self, username: str, address: str) -> bool:
+        account, here, anywhere = [await self._failures(key) for key in self._keys(username, address)]
+        if anywhere >= MAX_FAILURES_PER_ADDRESS or here >= MAX_FAILURES_PER_ACCOUNT:
+            return True
+        return here > 0 and account >= MAX_FAILURES_PER_ACCOUNT
+
+    async def failed(self, username: str, address: str) -> None:
+        # Not atomic across workers; the bound is approximate, which is enough to stop guessing.
+        for key in self._keys(username, address):
+            await self.store.set(key, str(await self._failures(key) + 1), expires_in=THROTTLE_WINDOW_S)
+
+    @staticmethod
+    def _keys(username: str, address: str) -> tuple[str, str, str]:
+        account = username.lower()
+        return f"account:{account}", f"account:{account}|address:{address}", f"address:{address}"
+
+    async def _failures(self, key: str) -> int:
+        value = await self.store.get(key)
+        return int(value) if value else 0  # written by `failed` alone
 
 
 def _safe_next(target: str) -> str:
@@ -144,18 +190,16 @@ class AuthController(Controller):
         """Sign in, or say why not without revealing whether the username exists."""
         username, password = str(data.get("username", "")).strip(), str(data.get("password", ""))
         target = _safe_next(str(data.get("next", "/staff/")))
-        store = request.app.stores.get(stores.THROTTLE)
-        keys = (f"account:{username.lower()}", f"address:{request.client.host if request.client else '-'}")
-        limits = (MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS)
-        if any([await _failures(store, k) >= limit for k, limit in zip(keys, limits, strict=True)]):
+        throttle = LoginThrottle(request.app.stores.get(stores.THROTTLE))
+        address = request.client.host if request.client else "-"
+        if await throttle.paused(username, address):
             return _login_page(target, N_("登录失败次数过多，请 15 分钟后再试。"), HTTP_429_TOO_MANY_REQUESTS)
         user = await accounts.authenticate(username, password)
         if user is None:
-            for key in keys:
-                await _count_failure(store, key)
+            await throttle.failed(username, address)
             return _login_page(target, N_("用户名或密码不正确。"), HTTP_401_UNAUTHORIZED)
         now = time.time()
-        request.set_session({"uid": user.id, "login_at": now, "seen": now, _ROTATE: True})
+        request.set_session({"uid": user.id, "login_at": now, "seen": now, _CREDENTIAL: user.credential, _ROTATE: True})
         return Redirect(path=target, status_code=303)
 
     @post("/logout", name="auth:logout")
@@ -172,9 +216,13 @@ class AuthController(Controller):
         self, request: Request[StaffMember, Any, Any], data: URLEncodedBody[dict[str, Any]]
     ) -> Template:
         try:
-            await accounts.change_password(request.user, str(data.get("current", "")), str(data.get("new", "")))
+            changed = await accounts.change_password(
+                request.user, str(data.get("current", "")), str(data.get("new", ""))
+            )
         except accounts.AccountError as exc:
             return Template("staff/password.html", context={"error": exc, "done": False}, status_code=422)
+        # Every other session of the account has ended; this one carries on, with a new id.
+        request.set_session({**request.session, _CREDENTIAL: changed.credential, _ROTATE: True})
         return Template("staff/password.html", context={"error": None, "done": True})
 
 

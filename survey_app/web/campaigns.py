@@ -17,7 +17,7 @@ from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from analysis.sampling import sample_size_for_proportion
-from survey_app import accounts, ballots, campaigns, invitations, links, localtime, qrcodes, quarantine, units
+from survey_app import accounts, ballots, campaigns, invitations, links, localtime, parsing, qrcodes, quarantine, units
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import CampaignError
 from survey_app.i18n import N_, Refusal
@@ -127,7 +127,7 @@ class CampaignController(Controller):
         data: URLEncodedBody[dict[str, Any]],
     ) -> Redirect:
         """Issue a link for one unit, e.g. for a second poster site."""
-        unit_id = _int(data.get("unit"))
+        unit_id = parsing.integer(data.get("unit"))
         if unit_id is None:
             raise ValidationException("choose a unit")
         if not campaign_scope.units.covers(unit_id):
@@ -201,6 +201,9 @@ class CampaignController(Controller):
             {
                 "link": link,
                 "url": campaigns.public_url(base, link.token),
+                "typed_url": campaigns.short_url(base, link.short_code)
+                if link.short_code
+                else campaigns.public_url(base, link.token),
                 "qr_svg": qrcodes.svg(campaigns.public_url(base, link.token)).decode(),
             }
             for link in await _active_links(campaign_scope, unit)
@@ -258,7 +261,7 @@ def _ballot_settings(data: dict[str, Any]) -> ballots.BallotSettings:
     values: dict[str, int | None] = {}
     for name in ("revision_minutes", "link_hourly_limit", "campaign_hourly_limit"):
         text = str(data.get(name, "")).strip()
-        values[name] = _int(text) if text else None
+        values[name] = parsing.integer(text) if text else None
         if text and values[name] is None:
             raise Refusal(N_("请填写整数。"))
     return ballots.BallotSettings(
@@ -286,13 +289,6 @@ def _file_safe(text: str) -> str:
     return re.sub(r'[\\/:*?"<>|\s]+', "_", text).strip("_")
 
 
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value))
-    except ValueError:
-        return None
-
-
 async def _form_page(user: StaffMember, values: dict[str, Any], error: CampaignError | None) -> Template:
     visible = await accounts.visible_unit_ids(user)
     context = {
@@ -314,7 +310,7 @@ async def _create_from_form(user: StaffMember, data: dict[str, Any]) -> str:
         raise CampaignError(N_("代码须为 2–63 个小写字母、数字或横线，例如 community-2026-q1。"))
     if not title:
         raise CampaignError(N_("请填写评议活动名称。"))
-    questionnaire_id, root = _int(data.get("questionnaire")), _int(data.get("root"))
+    questionnaire_id, root = parsing.integer(data.get("questionnaire")), parsing.integer(data.get("root"))
     if questionnaire_id is None or questionnaire_id not in {q.id for q in await campaigns.questionnaire_choices()}:
         raise CampaignError(N_("请选择问卷。"))
     opens, closes = _date(data.get("opens")), _date(data.get("closes"))
@@ -339,7 +335,7 @@ async def _create(
     data: dict[str, Any],
 ) -> str:
     margin = _percent(data.get("margin"))
-    fixed = _int(data.get("target")) or DEFAULT_TARGET
+    fixed = parsing.integer(data.get("target")) or DEFAULT_TARGET
     targets = {
         u.id: sample_size_for_proportion(margin, u.population) if margin and u.population else fixed for u in chosen
     }

@@ -2,6 +2,7 @@
 
 Everyone signed in reads the cases of the units they may see; workers (and admins) move them on,
 reply and appeal; assessors (and admins) decide appeals. A case outside a member's scope is 404.
+Closing a case and deciding an appeal cannot be undone: both are done from their confirmation page.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from survey_app.cases import appeals, records, workflow
 from survey_app.cases.figures import figures_of
 from survey_app.cases.records import CaseDetail
 from survey_app.cases.workflow import CaseError
-from survey_app.i18n import N_, Refusal
+from survey_app.i18n import N_, Refusal, current_language, gettext
 from survey_app.tables import Role
 from survey_app.web.auth import requires
-from survey_app.web.common import STATE_LABELS
+from survey_app.web.common import STATE_LABELS, Said, confirmation, confirmed
 
 APPEAL_LABELS = {
     "pending": N_("申诉待复核"),
@@ -44,6 +45,8 @@ EVENT_LABELS = {
     "continues": N_("续接修改前评价的案件"),
     "redated": N_("按官方放假安排重算期限（原为估算）"),
 }
+CLOSING = {s.value for s in workflow.CLOSED_STATES}  # moves that end a case for good
+OUTCOMES = ("uphold", "reject")
 FIGURES_DAYS = 365  # the case list's figures cover cases opened in the last year unless asked otherwise
 
 
@@ -116,9 +119,14 @@ class CaseController(Controller):
         case: NamedDependency[CaseDetail],
         data: URLEncodedBody[dict[str, Any]],
     ) -> Template | Redirect:
-        return await _act(
-            case, workflow.move(request.user, case.row.id, str(data.get("to", "")), str(data.get("note", "")))
-        )
+        """Move the case on; closing it is done from its confirmation page."""
+        to, note = str(data.get("to", "")), str(data.get("note", ""))
+        if to in CLOSING and not confirmed(data):
+            try:
+                return _confirm_closing(case, to, workflow.checked_move(case.row.state, to, note))
+            except CaseError as exc:
+                return _case_page(case, exc, HTTP_422_UNPROCESSABLE_ENTITY)
+        return await _act(case, workflow.move(request.user, case.row.id, to, note))
 
     @post(
         "/cases/{case_id:int}/reply",
@@ -161,8 +169,17 @@ class CaseController(Controller):
         case: NamedDependency[CaseDetail],
         data: URLEncodedBody[dict[str, Any]],
     ) -> Template | Redirect:
-        uphold = str(data.get("outcome", "")) == "uphold"
-        return await _act(case, appeals.decide(request.user, case.row.id, uphold, str(data.get("reason", ""))))
+        """Uphold or reject the appeal from its confirmation page; without the confirmation, show it."""
+        outcome, reason = str(data.get("outcome", "")), str(data.get("reason", ""))
+        try:
+            if outcome not in OUTCOMES:
+                raise CaseError(N_("请选择申诉成立或驳回申诉。"))
+            reason = appeals.checked_decision(request.user, case.case, reason)
+        except CaseError as exc:
+            return _case_page(case, exc, HTTP_422_UNPROCESSABLE_ENTITY)
+        if not confirmed(data):
+            return _confirm_decision(case, outcome, reason)
+        return await _act(case, appeals.decide(request.user, case.row.id, outcome == "uphold", reason))
 
     @get("/appeals", name="cases:appeals", guards=[requires(Role.admin, Role.assessor)])
     async def list_appeals(self, request: Request[StaffMember, Any, Any]) -> Template:
@@ -178,6 +195,66 @@ async def _act(case: CaseDetail, action: Any) -> Template | Redirect:
     except CaseError as exc:
         return _case_page(case, exc, HTTP_422_UNPROCESSABLE_ENTITY)
     return Redirect(path=f"/staff/cases/{case.row.id}", status_code=303)
+
+
+def _confirm_closing(case: CaseDetail, to: str, note: str) -> Template:
+    """What closing the case does (for good, the number deleted) and what is still missing."""
+    row = case.row
+    unit = row.unit_display_name(current_language.get())
+    will = [
+        Said(
+            N_("案件 #%(id)s（%(unit)s）以“%(state)s”办结，之后不能再改回办理中。"),
+            {"id": row.id, "unit": unit, "state": gettext(STATE_LABELS[to])},
+        ),
+        Said(N_("说明“%(note)s”和您的名字记入案件时间线和操作记录。"), {"note": note}),
+    ]
+    if row.has_contact:
+        will.append(Said(N_("居民留下的回访电话随即删除（它只为回访而留）。")))
+    pending = []
+    if row.state == "new":
+        pending.append(Said(N_("还没有回访居民核实情况。")))
+    if not case.case["reply"]:
+        pending.append(Said(N_("还没有答复居民：居民凭回执编号查询时看不到答复。")))
+    if row.appeal == "pending":
+        pending.append(Said(N_("申诉尚未复核。")))
+    return confirmation(
+        N_("办结这个案件"),
+        will,
+        pending,
+        action=f"/staff/cases/{row.id}/state",
+        back=f"/staff/cases/{row.id}",
+        button=N_("确认办结"),
+        fields={"to": to, "note": note},
+    )
+
+
+def _confirm_decision(case: CaseDetail, outcome: str, reason: str) -> Template:
+    """What upholding (the rating leaves the score, the case closes) or rejecting (final) does."""
+    row = case.row
+    if outcome == "uphold":
+        unit = row.unit_display_name(current_language.get())
+        will = [
+            Said(
+                N_("申诉成立：答卷 #%(id)s 不计入“%(unit)s”的得分，也不计入考核；案件以“申诉成立，不计入”办结。"),
+                {"id": case.case["response"], "unit": unit},
+            )
+        ]
+        if row.has_contact:
+            will.append(Said(N_("居民留下的回访电话随即删除（它只为回访而留）。")))
+    else:
+        will = [Said(N_("驳回申诉：这条差评照常计分，案件继续办理；这个案件不能再申诉。"))]
+    will.append(
+        Said(N_("复核意见“%(reason)s”和您的名字记入案件时间线和操作记录；复核结果不能更改。"), {"reason": reason})
+    )
+    return confirmation(
+        N_("复核申诉"),
+        will,
+        [],
+        action=f"/staff/cases/{row.id}/decision",
+        back=f"/staff/cases/{row.id}",
+        button=N_("确认申诉成立") if outcome == "uphold" else N_("确认驳回申诉"),
+        fields={"outcome": outcome, "reason": reason},
+    )
 
 
 def _case_page(case: CaseDetail, error: Refusal | None = None, status: int = 200) -> Template:

@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_410_GONE
 
-from survey_app import accounts, campaigns, quarantine
+from survey_app import accounts, campaigns, parsing, quarantine
 from survey_app.accounts import StaffMember, UnitScope
+from survey_app.assessment import rules
 from survey_app.campaigns import CampaignInfo, LinkState, PublicLink
 from survey_app.i18n import N_, gettext
 from survey_app.reporting import campaign_report
@@ -43,6 +46,14 @@ def use_text_size(request: Request[Any, Any, Any], size: str) -> None:
 def base_url(request: Request[Any, Any, Any]) -> str:
     """The configured public origin, or the address this request reached."""
     return get_settings().public_base_url or str(request.base_url).rstrip("/")
+
+
+def path_ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard on every route: an integer in the address beyond what the database holds names nothing
+    (404), and is never handed to a lookup (SQLite would raise OverflowError)."""
+    for value in connection.path_params.values():
+        if isinstance(value, int) and parsing.integer(value) is None:
+            raise NotFoundException()
 
 
 async def provide_link(token: FromPath[str]) -> PublicLink:
@@ -84,16 +95,21 @@ async def provide_scope(slug: FromPath[str], request: Request[StaffMember, Any, 
     return CampaignScope(campaign, scope, may_run)
 
 
+async def provide_rule(slug: FromPath[str]) -> campaign_report.SampleRule:
+    """The sample-size rule the campaign's pages score by and state: its scheme's, else Minping's."""
+    return await rules.of_campaign(slug)
+
+
 async def provide_report(
     slug: FromPath[str], request: Request[StaffMember, Any, Any], channel: FromQuery[str] = ""
 ) -> campaign_report.Report:
-    """The campaign's report over the member's units, from all channels or those in `?channel=qr,paper`;
-    404 when the campaign has none of the member's units."""
+    """The campaign's report by its rule over the member's units, from all channels or those in
+    `?channel=qr,paper`; 404 when the campaign has none of the member's units."""
     chosen = [c for c in channel.split(",") if c] or None
     if chosen and not set(chosen) <= {c.value for c in Channel}:
         raise ValidationException("unknown channel")
     try:
-        report = await campaign_report.build(slug, chosen)
+        report = await campaign_report.build(slug, chosen, rule=await provide_rule(slug))
     except campaign_report.ReportError as exc:
         raise NotFoundException(str(exc)) from exc
     visible = campaign_report.restrict(report, await accounts.visible_unit_ids(request.user))

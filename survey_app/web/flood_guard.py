@@ -1,4 +1,4 @@
-"""The flood guard on residents' posts: a counter per client address and minute.
+"""The flood guard on residents' posts and receipt lookups: a counter per client address and minute.
 
 It is deliberately generous. Residents behind one carrier-grade NAT share an address, and a
 community hall's Wi-Fi puts a whole meeting behind one, so a tight per-address limit would lock
@@ -6,8 +6,8 @@ honest residents out of each other's way; that is what the campaigns' own hourly
 and per campaign are for (survey_app/ballots.py). This guard only stops a single machine from
 hammering the server. Its store is `rate_limit` (survey_app/web/stores.py: Redis when MINPING_REDIS_URL is set, so all
 workers share the counts; per process in memory otherwise, which makes the bound N× with N workers).
-Behind a reverse proxy, serve with uvicorn's --proxy-headers and --forwarded-allow-ips, or every
-resident shares the proxy's address.
+Behind a reverse proxy, serve with `minping serve --forwarded-allow-ips <proxy>`, or every
+resident shares the proxy's address (and no client is believed about its own address).
 
 Over the limit the guard answers before the body is read, where the answers cannot be shown again.
 So a handler that shows a resident's form declares `opt=SHOWS_FORM_AGAIN`: an over-limit post to it
@@ -40,6 +40,11 @@ _OPT = "flood_guard_shows_form_again"
 SHOWS_FORM_AGAIN = {_OPT: True}
 _MARK = "minping_flood_refusal"
 TOO_FAST = N_("提交太频繁，请稍后再试：等一分钟再提交即可，您填写的答案已保留。")
+# Receipt lookups (/r?code=…) per address and minute. The code is the only key to a case's state, so
+# guessing is what this stops: a resident looks up a code or two, and a whole NAT rarely 30 a minute.
+LOOKUPS_PER_MINUTE = 30
+_RECEIPT_PATH = "/r"
+TOO_MANY_LOOKUPS = N_("查询太频繁，请一分钟后再试。")
 
 
 class TooFast(Refusal):
@@ -47,8 +52,8 @@ class TooFast(Refusal):
 
     status_code = HTTP_429_TOO_MANY_REQUESTS
 
-    def __init__(self, headers: dict[str, str]) -> None:
-        super().__init__(TOO_FAST)
+    def __init__(self, headers: dict[str, str], message: str = TOO_FAST) -> None:
+        super().__init__(message)
         self.headers = headers
 
 
@@ -74,30 +79,38 @@ class FloodGuard:
         lock = anyio.Lock()  # get-then-set must not interleave within the process
 
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if (
-                scope["type"] == ScopeType.HTTP
-                and scope["method"] == "POST"
-                and scope["path"].startswith(_RESIDENT_PATH)
-            ):
+            counted = self._counted(scope) if scope["type"] == ScopeType.HTTP else None
+            if counted is not None:
+                kind, limit, message = counted
                 store = scope["litestar_app"].stores.get(self.store)
                 client = scope.get("client")
-                key = f"flood::{client[0] if client else '-'}"
+                key = f"{kind}::{client[0] if client else '-'}"
                 async with lock:
                     now = int(time.time())
                     count, reset = _read(await store.get(key), now)
-                    over = count >= self.posts_per_minute
+                    over = count >= limit
                     if not over:
                         await store.set(key, f"{count + 1} {reset}", expires_in=max(1, reset - now))
                 if over:
                     wait = str(max(1, reset - now))
-                    headers = {"RateLimit-Limit": str(self.posts_per_minute), "RateLimit-Remaining": "0"}
+                    headers = {"RateLimit-Limit": str(limit), "RateLimit-Remaining": "0"}
                     headers |= {"RateLimit-Reset": wait, "Retry-After": wait}
                     if not scope["route_handler"].opt.get(_OPT):
                         raise TooManyRequestsException(headers=headers)
-                    scope.setdefault("state", {})[_MARK] = TooFast(headers)
+                    scope.setdefault("state", {})[_MARK] = TooFast(headers, message)
             await app(scope, receive, send)
 
         return middleware
+
+    def _counted(self, scope: Scope) -> tuple[str, int, str] | None:
+        """(counter, limit a minute, message over it) for a resident's post or a receipt lookup; None
+        for anything else, which passes untouched."""
+        method = scope.get("method")
+        if method == "POST" and scope["path"].startswith(_RESIDENT_PATH):
+            return "flood", self.posts_per_minute, TOO_FAST
+        if method == "GET" and scope["path"] == _RECEIPT_PATH and b"code=" in scope["query_string"]:
+            return "lookup", LOOKUPS_PER_MINUTE, TOO_MANY_LOOKUPS
+        return None
 
 
 def _read(value: bytes | None, now: int) -> tuple[int, int]:
@@ -115,5 +128,5 @@ def refusal(request: Request[Any, Any, Any]) -> TooFast | None:
 
 
 def resident_flood_guard(posts_per_minute: int) -> FloodGuard:
-    """Limit residents' POSTs per client address; every other request passes untouched."""
+    """Limit residents' POSTs and receipt lookups per client address; every other request passes untouched."""
     return FloodGuard(posts_per_minute)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
-from survey_app import campaigns, invitations, links, qrcodes
+from survey_app import campaigns, invitations, links, parsing, qrcodes
 from survey_app.i18n import N_, Refusal
 from survey_app.web.auth import requires
 from survey_app.web.common import STAFF, CampaignScope, base_url, provide_scope
@@ -35,7 +35,7 @@ class InvitationController(Controller):
     ) -> Template | Redirect:
         """Issue a batch of one-time codes for one of the member's units, then show its sheet."""
         slug = campaign_scope.campaign.slug
-        unit_id, count = _int(data.get("unit")), _int(data.get("count"))
+        unit_id, count = parsing.integer(data.get("unit")), parsing.integer(data.get("count"))
         if unit_id is not None and not campaign_scope.units.covers(unit_id):
             raise NotFoundException()
         try:
@@ -89,10 +89,3 @@ class InvitationController(Controller):
 def _refused(campaign_scope: CampaignScope, error: Refusal) -> Template:
     context = {"c": campaign_scope.campaign, "error": error}
     return Template("staff/invitations_refused.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None

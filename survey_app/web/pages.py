@@ -1,4 +1,4 @@
-"""Site-wide pages: the home page, the language switch, and error pages."""
+"""Site-wide pages: the home page, typing a poster's code, the language and size switches, and error pages."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException, InternalServerException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
-from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_404_NOT_FOUND, HTTP_500_INTERNAL_SERVER_ERROR
 
+from survey_app import campaigns
 from survey_app.i18n import LANG_COOKIE, LANGUAGES, current_language
 from survey_app.web.common import TEXT_SIZE_COOKIE, TEXT_SIZES, use_text_size
 
@@ -23,6 +24,26 @@ PREFERENCE_FIELDS = {"_lang": (LANG_COOKIE, LANGUAGES), "_size": (TEXT_SIZE_COOK
 async def home() -> Template:
     """Tell a resident how to take part, and staff where to sign in."""
     return Template("home.html")
+
+
+@get("/k", name="type_code", include_in_schema=False)
+async def type_code(code: FromQuery[str] = "") -> Template | Redirect:
+    """Where a resident types the code printed under a poster's QR code: on to its form, or the
+    field again saying the code was not found."""
+    token = await campaigns.token_of_code(code) if code else None
+    if token is not None:
+        return Redirect(path=f"/q/{token}", status_code=303)
+    status = HTTP_404_NOT_FOUND if code else 200
+    return Template("public/code.html", context={"code": code[:20]}, status_code=status)
+
+
+@get("/k/{code:str}", name="short_code", include_in_schema=False)
+async def short_code(code: FromPath[str]) -> Redirect:
+    """The short address a poster prints for typing (`/k/ABCD-EFGH`): the same form as its QR code."""
+    token = await campaigns.token_of_code(code)
+    if token is None:
+        return Redirect(path="/k", query_params={"code": code[:20]}, status_code=303)
+    return Redirect(path=f"/q/{token}", status_code=303)
 
 
 @get("/favicon.ico", name="favicon", include_in_schema=False)

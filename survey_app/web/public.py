@@ -134,12 +134,20 @@ class PublicController(Controller):
         return Template("public/thanks.html", context={"link": link, "receipt": r, "callback": callback})
 
     @get("/qr.svg", name="public:qr_svg")
-    async def qr_svg(self, link: NamedDependency[PublicLink], request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def qr_svg(
+        self, link: NamedDependency[PublicLink], request: Request[Any, Any, Any]
+    ) -> Response[bytes] | Template:
+        if link.state == LinkState.revoked:  # a revoked code is not handed out again
+            return _state_page(link)
         url = campaigns.public_url(base_url(request), link.token)
         return Response(qrcodes.svg(url), media_type="image/svg+xml", headers=IMAGE_CACHE)
 
     @get("/qr.png", name="public:qr_png")
-    async def qr_png(self, link: NamedDependency[PublicLink], request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def qr_png(
+        self, link: NamedDependency[PublicLink], request: Request[Any, Any, Any]
+    ) -> Response[bytes] | Template:
+        if link.state == LinkState.revoked:
+            return _state_page(link)
         url = campaigns.public_url(base_url(request), link.token)
         return Response(qrcodes.png(url), media_type="image/png", headers=IMAGE_CACHE)
 
@@ -148,8 +156,11 @@ class PublicController(Controller):
         """An A4 poster to print: title, unit, instructions, the QR code and the address spelled out."""
         if link.state == LinkState.revoked:
             return _state_page(link)
-        url = campaigns.public_url(base_url(request), link.token)
-        return Template("public/poster.html", context={"link": link, "url": url, "qr_svg": qrcodes.svg(url).decode()})
+        base = base_url(request)
+        url = campaigns.public_url(base, link.token)
+        typed = campaigns.short_url(base, link.short_code) if link.short_code else url
+        context = {"link": link, "url": url, "typed_url": typed, "qr_svg": qrcodes.svg(url).decode()}
+        return Template("public/poster.html", context=context)
 
 
 def _form_page(

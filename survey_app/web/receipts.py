@@ -62,10 +62,19 @@ async def _thanks_again(link: PublicLink, receipt: str, phone: str, error: Refus
     return Template("public/thanks.html", context=context, status_code=status_code)
 
 
-@get("/r", name="public:receipt", include_in_schema=False)
-async def receipt_status(code: FromQuery[str] = "") -> Template:
-    """Type a receipt code, see the case's state and the unit's reply."""
+@get("/r", name="public:receipt", include_in_schema=False, opt=flood_guard.SHOWS_FORM_AGAIN)
+async def receipt_status(request: Request[Any, Any, Any], code: FromQuery[str] = "") -> Template:
+    """Type a receipt code, see the case's state and the unit's reply; over the lookups allowed a
+    minute (flood_guard), the page again with the code as typed and when to try again."""
+    context: dict[str, Any] = {"code": code.strip()[:20], "status": None, "unknown": False, "refusal": None}
+    context["state_labels"] = STATE_LABELS
+    if (too_fast := flood_guard.refusal(request)) is not None:
+        page = Template(
+            "public/receipt.html", context=context | {"refusal": too_fast}, status_code=too_fast.status_code
+        )
+        page.headers.update(too_fast.headers)
+        return page
     status = await records.receipt_status(code) if code.strip() else None
     unknown = bool(code.strip()) and status is None
-    context = {"code": code.strip()[:20], "status": status, "unknown": unknown, "state_labels": STATE_LABELS}
+    context |= {"status": status, "unknown": unknown}
     return Template("public/receipt.html", context=context, status_code=HTTP_404_NOT_FOUND if unknown else 200)

@@ -3,6 +3,7 @@ a strict Content-Security-Policy (no scripts at all, no third-party anything).""
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from contextvars import ContextVar
 
@@ -63,3 +64,42 @@ def refuse_nul_middleware(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send)
 
     return middleware
+
+
+def allowed_hosts_middleware(app: ASGIApp) -> ASGIApp:
+    """400 for a Host that is not ours, when no public origin is configured.
+
+    Without `MINPING_PUBLIC_BASE_URL` the origin in QR codes, posters and links is the address the
+    request reached (web/common.py: base_url); a request with `Host: evil.example` would print that
+    into a poster or a publicly cached qr.png. So then only loopback names and `MINPING_ALLOWED_HOSTS`
+    are served. With a public origin configured, every address printed is that one, whatever the Host.
+    """
+    settings = get_settings()
+    if settings.public_base_url:
+        return app
+    allowed = frozenset(settings.allowed_hosts)
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            host = next((value for name, value in scope["headers"] if name == b"host"), None)
+            if host is not None and not _served(host, allowed):
+                raise ClientException(status_code=HTTP_400_BAD_REQUEST, detail="unknown host")
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def _served(header: bytes, allowed: frozenset[str]) -> bool:
+    """Whether the Host header (name or address, with or without a port) is loopback or allowed."""
+    host = header.decode("latin-1").strip().lower()
+    if host.startswith("["):  # [::1]:8000
+        name = host[1 : host.find("]")] if "]" in host else ""
+    else:
+        name = host.rpartition(":")[0] if ":" in host else host
+    name = name.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost") or name in allowed:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
