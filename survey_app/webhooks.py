@@ -399,21 +399,21 @@ async def deliver(client: httpx.AsyncClient, now: datetime | None = None) -> int
         error = await _post(client, d)
         attempts = d["attempts"] + 1
         if error is None:
-            changes_: dict[Any, Any] = {
+            outcome: dict[Any, Any] = {
                 WebhookDelivery.state: DeliveryState.delivered,
                 WebhookDelivery.delivered_at: datetime.now(UTC),
                 WebhookDelivery.last_error: "",
             }
             taken += 1
         elif attempts >= MAX_ATTEMPTS:
-            changes_ = {WebhookDelivery.state: DeliveryState.dead, WebhookDelivery.last_error: error}
+            outcome = {WebhookDelivery.state: DeliveryState.dead, WebhookDelivery.last_error: error}
         else:
             wait = BACKOFF_S[min(attempts, len(BACKOFF_S)) - 1]
-            changes_ = {
+            outcome = {
                 WebhookDelivery.next_attempt_at: now + timedelta(seconds=wait),
                 WebhookDelivery.last_error: error,
             }
-        await WebhookDelivery.update({**changes_, WebhookDelivery.attempts: attempts}).where(
+        await WebhookDelivery.update({**outcome, WebhookDelivery.attempts: attempts}).where(
             WebhookDelivery.id == d["id"]
         )
     return taken
