@@ -171,7 +171,7 @@ def pending_lines(waiting: quarantine.Pending, *, campaigns: bool = True) -> lis
     return lines
 
 
-CSV = "text/csv; charset=utf-8"
+CSV = "text/csv"  # Litestar adds "; charset=utf-8" to text types itself
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
