@@ -9,7 +9,8 @@ import math
 import pyreadstat
 import pytest
 
-from survey_app.reporting.statfiles import safe_name
+from survey_app.reporting.statfiles import fit, safe_name
+from survey_app.tables import Role
 from tests.test_exports import answer
 
 
@@ -77,6 +78,12 @@ def test_every_format_writes_a_codebook(cli, answered, tmp_path):
     assert refused.returncode != 0 and "exists already" in refused.stderr
 
 
+def test_labels_fit_each_format():
+    assert fit("您对本次办事的总体评价是？", 80) == "您对本次办事的总体评价是？"
+    cut = fit("您不满意的主要原因是？（可多选）: 吃拿卡要、不廉洁，还有其他很多原因", 80)
+    assert len(cut.encode()) <= 80 and cut.endswith("…") and cut.startswith("您不满意的主要原因")
+
+
 def test_names_are_safe_in_spss_and_stata():
     taken: set[str] = set()
     assert safe_name("reasons:legal", taken) == "reasons_legal"
@@ -86,3 +93,16 @@ def test_names_are_safe_in_spss_and_stata():
     assert safe_name("reasons:legal", taken) == "reasons_legal_2"
     long = safe_name("x" * 40, taken)
     assert len(long) == 32 and len(safe_name("x" * 40, taken)) == 32
+
+
+def test_staff_download_the_files_of_their_units(client, staff, answered, tmp_path):
+    staff.as_role(Role.worker, "331102-01-002")
+    for fmt, read in (("sav", pyreadstat.read_sav), ("dta", pyreadstat.read_dta)):
+        download = client.get(f"/staff/campaigns/window-rating-test/responses.{fmt}")
+        assert download.status_code == 200
+        assert download.headers["content-disposition"] == f'attachment; filename="window-rating-test-responses.{fmt}"'
+        path = tmp_path / f"download.{fmt}"
+        path.write_bytes(download.content)
+        data, meta = read(str(path))
+        assert list(data["unit_code"]) == ["331102-01-002"]  # only the worker's unit
+        assert meta.column_names_to_labels["overall"] == "您对本次办事的总体评价是？"

@@ -12,6 +12,7 @@ in Stata, so neither counts it in a mean. Times are the hour of submission on th
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,19 @@ STATA_DONT_KNOW = "a"  # Stata's extended missing value .a
 MAX_NAME = 32  # Stata's limit (SPSS allows 64)
 SPSS_RESERVED = {"all", "and", "by", "eq", "ge", "gt", "le", "lt", "ne", "not", "or", "to", "with"}
 FORMATS = ("sav", "dta")
+# Longest variable label each format takes, in UTF-8 bytes: Stata 80, SPSS 256 (longer ones are cut
+# with "…"; the codebook written beside the file has the full question).
+LABEL_BYTES = {"sav": 256, "dta": 80}
+VALUE_LABEL_BYTES = {"sav": 120, "dta": 32000}
+
+
+def fit(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes, whole characters only, ending in "…" when cut."""
+    if len(text.encode()) <= limit:
+        return text
+    while len((text + "…").encode()) > limit:
+        text = text[:-1]
+    return text + "…"
 
 
 @dataclass
@@ -127,13 +141,13 @@ def write(fmt: str, q: Questionnaire, records: Sequence[ResponseRecord], lang: s
         else:
             columns[v.name] = pd.Series([str(x) for x in values], dtype=object)
         if v.value_labels:
-            value_labels[v.name] = {**v.value_labels}
+            value_labels[v.name] = {k: fit(t, VALUE_LABEL_BYTES[fmt]) for k, t in v.value_labels.items()}
         if v.dont_know:
             dk_label = localise(q.scales[q.item(v.source).scale or ""].dont_know_label, lang)
-            value_labels.setdefault(v.name, {})[dont_know] = dk_label
+            value_labels.setdefault(v.name, {})[dont_know] = fit(dk_label, VALUE_LABEL_BYTES[fmt])
             missing[v.name] = [dont_know]
     frame = pd.DataFrame(columns)
-    labels: dict[str, str | None] = {v.name: v.label for v in found}
+    labels: dict[str, str | None] = {v.name: fit(v.label, LABEL_BYTES[fmt]) for v in found}
     if fmt == "sav":
         pyreadstat.write_sav(
             frame, str(path), column_labels=labels, variable_value_labels=value_labels, missing_ranges=missing
@@ -148,3 +162,11 @@ def write(fmt: str, q: Questionnaire, records: Sequence[ResponseRecord], lang: s
             version=15,  # Stata 15+ reads UTF-8 labels
         )
     return found
+
+
+def to_bytes(fmt: str, q: Questionnaire, records: Sequence[ResponseRecord], lang: str) -> bytes:
+    """The file `write` makes, as bytes (pyreadstat writes only to a path): for a download."""
+    with tempfile.TemporaryDirectory(prefix="minping-export-") as folder:
+        path = Path(folder) / f"responses.{fmt}"
+        write(fmt, q, records, lang, path)
+        return path.read_bytes()
