@@ -138,7 +138,12 @@ async def after(
     """The next `limit` events of `kind` (or kinds) after `position`, in sequence order, among `visible`
     units (None: every unit, and events of no unit) and of one campaign if given."""
     kinds = (kind,) if isinstance(kind, Kind) else kind
-    conditions = [f'"kind" IN ({", ".join("{}" for _ in kinds)})', '("tx" > {} OR ("tx" = {} AND "id" > {}))']
+    # A cursor's numbers may exceed the id column's type (4 bytes on PostgreSQL): compared as 8-byte integers.
+    bigint = "::bigint" if isinstance(engine(), PostgresEngine) else ""
+    conditions = [
+        f'"kind" IN ({", ".join("{}" for _ in kinds)})',
+        f'("tx" > {{}}{bigint} OR ("tx" = {{}}{bigint} AND "id" > {{}}{bigint}))',
+    ]
     args: list[Any] = [*(k.value for k in kinds), position.tx, position.tx, position.id]
     if isinstance(engine(), PostgresEngine):
         conditions.append('"tx" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint')

@@ -235,6 +235,8 @@ async def dead_letters(limit: int = 200) -> list[DeliveryInfo]:
 
 async def redeliver(delivery_id: int, *, actor: str) -> None:
     """Send a dead delivery again (as soon as a worker passes), with a fresh round of attempts; audited."""
+    if not 0 < delivery_id <= 2**31 - 1:  # beyond the id column (4 bytes on PostgreSQL): none such
+        raise WebhookError(N_("这条推送不在失败列表中。"))
     async with writing():
         changed = await (
             WebhookDelivery.update(

@@ -136,6 +136,14 @@ def test_unknown_parameters_and_bad_cursors_are_400(client, run, world):
     assert "since" in refused["error"] and "limit" in refused["error"]
 
 
+def test_the_largest_cursor_is_an_empty_page(client, run, world):
+    token = run(tokens.create, "reader", actor="admin")
+    last = f"{'9' * 18}-{'9' * 18}"
+    for path in (FEED, "/api/v1/cases/changes", "/api/v1/units/changes"):
+        page = client.get(path, params={"cursor": last}, headers=bearer(token))
+        assert page.status_code == 200 and page.json() == {"cursor": last, "more": False, "items": []}
+
+
 def test_the_cursor_round_trips_and_refuses_anything_else():
     for position in (Position(), Position(0, 7), Position(123456789, 2**40)):
         assert Position.decode(position.encode()) == position
@@ -155,6 +163,7 @@ def test_feeds_keep_to_the_tokens_units(client, run, world):
     assert {c["case"]["unit_code"] for c in cases} == {"331102-01-001"}
     other = next(c for c in run(_cases) if c["unit"] == world.unit_b)
     assert client.get(f"/api/v1/cases/{other['id']}", headers=bearer(token)).status_code == 404
+    assert client.get(f"/api/v1/cases/{2**40}", headers=bearer(token)).status_code == 404  # beyond the id column
 
 
 def test_units_feed_shows_additions_and_changes_in_order(client, run, staff, world):

@@ -241,7 +241,7 @@ def staff_world(run, client, staff, world) -> dict[str, list[str]]:
         "unit": ["331102-01-001", "nope"],
         "name": [run(tokens.create, "fuzz-hotline", actor="admin") and "fuzz-hotline", "no-such-token", "令牌" * 40],
         "action": ["pause", "resume", "stop"],  # a webhook's switch (the name above: none is a webhook)
-        "delivery_id": ["1", "0", str(2**63)],
+        "delivery_id": ["1", "0", str(2**40), str(2**63)],
     }
 
 

@@ -33,6 +33,7 @@ from survey_app.reporting.exports import ResponseRecord, UnitScores
 from survey_app.web.api import ERRORS, ApiError, Lang, Limit, UnitOut, pick_lang, provide_scored_report
 from survey_app.web.api_access import may_write
 
+SERIAL_MAX = 2**31 - 1  # the largest id a Piccolo Serial column holds on PostgreSQL
 WRITE_ERRORS = {
     **ERRORS,
     403: ResponseSpec(ApiError, generate_examples=False, description="Writes need a token with this permission."),
@@ -199,6 +200,8 @@ async def case_changes(request: Request[StaffMember, Any, Any], cursor: Cursor =
 
 async def provide_case_record(case_id: FromPath[int], request: Request[StaffMember, Any, Any]) -> CaseRecord:
     """The case with its timeline, when it belongs to one of the caller's units (else 404)."""
+    if not 0 < case_id <= SERIAL_MAX:  # beyond the id column (4 bytes on PostgreSQL): no such case
+        raise NotFoundException("no such case among your units")
     visible = await accounts.visible_unit_ids(request.user)
     case = await workflow.get(case_id)
     if case is None or (visible is not None and case["unit"] not in visible):
