@@ -55,6 +55,15 @@ from .smallarea import (
     shrink_means,
     shrink_rates,
 )
+from .staff_entries import (
+    INTERVIEWS_PER_TEN_MINUTES,
+    SHEETS_PER_TEN_MINUTES,
+    GroupTest,
+    channel_shift,
+    keying_bursts,
+    low_variance_workers,
+    serial_runs,
+)
 from .standardisation import StandardisedMeans, standardised_means
 from .suppression import Suppressed, suppress_cells
 from .weighting import RakeReport, RakeWarning, TrimReport, post_stratify, rake, trim_weights
@@ -84,6 +93,13 @@ __all__ = [
     "units_per_device",
     "entries_over_rate",
     "at_night",
+    "GroupTest",
+    "channel_shift",
+    "low_variance_workers",
+    "keying_bursts",
+    "serial_runs",
+    "SHEETS_PER_TEN_MINUTES",
+    "INTERVIEWS_PER_TEN_MINUTES",
     "DEVICE_UNIT_LIMIT",
     "INTERVIEWS_PER_HOUR",
     "SHEETS_PER_HOUR",

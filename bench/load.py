@@ -10,13 +10,20 @@ A PostgreSQL database is created when missing and filled with the demo city when
 the database must hold exactly the accepted submissions: one new row per receipt received, no more.
 The last line is `accepted=… rps=… p99_ms=… errors=…` (p99 of the POST that saves the answers);
 the exit status is 1 when anything was refused, failed or did not match the database.
+
+With `--baseline` the same residents then load a bare Litestar app under the same uvicorn settings
+and worker count (bench/bare_app.py), which serves the form page captured from Minping for every
+link and answers every POST with a 303 and a receipt, storing nothing; the run ends with
+`baseline_rps=… ratio=…`, Minping's rate as a share of the framework's own limit on this machine now.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -120,10 +127,59 @@ async def main(args: argparse.Namespace) -> int:
         await asyncio.wait_for(asyncio.gather(*residents), args.duration + 2 * REQUEST_TIMEOUT_S + 5)
         elapsed = time.monotonic() - start
         rows = await harness.stored_rows(args.database, env, before)
+        if args.baseline:
+            page = data_dir / "captured-form.html"
+            http = harness.Http(port, timeout=PROBE_TIMEOUT_S)
+            try:
+                page.write_bytes((await http.get(f"/q/{tokens[0]}")).body)
+            finally:
+                await http.close()
     finally:
         if server is not None:
             server.stop()
-    return report(args, stats, rows, elapsed, len(tokens))
+    status = report(args, stats, rows, elapsed, len(tokens))
+    if args.baseline:
+        bare_rps = await baseline(args, page, tokens)
+        rps = len(stats.receipts) / elapsed
+        print(f"baseline_rps={bare_rps:.1f} minping_rps={rps:.1f} ratio={rps / bare_rps:.3f}")
+    return status
+
+
+async def baseline(args: argparse.Namespace, page: Path, tokens: list[str]) -> float:
+    """Accepted submissions per second of the bare app (bench/bare_app.py), same residents, same duration."""
+    port = harness.free_port()
+    script = Path(__file__).resolve().parent / "bare_app.py"
+    argv = [sys.executable, str(script), "--port", str(port), "--workers", str(args.workers), "--page", str(page)]
+    process = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + harness.READY_TIMEOUT_S
+        while True:
+            probe = harness.Http(port, timeout=2)
+            try:
+                await probe.get(f"/q/{tokens[0]}")
+                break
+            except harness.HttpError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the bare app did not start") from None
+                await asyncio.sleep(0.1)
+            finally:
+                await probe.close()
+        stats = Stats()
+        start = time.monotonic()
+        residents = [
+            resident(port, tokens, random.Random(args.seed * 1000 + i), stats, start + args.duration)
+            for i in range(args.concurrency)
+        ]
+        await asyncio.wait_for(asyncio.gather(*residents), args.duration + 2 * REQUEST_TIMEOUT_S + 5)
+        elapsed = time.monotonic() - start
+        p99 = percentile(stats.post_ms, 99)
+        errors = sum(stats.errors.values())
+        accepted = len(stats.receipts)
+        print(f"baseline (bare Litestar, {args.workers} workers): accepted={accepted} p99_ms={p99:.1f} errors={errors}")
+        return len(stats.receipts) / elapsed
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=10)
 
 
 def report(args: argparse.Namespace, stats: Stats, rows: list[tuple[int, str, str]], elapsed: float, links: int) -> int:
@@ -163,6 +219,9 @@ def parse_args() -> argparse.Namespace:
         choices=("keep-alive", "fresh"),
         default="keep-alive",
         help="each simulated resident reuses one connection for all its rounds, or opens a new one per round",
+    )
+    parser.add_argument(
+        "--baseline", action="store_true", help="then load a bare Litestar app the same way and print the ratio"
     )
     parser.add_argument("--url", default=None, help="target a running server instead of starting one")
     parser.add_argument("--data-dir", default=None, help="with --url: the server's MINPING_DATA_DIR")

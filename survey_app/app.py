@@ -29,6 +29,7 @@ from survey_app.web.exports import ResponseExportController, ScoreExportControll
 from survey_app.web.forms import QuestionList
 from survey_app.web.invitations import InvitationController
 from survey_app.web.pages import error_page, favicon, home, short_code, switch_language, switch_text_size, type_code
+from survey_app.web.paper_sheets import PaperSheetController
 from survey_app.web.public import PublicController
 from survey_app.web.questionnaires import QuestionnaireController
 from survey_app.web.receipts import CallbackController, receipt_status
@@ -103,6 +104,7 @@ def create_app() -> Litestar:
             ReviewController,
             CampaignController,
             InvitationController,
+            PaperSheetController,
             EntryController,
             UnitController,
             QuestionnaireController,

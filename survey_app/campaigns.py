@@ -103,9 +103,13 @@ async def create(
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
     targets: dict[int, int] | None = None,
+    device_check: bool = True,
     actor: str = "system",
 ) -> int:
-    """Create a campaign covering `unit_ids`, with one link per unit; return its id."""
+    """Create a campaign covering `unit_ids`, with one link per unit; return its id.
+
+    One device, one answer by default (`device_check`, with the table's revision window); a campaign that
+    turns it off says so on its form."""
     if opens_at and closes_at and closes_at <= opens_at:
         raise CampaignError(N_("结束时间必须晚于开始时间。"))
     if not unit_ids:
@@ -123,6 +127,7 @@ async def create(
             status=status,
             opens_at=opens_at,
             closes_at=closes_at,
+            device_check=device_check,
             flag_key=new_flag_key(),
         )
         await campaign.save()
@@ -139,6 +144,7 @@ async def create(
             "units": len(unit_ids),
             "opens_at": opens_at,
             "closes_at": closes_at,
+            "device_check": device_check,
         }
         await audit.record(actor, "campaign.create", "campaign", campaign.id, after=after)
     return int(campaign.id)

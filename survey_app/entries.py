@@ -1,24 +1,28 @@
 """Staff entry of responses: interviews keyed as a resident answers, and paper sheets keyed twice.
 
+Only sheets issued for the link's unit can be keyed (`survey_app/paper_sheets.py`): the serial printed
+on the sheet is checked, and the sheet claimed in the transaction that saves its first keying.
 A paper sheet counts once. Its first keying is saved as the response (channel `paper`, `sheet` =
-the number written on it); the unique index (campaign, sheet) on response makes a second response
+the serial printed on it); the unique index (campaign, sheet) on response makes a second response
 for the same sheet impossible, whatever races. When another worker keys the same sheet, the
 insert fails on that index and the keying is stored in `second_keying` instead (unique per
 response, so a sheet is keyed at most twice) and compared item by item. Until a worker resolves
-the differences the first keying counts; a resolution rewrites only the differing items of the
-response, and is audited with their values before and after (`survey_app/sheets.py`). Staff never
+the differences the first keying counts (unless it is held, below); a resolution rewrites only the
+differing items of the response, and is audited with their values before and after (`survey_app/sheets.py`). Staff never
 edit responses otherwise.
+
+Separation of duties (`survey_app/duties.py`): an entry by staff of the rated unit's own subtree is held
+(or refused, as the campaign says), and the second keying of a sheet must come from someone outside that
+subtree; when it matches, or its outside keyer resolves the differences, a held first keying counts.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from survey_app import accounts, audit, campaigns, responses
+from survey_app import accounts, audit, campaigns, duties, paper_sheets, receipts, responses
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.db import referenced, writing
@@ -27,9 +31,6 @@ from survey_app.questionnaires.format import Questionnaire
 from survey_app.responses import FieldError, FormToken, Saved
 from survey_app.tables import CampaignStatus, Channel, KeyingState, Link, Response, SecondKeying
 
-# After NFKC (full-width Ａ－０１３７ → A-0137) and upper-casing: letters, digits and inner
-# hyphens, as sheet numbers are printed or hand-written; the column holds 32 characters.
-SHEET_NUMBER = re.compile(r"^[A-Z0-9](?:[A-Z0-9-]{0,30}[A-Z0-9])?$")
 # Paper sheets collected during the period are often keyed after it closes; interviews happen live.
 ENTRY_STATES = {Channel.interviewer: {LinkState.open}, Channel.paper: {LinkState.open, LinkState.closed}}
 
@@ -58,9 +59,14 @@ class PaperOutcome:
     keying_id: int | None  # set when it was the second keying
 
 
-async def entry_link(user: StaffMember, token: str) -> PublicLink | None:
-    """The link, when its unit is in the member's scope; None otherwise (shown as 404)."""
+async def entry_link(user: StaffMember, token: str, channel: Channel) -> PublicLink | None:
+    """The link, when its unit is in the member's scope; None otherwise (shown as 404).
+
+    Paper sheets may be keyed by any worker or admin: keying sheets of other streets is how a sheet gets
+    its outside keyer, and only serials issued for the link's unit are taken anyway."""
     link = await campaigns.find_link(token)
+    if channel == Channel.paper:
+        return link
     visible = await accounts.visible_unit_ids(user)
     if link is None or (visible is not None and link.unit_id not in visible):
         return None
@@ -72,24 +78,14 @@ def accepts(link: PublicLink, channel: Channel) -> bool:
     return link.state in ENTRY_STATES[channel]
 
 
-def normalise_sheet(text: str) -> str:
-    """The sheet number as stored: NFKC, no spaces, upper case; raises EntryError when unusable."""
-    sheet = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
-    if not sheet:
-        raise EntryError(N_("请填写纸质问卷上的编号。"))
-    if not SHEET_NUMBER.match(sheet):
-        raise EntryError(N_("问卷编号只能包含字母、数字和中间的横线，最多 32 个字符，例如 A-0137。"))
-    return sheet
-
-
 def parse_paper(questionnaire: Questionnaire, form: Mapping[str, Any], sheet_field: str) -> PaperForm:
     """Check a keyed paper form. An unanswered required item is not an error: the sheet is what it is."""
     answers, errors = responses.parse_answers(questionnaire, form)
     errors = {item_id: e for item_id, e in errors.items() if _posted(form.get(item_id))}
     sheet, sheet_error = str(form.get(sheet_field, "")), None
     try:
-        sheet = normalise_sheet(sheet)
-    except EntryError as exc:
+        sheet = paper_sheets.normalise(sheet)
+    except Refusal as exc:
         sheet_error = exc.message
     return PaperForm(sheet, sheet_error, answers, errors)
 
@@ -102,11 +98,16 @@ def _posted(raw: Any) -> bool:
 async def record_interview(
     user: StaffMember, link: PublicLink, token: FormToken, answers: dict[str, Any], lang: str
 ) -> Saved:
-    """Save answers given to an interviewer (channel `interviewer`, tagged with the worker; audited)."""
+    """Save answers given to an interviewer (channel `interviewer`, tagged with the worker; audited);
+    held when the worker is staff of the rated unit's own subtree.
+
+    :raise EntryError: when the campaign refuses entries by the rated unit's own staff.
+    """
+    held = await _held_by(user, link)
 
     async def audited(row: Response) -> None:
         after = {"campaign": link.campaign_slug, "unit": link.unit_id, "link": link.link_id, "receipt": row.receipt}
-        await audit.record(user.username, "response.interview", "response", row.id, after=after)
+        await audit.record(user.username, "response.interview", "response", row.id, after=after | {"held": bool(held)})
 
     return await responses.record(
         campaign_id=link.campaign_id,
@@ -117,22 +118,34 @@ async def record_interview(
         channel=Channel.interviewer,
         lang=lang,
         entered_by=user.id,
+        held_by=held,
         on_saved=audited,
     )
+
+
+async def _held_by(user: StaffMember, link: PublicLink) -> list[str]:
+    try:
+        return await duties.entry_flags(user, link.campaign_id, link.unit_id)
+    except duties.DutyRefused as refused:
+        raise EntryError(refused.message, **refused.params) from refused
 
 
 async def key_paper(user: StaffMember, link: PublicLink, token: FormToken, form: PaperForm) -> PaperOutcome:
     """Save a keyed sheet: its response if it is new, else its second keying, compared with the first.
 
-    :raise EntryError: when this member keyed the sheet before, it was keyed twice already, or it
-        was first keyed for another unit.
+    :raise EntryError: when the sheet was not issued for this unit, this member keyed it before, it was
+        keyed twice already, or it was first keyed for another unit.
     """
 
-    async def audited(row: Response) -> None:
+    held = await _held_by(user, link)
+
+    async def claimed_and_audited(row: Response) -> None:
+        await paper_sheets.claim(form.sheet, link.campaign_id, link.unit_id, row.id)
         after = {"campaign": link.campaign_slug, "unit": link.unit_id, "sheet": form.sheet, "receipt": row.receipt}
-        await audit.record(user.username, "response.paper", "response", row.id, after=after)
+        await audit.record(user.username, "response.paper", "response", row.id, after=after | {"held": bool(held)})
 
     try:
+        await paper_sheets.check_issued(form.sheet, link.campaign_id, link.unit_id)
         saved = await responses.record(
             campaign_id=link.campaign_id,
             unit_id=link.unit_id,
@@ -142,16 +155,19 @@ async def key_paper(user: StaffMember, link: PublicLink, token: FormToken, form:
             channel=Channel.paper,
             entered_by=user.id,
             sheet=form.sheet,
-            on_saved=audited,
+            held_by=held,
+            on_saved=claimed_and_audited,
         )
     except responses.SheetTaken as taken:
-        return PaperOutcome(None, await _key_again(user, link, taken.response_id, form))
+        return PaperOutcome(None, await _key_again(user, link, taken.response_id, form, inside=bool(held)))
+    except paper_sheets.SheetRefused as refused:
+        raise EntryError(refused.message, **refused.params) from refused
     return PaperOutcome(saved.receipt, None)
 
 
-async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form: PaperForm) -> int:
+async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form: PaperForm, *, inside: bool) -> int:
     first = referenced(
-        await Response.select(Response.unit, Response.entered_by, Response.answers)
+        await Response.select(Response.entered_by, Response.answers)
         .where(Response.id == response_id)
         .output(load_json=True)
         .first(),
@@ -159,8 +175,9 @@ async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form
     )
     if first["entered_by"] == user.id:
         raise EntryError(N_("您已录入过编号为 %(sheet)s 的问卷。第二遍须由另一位工作人员录入。"), sheet=form.sheet)
-    if first["unit"] != link.unit_id:
-        raise EntryError(N_("编号为 %(sheet)s 的问卷已按另一个单位录入，请核对编号和单位。"), sheet=form.sheet)
+    if inside:
+        message = N_("编号为 %(sheet)s 的问卷已录入过一遍，第二遍须由被评单位及其上级单位以外的人员录入。")
+        raise EntryError(message, sheet=form.sheet)
     changed = differing(first["answers"], form.answers)
     state = KeyingState.differs if changed else KeyingState.matched
     keying = SecondKeying(response=response_id, entered_by=user.id, answers=form.answers, state=state)
@@ -169,6 +186,8 @@ async def _key_again(user: StaffMember, link: PublicLink, response_id: int, form
             await keying.save()
             after = {"sheet": form.sheet, "state": str(state), "differing_items": changed}
             await audit.record(user.username, "response.paper_second", "response", response_id, after=after)
+            if state == KeyingState.matched:  # an outsider read the same sheet: a held first keying counts
+                await duties.release(response_id, user.username, "second keying matched")
     except Exception as exc:  # the unique response column: someone keyed it a second time already
         other = await SecondKeying.select(SecondKeying.entered_by).where(SecondKeying.response == response_id).first()
         if other is None:
@@ -190,16 +209,19 @@ def _typed(value: Any) -> tuple[str, Any]:
     return type(value).__name__, value
 
 
-async def saved_entry(user: StaffMember, link: PublicLink, receipt: str) -> str | None:
-    """The receipt, if it belongs to a response this member keyed through this link (for the "saved" line)."""
-    if not receipt:
+async def saved_entry(user: StaffMember, link: PublicLink, reference: str) -> str | None:
+    """What the "saved" line names (the sheet's serial, or the receipt's last two characters: staff never see
+    a full receipt), if `reference` (receipts.staff_reference) is one of this member's latest entries here."""
+    if not reference:
         return None
-    row = (
-        await Response.select(Response.sheet)
-        .where((Response.link == link.link_id) & (Response.receipt == receipt) & (Response.entered_by == user.id))
-        .first()
+    rows = await (
+        Response.select(Response.sheet, Response.receipt)
+        .where((Response.link == link.link_id) & (Response.entered_by == user.id))
+        .order_by(Response.id, ascending=False)
+        .limit(20)
     )
-    return None if row is None else (row["sheet"] or receipt)
+    row = next((r for r in rows if receipts.staff_reference(r["receipt"]) == reference), None)
+    return None if row is None else (row["sheet"] or receipts.hint(row["receipt"]))
 
 
 async def entry_links(user: StaffMember) -> list[dict[str, Any]]:

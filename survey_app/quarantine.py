@@ -11,7 +11,13 @@ Signals (codes stored in `response.flags`, explained to assessors by `FLAG_TEXT`
   more units of the campaign;
 * staff entries: ``night_entry`` — an interview saved between 22:00 and 06:00 local time;
   ``entry_rate`` — one worker saved more than 12 interviews, or keyed more than 60 paper sheets,
-  within an hour (`analysis.entries_over_rate`).
+  within an hour (`analysis.entries_over_rate`); ``keying_burst`` — more than 4 interviews or 15 sheets
+  within ten minutes (`analysis.keying_bursts`); ``staff_shift`` — a worker's entries for a unit are
+  distributed differently from that unit's residents' own answers (Mann–Whitney, Holm over the pairs,
+  `analysis.channel_shift`); ``uniform_entries`` — a worker's entries vary far less than residents'
+  answers (Brown–Forsythe, one-sided, Holm, `analysis.low_variance_workers`); ``serial_clone`` — sheets keyed in
+  printed-number order with near-identical answers (`analysis.serial_runs`). Staff signals look only at
+  entries with a worker (`entered_by`).
 
 No signal looks at which way a rating goes (a rule that did could be used to suppress bad
 ratings): mirroring every rating flags the same responses, which a test checks.
@@ -20,11 +26,11 @@ A pass only moves `counted` responses to `quarantined`, each change audited with
 It never touches a reviewed (included/excluded) or superseded response, never releases a
 quarantined one (only an assessor does), and never deletes anything.
 
-When it runs: every `flag_interval_s` (10 minutes) in each worker over the campaigns whose answers
+When it runs: every `flag_interval_s` (10 minutes), in one worker of all nodes, over the campaigns whose answers
 can still change (open, or closed in the last 30 days: paper sheets are keyed after the close);
 `minping flags CAMPAIGN` on demand; and before `minping report` prints a report. Report pages do
 not run it, so a GET never writes; between passes a new answer counts until the next pass.
-Several workers may pass at once: the move is one conditional UPDATE per response, so a
+A pass by hand may meet the periodic one: the move is one conditional UPDATE per response, so a
 response is moved, and audited, once.
 """
 
@@ -39,7 +45,7 @@ from typing import Any
 import numpy as np
 
 import analysis
-from survey_app import audit, changes, periodic
+from survey_app import audit, changes, paper_sheets, periodic
 from survey_app.changes import Change, Kind
 from survey_app.db import writing
 from survey_app.i18n import N_
@@ -63,6 +69,11 @@ FLAG_NAMES = {
     "device_units": N_("一机多单位"),
     "night_entry": N_("夜间录入"),
     "entry_rate": N_("录入过快"),
+    "inside_entry": N_("本单位人员录入"),
+    "keying_burst": N_("集中录入"),
+    "staff_shift": N_("录入与居民答卷不符"),
+    "uniform_entries": N_("录入答卷过于一致"),
+    "serial_clone": N_("连号雷同"),
 }
 FLAG_TEXT = {
     "burst": N_("这个二维码在 10 分钟内收到的答卷远多于平时。"),
@@ -72,6 +83,11 @@ FLAG_TEXT = {
     "device_units": N_("同一台设备为本次评议中 3 个或更多单位作答。"),
     "night_entry": N_("访谈录入时间在夜间（22:00 至次日 6:00）。"),
     "entry_rate": N_("同一工作人员一小时内录入过多：访谈超过 12 份，或纸质问卷超过 60 份。"),
+    "inside_entry": N_("由被评单位本身或其上级单位的工作人员录入：须由单位以外的人员确认后才计入。"),
+    "keying_burst": N_("同一工作人员 10 分钟内录入过多：访谈超过 4 份，或纸质问卷超过 15 份。"),
+    "staff_shift": N_("这位工作人员为该单位录入的答卷，评分分布与该单位居民自己提交的答卷明显不同（超出偶然范围）。"),
+    "uniform_entries": N_("这位工作人员录入的答卷彼此差异远小于居民答卷之间的差异。"),
+    "serial_clone": N_("按编号顺序录入的连续多张纸质问卷答案几乎相同。"),
 }
 
 
@@ -95,6 +111,7 @@ def compute_flags(questionnaire: Questionnaire, rows: Sequence[dict[str, Any]]) 
         if count >= analysis.DEVICE_UNIT_LIMIT:
             codes[row["id"]].append("device_units")
     _staff_entry_signals(rows, codes)
+    _staff_pattern_signals(questionnaire, rows, codes)
     order = list(FLAG_TEXT)
     return {i: tuple(sorted(set(c), key=order.index)) for i, c in codes.items() if c}
 
@@ -131,9 +148,52 @@ def _staff_entry_signals(rows: Sequence[dict[str, Any]], codes: dict[int, list[s
             codes[row["id"]] += ["entry_rate"] * bool(fast[n]) + ["night_entry"] * bool(night[n])
 
 
+TEN_MINUTE_LIMITS = {
+    Channel.interviewer: analysis.INTERVIEWS_PER_TEN_MINUTES,
+    Channel.paper: analysis.SHEETS_PER_TEN_MINUTES,
+}
+
+
+def _staff_pattern_signals(q: Questionnaire, rows: Sequence[dict[str, Any]], codes: dict[int, list[str]]) -> None:
+    """The statistical signals of staff-entered answers (see the module docstring): symmetric, per worker."""
+    levels, _ = level_matrix(q, q.rating_items(), [r["answers"] for r in rows])
+    with np.errstate(all="ignore"):  # a row without any rating answered: NaN, in no score-based signal
+        scores = np.array([np.nanmean(row) if np.any(~np.isnan(row)) else np.nan for row in levels])
+    staff = np.array([r["channel"] != Channel.qr and r["entered_by"] is not None for r in rows], dtype=bool)
+    residents = np.array([r["channel"] == Channel.qr for r in rows], dtype=bool)
+    considered = staff | residents
+    worker = np.array([-1 if r["entered_by"] is None else r["entered_by"] for r in rows])
+    unit = np.array([r["unit"] for r in rows])
+    found = {
+        "staff_shift": analysis.channel_shift(
+            scores[considered], unit[considered], worker[considered], staff[considered]
+        ).flag,
+        "uniform_entries": analysis.low_variance_workers(
+            scores[considered], unit[considered], worker[considered], staff[considered]
+        ).flag,
+    }
+    ids = [r["id"] for r, keep in zip(rows, considered, strict=True) if keep]
+    for code, flag in found.items():
+        for row_id, flagged in zip(ids, flag, strict=True):
+            if flagged:
+                codes[row_id].append(code)
+    for channel, limit in TEN_MINUTE_LIMITS.items():
+        mine = np.flatnonzero(staff & np.array([r["channel"] == channel for r in rows], dtype=bool))
+        if mine.size:
+            times = np.array([rows[int(i)]["submitted_at"].timestamp() for i in mine])
+            for i in mine[analysis.keying_bursts(times, worker[mine], limit)]:
+                codes[rows[int(i)]["id"]].append("keying_burst")
+    paper = np.flatnonzero(staff & np.array([r["channel"] == Channel.paper for r in rows], dtype=bool))
+    if paper.size:
+        numbers = np.array([float(rows[int(i)].get("sheet_number") or "nan") for i in paper])
+        for i in paper[analysis.serial_runs(levels[paper], worker[paper], unit[paper], numbers)]:
+            codes[rows[int(i)]["id"]].append("serial_clone")
+
+
 async def signal_rows(campaign_id: int) -> list[dict[str, Any]]:
-    """The campaign's responses the signals look at: every one but superseded revisions."""
-    return await (
+    """The campaign's responses the signals look at: every one but superseded revisions, paper sheets with
+    their printed number."""
+    rows = await (
         Response.select(
             Response.id,
             Response.unit,
@@ -150,6 +210,8 @@ async def signal_rows(campaign_id: int) -> list[dict[str, Any]]:
         .order_by(Response.id)
         .output(load_json=True)
     )
+    numbers = await paper_sheets.serial_numbers([r["id"] for r in rows if r["channel"] == Channel.paper])
+    return [r | {"sheet_number": numbers.get(r["id"])} for r in rows]
 
 
 async def flag_campaign(slug: str) -> FlagPass:
@@ -211,7 +273,8 @@ async def flag_active() -> list[FlagPass]:
 @contextlib.asynccontextmanager
 async def lifespan(_app: object) -> AsyncIterator[None]:
     """Pass over the active campaigns every `flag_interval_s` while the worker runs (0 = never)."""
-    async with periodic.every(get_settings().flag_interval_s, flag_active, "fraud-flag pass"):
+    interval = get_settings().flag_interval_s
+    async with periodic.every(interval, flag_active, "fraud-flag pass", across_nodes="flag-pass"):
         yield
 
 

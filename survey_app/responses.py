@@ -187,6 +187,7 @@ async def record(
     entered_by: int | None = None,
     sheet: str | None = None,
     device_hash: str | None = None,
+    held_by: list[str] | None = None,
     prepare: Callable[[Response], Awaitable[None]] | None = None,
     on_saved: Callable[[Response], Awaitable[None]] | None = None,
     open_case: bool = True,
@@ -199,7 +200,8 @@ async def record(
     before the row is inserted (a revision supersedes its predecessor there, hourly limits count
     there) and `on_saved` after it (staff entries audit there, an invitation is spent there); an
     exception from either rolls the whole transaction back. `open_case=False` (history imported
-    from another system) saves a bad rating without opening its case.
+    from another system) saves a bad rating without opening its case. `held_by` (flag codes, e.g. a
+    staff entry waiting for confirmation, survey_app/duties.py) saves it in quarantine instead of counted.
 
     :raise SubmissionConflict: when the submission id was used with different answers.
     :raise SheetTaken: when another response already holds this paper sheet.
@@ -223,6 +225,8 @@ async def record(
         entered_by=entered_by,
         sheet=sheet,
         device_hash=device_hash,
+        status=ResponseStatus.quarantined if held_by else ResponseStatus.counted,
+        flags=list(held_by or []),
     )
     try:
         with quick():  # a handful of indexed statements (survey_app/db.py)

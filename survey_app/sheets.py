@@ -1,6 +1,8 @@
 """Paper sheets keyed twice: their comparison item by item, and the audited resolution of differences.
 
-How sheets are stored and why one can never count twice: see `survey_app/entries.py`.
+How sheets are stored and why one can never count twice: see `survey_app/entries.py`. A sheet's comparison
+is seen by members whose scope covers its unit and by its two keyers; its differences are resolved only by
+someone outside the unit's subtree (survey_app/duties.py), which also releases a held first keying.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from survey_app import accounts, audit, entries
+from survey_app import accounts, audit, duties, entries
 from survey_app.accounts import StaffMember
 from survey_app.db import writing
 from survey_app.entries import EntryError
@@ -51,12 +53,15 @@ class SheetCheck:
 
 
 async def sheets_to_resolve(user: StaffMember) -> list[dict[str, Any]]:
-    """Sheets whose two keyings differ and await a decision, in the member's scope, oldest first."""
+    """Sheets whose two keyings differ and that this member may settle, oldest first: in their scope or
+    keyed by them, and of a unit they are outside of."""
     visible = await accounts.visible_unit_ids(user)
     rows = await (
         SecondKeying.select(
             SecondKeying.id,
             SecondKeying.keyed_at,
+            SecondKeying.entered_by.as_alias("second_id"),
+            SecondKeying.response.entered_by.as_alias("first_id"),
             SecondKeying.response.sheet.as_alias("sheet"),
             SecondKeying.response.unit.as_alias("unit_id"),
             SecondKeying.response._.unit._.name.as_alias("unit_name"),
@@ -65,14 +70,18 @@ async def sheets_to_resolve(user: StaffMember) -> list[dict[str, Any]]:
         .where(SecondKeying.state == KeyingState.differs)
         .order_by(SecondKeying.id)
     )
-    return [r for r in rows if visible is None or r["unit_id"] in visible]
+    return [r for r in rows if _may_see(user, visible, r) and not await duties.is_inside(user, r["unit_id"])]
+
+
+def _may_see(user: StaffMember, visible: frozenset[int] | None, row: Mapping[str, Any]) -> bool:
+    return visible is None or row["unit_id"] in visible or user.id in (row["first_id"], row["second_id"])
 
 
 async def sheet_check(user: StaffMember, keying_id: int) -> SheetCheck | None:
     """A twice-keyed sheet with its differences; None when unknown or outside the member's scope."""
     row = await _keying(keying_id)
     visible = await accounts.visible_unit_ids(user)
-    if row is None or (visible is not None and row["unit_id"] not in visible):
+    if row is None or not _may_see(user, visible, row):
         return None
     questionnaire = await versions.get(row["questionnaire_id"])
     differences = () if row["state"] == KeyingState.resolved else _differences(questionnaire, row)
@@ -97,6 +106,7 @@ async def _keying(keying_id: int) -> dict[str, Any] | None:
             SecondKeying.id,
             SecondKeying.state,
             SecondKeying.answers.as_alias("second"),
+            SecondKeying.entered_by.as_alias("second_id"),
             SecondKeying.entered_by.username.as_alias("second_by"),
             SecondKeying.resolved_by.username.as_alias("resolved_by"),
             response.id.as_alias("response_id"),
@@ -105,6 +115,7 @@ async def _keying(keying_id: int) -> dict[str, Any] | None:
             response.unit.as_alias("unit_id"),
             response.unit._.name.as_alias("unit_name"),
             response.link._.token.as_alias("link_token"),
+            response.entered_by.as_alias("first_id"),
             response.entered_by._.username.as_alias("first_by"),
             response.campaign._.title.as_alias("campaign_title"),
             response.campaign._.questionnaire.as_alias("questionnaire_id"),
@@ -143,14 +154,17 @@ async def resolve(user: StaffMember, keying_id: int, picks: Mapping[str, Any]) -
     """Settle a sheet's differences: per differing item, keep the first keying's value or take the second's.
 
     :raise LookupError: when the sheet is unknown or outside the member's scope.
-    :raise EntryError: when an item was not decided, or the sheet was resolved already.
+    :raise EntryError: when an item was not decided, the sheet was resolved already, or the member is staff
+        of the sheet's unit or above it (the unit must not pick its own answers).
     """
     row = await _keying(keying_id)
     visible = await accounts.visible_unit_ids(user)
-    if row is None or (visible is not None and row["unit_id"] not in visible):
+    if row is None or not _may_see(user, visible, row):
         raise LookupError(keying_id)
     if row["state"] != KeyingState.differs:
         raise EntryError(N_("这张问卷的不同之处已经处理过了。"))
+    if await duties.is_inside(user, row["unit_id"]):
+        raise EntryError(N_("这张问卷的不同之处须由被评单位及其上级单位以外的人员核对处理。"))
     first, second = row["first"], row["second"]
     changed = entries.differing(first, second)
     if any(str(picks.get(item_id, "")) not in (FIRST, SECOND) for item_id in changed):
@@ -182,6 +196,7 @@ async def resolve(user: StaffMember, keying_id: int, picks: Mapping[str, Any]) -
             before={"sheet": row["sheet"], "answers": before},
             after={"sheet": row["sheet"], "answers": after, "taken_from_second": taken},
         )
+        await duties.release(row["response_id"], user.username, "second keying resolved")
 
 
 def _merge(first: Mapping[str, Any], second: Mapping[str, Any], taken: list[str]) -> dict[str, Any]:

@@ -44,6 +44,13 @@ class CampaignStatus(StrEnum):
     closed = "closed"
 
 
+class InsideEntry(StrEnum):
+    """What happens to answers keyed or interviewed by staff of the rated unit's own subtree."""
+
+    hold = "hold"  # saved, held (quarantined, flag inside_entry) until someone outside the subtree confirms
+    refuse = "refuse"  # not taken at all
+
+
 class Channel(StrEnum):
     qr = "qr"
     interviewer = "interviewer"
@@ -97,11 +104,17 @@ class Campaign(Table):
     closes_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()  # default: now
     # One resident, one vote: the layers a campaign can switch on (survey_app/ballots.py).
-    device_check = Boolean(default=False, help_text="A signed per-campaign cookie marks a device that answered.")
+    device_check = Boolean(default=True, help_text="A signed per-campaign cookie marks a device that answered.")
     revision_minutes = Integer(default=30, help_text="How long a device may revise its answers (replacing them).")
     invitation_only = Boolean(default=False, help_text="Answers need a one-time invitation code.")
     link_hourly_limit = Integer(null=True, default=None, help_text="Accepted answers per link per hour.")
     campaign_hourly_limit = Integer(null=True, default=None, help_text="Accepted answers per campaign per hour.")
+    inside_entry = Varchar(
+        length=8,
+        choices=InsideEntry,
+        default=InsideEntry.hold,
+        help_text="Answers entered by the rated unit's own staff (or above it): held for confirmation, or refused.",
+    )
     flag_key = Varchar(
         length=64,
         default="",
@@ -288,6 +301,29 @@ class Invitation(Table):
     )
 
 
+class PaperSheet(Table, tablename="paper_sheet"):
+    """A numbered paper questionnaire issued for one unit of a campaign; keyed at most once as a response."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    serial = Varchar(length=16, unique=True, index=True, help_text="8 random symbols and a check symbol.")
+    campaign = ForeignKey(Campaign, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    number = Integer(help_text="Printed sheet number, 1, 2, … per campaign and unit: the issue order.")
+    batch = Varchar(length=32, help_text="The print run it belongs to.")
+    issued_by = Varchar(length=64, help_text="Username of who printed it, kept as text: sheets outlive accounts.")
+    created_at = Timestamptz()  # default: now
+    used_at = Timestamptz(null=True, default=None)
+    response = ForeignKey(
+        Response,
+        null=True,
+        unique=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
+        help_text="The response it was keyed as; set in the transaction that saves it.",
+    )
+
+
 class CaseState(StrEnum):
     """A bad rating's case (差评闭环); see survey_app/cases/workflow.py for the transitions."""
 
@@ -390,6 +426,19 @@ class AssessmentPeriod(Table, tablename="assessment_period"):
     closed_at = Timestamptz(null=True, default=None)
 
 
+class PeriodRoster(Table, tablename="period_roster"):
+    """A unit as it was grouped when its assessment period opened. The league of the period reads this row,
+    never the live unit, so a later change of kind or parent cannot move a unit out of (or into) a league."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    period = ForeignKey(AssessmentPeriod, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    unit = ForeignKey(Unit, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    kind = Varchar(length=16, choices=UnitKind, help_text="The unit's kind at opening: the league it is scored in.")
+    parent = ForeignKey(Unit, null=True, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    population = Integer(null=True, default=None)
+
+
 class AssessmentSnapshot(Table, tablename="assessment_snapshot"):
     """A sealed result of a period: number 1 at closing, each later one a correction with its reason.
 
@@ -456,6 +505,17 @@ class ChangeEvent(Table, tablename="change_event"):
     status = Varchar(length=16, default="", help_text="The response's status or the case's state after the change.")
     change = Varchar(length=8, help_text="created | status | updated")
     at = Timestamptz()  # default: now
+
+
+class PeriodicRun(Table, tablename="periodic_run"):
+    """The last start of a periodic job across every node (survey_app/periodic.py)."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    name = Varchar(length=64, unique=True)
+    started_at = Timestamptz(null=True, default=None)
+    node = Varchar(length=200, default="", help_text="host:pid of the worker that started it")
+    runs = Integer(default=0, help_text="How many times it was started, by any node.")
 
 
 class Webhook(Table):

@@ -15,7 +15,7 @@ from survey_app import changes as change_events
 from survey_app.changes import Change, Kind
 from survey_app.db import writing
 from survey_app.i18n import N_, pick
-from survey_app.tables import Unit, UnitKind
+from survey_app.tables import PeriodRoster, PeriodStatus, Unit, UnitKind
 
 
 @dataclass(frozen=True)
@@ -126,10 +126,14 @@ class UnitRecord:
 
 @dataclass(frozen=True)
 class EditScope:
-    """Where a member may add units (`parents`) and which units they may change (`editable`); None = any."""
+    """Where a member may add units (`parents`) and which units they may change (`editable`); None = any.
+
+    `regroups`: whether they may change a unit's kind or parent, which decides the league it is scored in
+    (admins only: a unit's own staff must not move it out of its league)."""
 
     parents: AbstractSet[int] | None
     editable: AbstractSet[int] | None
+    regroups: bool = False
 
     def may_edit(self, unit_id: int) -> bool:
         return self.editable is None or unit_id in self.editable
@@ -159,10 +163,10 @@ class UnitError(ValueError):
 
 
 async def edit_scope(role: str, root_id: int | None) -> EditScope:
-    """Admins change any unit; a worker adds under their subtree and changes units below their own
-    unit (never their unit itself, or it could move out of its parent's reach); assessors only read."""
+    """Admins change any unit; a worker adds under their subtree and changes the names and population of
+    units below their own unit (never their unit itself, never a kind or parent); assessors only read."""
     if role == "admin":
-        return EditScope(parents=None, editable=None)
+        return EditScope(parents=None, editable=None, regroups=True)
     if role == "worker" and root_id is not None:
         inside = await subtree_ids(root_id)
         return EditScope(parents=inside, editable=inside - {root_id})
@@ -239,6 +243,10 @@ async def update(unit: UnitRecord, form: Mapping[str, str], scope: EditScope, ac
         known = await known_codes()
         below = await subtree_ids(unit.id)
         _, values, problems = check_fields({**form, "code": unit.code}, known, scope, editing=(unit.id, below))
+        regrouped = values["kind"] != unit.kind or values["parent"] != known.get(unit.parent_code or "")
+        if regrouped and not scope.regroups:
+            message = N_("只有管理员可以更改单位的类型或上级单位：这决定单位在哪个组别参加考核。")
+            problems.append(Problem("kind", message))
         if problems:
             raise UnitError(problems)
         before = {
@@ -252,15 +260,25 @@ async def update(unit: UnitRecord, form: Mapping[str, str], scope: EditScope, ac
         await Unit.update(changes).where(Unit.id == unit.id)
         await change_events.record(Kind.unit, unit.id, Change.updated)
         after = _readable(values, known)
+        if regrouped:  # the open periods' rosters keep the unit where it was: say so in the trail
+            after["open_periods_keep_group"] = await _open_periods_holding(unit.id)
         await audit.record(
             actor,
-            "unit.update",
+            "unit.regroup" if regrouped else "unit.update",
             "unit",
             unit.id,
             before=audit_view(unit.code, before),
             after=audit_view(unit.code, after),
         )
     return await by_code(unit.code)  # type: ignore[return-value]
+
+
+async def _open_periods_holding(unit_id: int) -> list[str]:
+    """Slugs of the open assessment periods whose frozen roster holds this unit."""
+    rows = await PeriodRoster.select(PeriodRoster.period.slug.as_alias("slug")).where(
+        (PeriodRoster.unit == unit_id) & (PeriodRoster.period.status == PeriodStatus.open)
+    )
+    return sorted(r["slug"] for r in rows)
 
 
 async def known_codes() -> dict[str, int]:

@@ -212,7 +212,10 @@ class World:
         status: CampaignStatus = CampaignStatus.open,
         opens_at: datetime | None = None,
         closes_at: datetime | None = None,
+        device_check: bool = False,
     ) -> int:
+        # Off unless asked for: the suite's one test client plays many residents (tests/test_ballots.py turns
+        # it on; new campaigns get it by default, tests/test_duties.py checks that).
         now = datetime.now(UTC)
         return self.run(
             campaigns.create,
@@ -225,6 +228,7 @@ class World:
             status=status,
             opens_at=opens_at or now - timedelta(days=1),
             closes_at=closes_at or now + timedelta(days=30),
+            device_check=device_check,
         )
 
     def tokens(self, campaign_id: int) -> list[str]:

@@ -16,7 +16,7 @@ from piccolo.columns import Column, ForeignKey
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
-from survey_app import db
+from survey_app import db, results
 from survey_app.piccolo_app import APP_CONFIG
 from survey_app.settings import get_settings
 
@@ -56,6 +56,7 @@ async def delete_all() -> None:
     nothing, when they hold many rows; TRUNCATE costs a tenth of a second however few, so small
     tables are deleted from instead. Ids restart on SQLite and go on on PostgreSQL, as after DELETE.
     """
+    results.clear()  # ids are reused, and restored rows take their counters back (survey_app/results.py)
     tables = tables_parents_first()
     if not isinstance(db.engine(), PostgresEngine):
         with contextlib.closing(sqlite3.connect(get_settings().sqlite_path, timeout=30)) as connection, connection:
@@ -87,6 +88,7 @@ async def take() -> Snapshot:
 
 async def restore(snapshot: Snapshot) -> None:
     """Insert the snapshot's rows with their ids into empty tables; self-references are set once all rows exist."""
+    results.clear()
     async with db.writing():
         for table, rows in snapshot.rows.items():
             later = [fk._meta.name for fk in _self_references(table)]

@@ -76,7 +76,7 @@ def test_responses_are_shown_as_in_the_export(client, staff, answered):
     assert {"item": "reasons", "value": ["wait"], "label": "等候时间太长"} in record["answers"]
     assert {"item": "comment", "value": "=1+1 电话 ＊＊＊", "label": ""} in record["answers"]
     assert set(record) == {
-        "receipt",
+        "response_ref",
         "unit_code",
         "unit_name",
         "channel",

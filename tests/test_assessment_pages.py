@@ -56,9 +56,13 @@ def test_league_table_shows_the_computed_numbers(client, staff, run, demo_period
             continue
         s = unit["score"]
         independent = expected[unit["code"]].index  # analysis.score_units on the raw answers, in the test
-        assert row[3] == f"{independent.estimate:.1f}" and row[4] == f"{independent.low:.1f}–{independent.high:.1f}"
+        score, _, beside = row[3].partition(" ")  # the score, then (channel rules) the one without staff entries
+        assert score == f"{independent.estimate:.1f}" and row[4] == f"{independent.low:.1f}–{independent.high:.1f}"
         assert row[0] == str(unit["rank"])
-        assert row[3] == f"{s['estimate']:.1f}" and row[4] == f"{s['low']:.1f}–{s['high']:.1f}"
+        assert score == f"{s['estimate']:.1f}" and row[4] == f"{s['low']:.1f}–{s['high']:.1f}"
+        without = unit["without_staff"]
+        assert beside.startswith("不含工作人员录入 ") and f"n {without['n']}" in beside
+        assert row[2].startswith(str(unit["n"])) and "扫码填写" in row[2]  # n, then the channel mix
         assert row[6] == f"{unit['shrunken']:.1f}" and row[7] == f"{unit['rank_low']}–{unit['rank_high']}"
         assert row[8] == unit["letters"] and row[9] == ["优秀", "良好", "合格", "不合格"][unit["grade"]]
         assert row[10] == f"{unit['points']:.1f}"
@@ -162,7 +166,9 @@ def test_the_league_downloads_as_the_page_shows_it(client, staff, run, demo_peri
         if row["suppressed"] == "1":
             assert row["score"] == "" and shown[0] == "—"
             continue
-        assert f"{float(row['score']):.1f}" == shown[3] and row["rank"] == shown[0] and row["grade"] == shown[9]
+        assert (
+            f"{float(row['score']):.1f}" == shown[3].split()[0] and row["rank"] == shown[0] and row["grade"] == shown[9]
+        )
     book = openpyxl.load_workbook(io.BytesIO(client.get("/assessments/y2026/league.xlsx").content))
     assert [c.value for c in book["league"]["C"][1:]] == [r["unit_code"] for r in table]
     assert "/assessments/y2026/league.csv" in client.get("/assessments/y2026").text
@@ -183,8 +189,8 @@ def test_a_weighted_league_shows_n_eff_the_unweighted_score_and_its_method(clien
         if unit["suppressed"]:
             continue
         w = unit["weighting"]
-        assert row[2] == f"{unit['n']} n eff {w['n_eff']:.0f}"
-        assert row[3] == f"{unit['score']['estimate']:.1f} 未加权 {w['unweighted']:.1f}"
+        assert row[2].startswith(f"{unit['n']} n eff {w['n_eff']:.0f} 扫码填写 ")  # then the channel mix
+        assert row[3].startswith(f"{unit['score']['estimate']:.1f} 未加权 {w['unweighted']:.1f} 不含工作人员录入 ")
         assert ("未能加权" in row[-1]) == (unit["code"] == "3311-D05")
     text = BeautifulSoup(page.text, "html.parser").get_text(" ", strip=True)
     d05 = next(u["name"] for u in departments if u["code"] == "3311-D05")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from survey_app import accounts, campaigns, entries, invitations, responses, units
+from survey_app import accounts, campaigns, entries, invitations, paper_sheets, responses, units
 from survey_app.assessment import periods, schemes
 from survey_app.tables import RatingCase, Response, ResponseStatus, Role, UnitKind
 from tests.conftest import csrf_token
@@ -73,8 +73,11 @@ RULES = {
     ("GET", "/staff/campaigns/{slug:str}/posters"): SCOPED,
     ("GET", "/staff/campaigns/{slug:str}/qr.zip"): SCOPED,
     ("POST", "/staff/campaigns/{slug:str}/ballots"): SCOPED_RUNNERS,
+    ("POST", "/staff/campaigns/{slug:str}/duties"): SCOPED_RUNNERS,
     ("POST", "/staff/campaigns/{slug:str}/invitations"): SCOPED_RUNNERS,
     ("GET", "/staff/campaigns/{slug:str}/invitations/{batch:str}"): SCOPED_RUNNERS,
+    ("POST", "/staff/campaigns/{slug:str}/paper"): SCOPED_RUNNERS,
+    ("GET", "/staff/campaigns/{slug:str}/paper/{print_run:str}"): SCOPED_RUNNERS,
     ("GET", "/staff/units"): ANY_STAFF,
     ("GET", "/staff/units/new"): RUNNERS,
     ("POST", "/staff/units/new"): RUNNERS,
@@ -89,8 +92,9 @@ RULES = {
     ("GET", "/staff/entries"): RUNNERS,
     ("GET", "/staff/links/{token:str}/interview"): SCOPED_RUNNERS,
     ("POST", "/staff/links/{token:str}/interview"): SCOPED_RUNNERS,
-    ("GET", "/staff/links/{token:str}/paper"): SCOPED_RUNNERS,
-    ("POST", "/staff/links/{token:str}/paper"): SCOPED_RUNNERS,
+    ("POST", "/staff/entries/serial"): RUNNERS,
+    ("GET", "/staff/links/{token:str}/paper"): RUNNERS,  # any street keys any unit's issued sheets
+    ("POST", "/staff/links/{token:str}/paper"): RUNNERS,
     ("GET", "/staff/sheets/{sheet_id:int}"): SCOPED_RUNNERS,
     ("POST", "/staff/sheets/{sheet_id:int}"): SCOPED_RUNNERS,
     ("GET", "/staff/quarantine"): REVIEWERS,
@@ -107,16 +111,16 @@ RULES = {
     ("POST", "/staff/cases/{case_id:int}/appeal"): SCOPED_RUNNERS,
     ("POST", "/staff/cases/{case_id:int}/decision"): SCOPED_REVIEWERS,
     ("GET", "/staff/appeals"): REVIEWERS,
-    ("GET", "/staff/campaigns/{slug:str}/responses.csv"): SCOPED,
-    ("GET", "/staff/campaigns/{slug:str}/responses.xlsx"): SCOPED,
+    ("GET", "/staff/campaigns/{slug:str}/responses.csv"): SCOPED_REVIEWERS,  # raw rows: never the unit's staff
+    ("GET", "/staff/campaigns/{slug:str}/responses.xlsx"): SCOPED_REVIEWERS,
     ("GET", "/reports/{slug:str}/units.csv"): SCOPED,
     ("GET", "/reports/{slug:str}/units.xlsx"): SCOPED,
     ("GET", "/reports/{slug:str}/units.json"): SCOPED,
     ("GET", "/api/v1/campaigns"): API,
     ("GET", "/api/v1/units"): API,
     ("GET", "/api/v1/campaigns/{slug:str}/scores"): SCOPED_API,
-    ("GET", "/api/v1/campaigns/{slug:str}/responses"): SCOPED_API,
-    ("GET", "/api/v1/campaigns/{slug:str}/responses/changes"): SCOPED_API,
+    ("GET", "/api/v1/campaigns/{slug:str}/responses"): {**SCOPED_REVIEWERS, "anonymous": "401"},
+    ("GET", "/api/v1/campaigns/{slug:str}/responses/changes"): {**SCOPED_REVIEWERS, "anonymous": "401"},
     ("GET", "/api/v1/campaigns/{slug:str}/scores/changes"): SCOPED_API,
     ("GET", "/api/v1/campaigns/{slug:str}/codebook"): SCOPED_API,
     ("GET", "/api/v1/units/changes"): API,
@@ -124,8 +128,8 @@ RULES = {
     ("GET", "/api/v1/cases/{case_id:int}"): SCOPED_API,
     ("POST", "/api/v1/cases/{case_id:int}/callback"): API_WRITES,
     ("POST", "/api/v1/cases/{case_id:int}/reply"): API_WRITES,
-    ("GET", "/staff/campaigns/{slug:str}/responses.sav"): SCOPED,
-    ("GET", "/staff/campaigns/{slug:str}/responses.dta"): SCOPED,
+    ("GET", "/staff/campaigns/{slug:str}/responses.sav"): SCOPED_REVIEWERS,  # raw rows, as the CSV
+    ("GET", "/staff/campaigns/{slug:str}/responses.dta"): SCOPED_REVIEWERS,
     ("GET", "/staff/tokens"): CITY_WIDE_ADMINS,
     ("POST", "/staff/tokens"): CITY_WIDE_ADMINS,
     ("POST", "/staff/tokens/{name:str}/revoke"): CITY_WIDE_ADMINS,
@@ -180,7 +184,8 @@ def setting(run, world, client, staff):
     ids = {visitor: staff.create(visitor, role, unit) for visitor, (role, unit) in ACCOUNTS.items()}
     form = client.get(f"/q/{world.token_a}").text
     data = {"_form": csrf_free_token(form), "overall": "2"}  # a bad rating: it opens a case
-    receipt = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False).headers["location"].split("r=")[1]
+    thanks = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False).headers["location"]
+    receipt = thanks.split("r=")[1].split("&")[0]
     client.cookies.clear()
     values = {
         "{token:str}": world.token_a,
@@ -192,6 +197,7 @@ def setting(run, world, client, staff):
     values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
     values |= {"{name:str}": "nobody", "{action:str}": "pause", "{delivery_id:int}": "1"}
     values["{batch:str}"] = run(invitations.create_batch, world.campaign_id, world.unit_a, 2, "test")
+    values["{print_run:str}"] = run(paper_sheets.issue, world.campaign_id, world.unit_a, 2, "test")
     values["{period:str}"] = assessment_period(run)
     values["{sheet_id:int}"] = str(sheet_keyed_twice(run, world.token_a, ids["worker_own"], ids["admin"]))
     values["{response_id:int}"] = str(run(quarantined, receipt))
@@ -221,12 +227,19 @@ def assessment_period(run) -> str:
 def sheet_keyed_twice(run, token: str, first_id: int, second_id: int) -> int:
     """A paper sheet keyed by two members with different answers: the id of its comparison page."""
     link = run(campaigns.find_link, token)
+    serial = issued_serial(run, link)
     for member_id, overall in ((first_id, 4), (second_id, 2)):
         member = run(accounts.get, member_id)
-        form = entries.PaperForm("A-0001", None, {"overall": overall}, {})
+        form = entries.PaperForm(serial, None, {"overall": overall}, {})
         form_token = responses.read_form_token(token, responses.mint_form_token(token))
         outcome = run(entries.key_paper, member, link, form_token, form)
     return outcome.keying_id
+
+
+def issued_serial(run, link) -> str:
+    """The serial of one paper sheet printed for the link's unit."""
+    batch = run(paper_sheets.issue, link.campaign_id, link.unit_id, 1, "test")
+    return run(paper_sheets.batch_sheets, link.campaign_id, batch)[1][0].serial
 
 
 def the_case_id(run) -> int:
@@ -258,7 +271,14 @@ def test_the_whole_matrix(client, staff, setting):
                 continue  # checked last, since it ends the session
             response = client.request(method, url, headers={"x-csrftoken": token}, follow_redirects=False)
             seen[(visitor, method, path)] = outcome(response)
-            if visitor == "worker_other" and expected is not PUBLIC and response.status_code == 200:
+            # (the paper entry form names the unit its sheets were issued for: keying across streets needs it)
+            cross_keying = path.startswith("/staff/links/") and path.endswith("/paper")
+            if (
+                visitor == "worker_other"
+                and expected is not PUBLIC
+                and response.status_code == 200
+                and not cross_keying
+            ):
                 assert "大洋社区" not in response.text and "中山社区" not in response.text
         logout = client.post("/logout", headers={"x-csrftoken": token}, follow_redirects=False)
         seen[(visitor, "POST", "/logout")] = (

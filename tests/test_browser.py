@@ -100,10 +100,11 @@ def test_worker_runs_a_campaign_and_sees_a_residents_answer(server, browser):
     assert desk.locator(".sheet").count() == 5
     desk.screenshot(path=SHOTS / "2-posters.png")
     printed_url = desk.locator(".sheet .url").first.inner_text().split("\n")[-1].strip()
-    assert printed_url.startswith(server + "/q/")
+    assert printed_url.startswith(server + "/k/")  # the short address to type (the QR code has the token's)
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    phone.goto(printed_url)
+    phone.goto(printed_url.lower())  # typed as a resident might
+    assert "/q/" in phone.url
     for name in ("overall", "efficiency", "level", "attitude"):
         phone.locator(f"input[name={name}]").first.check()
     phone.screenshot(path=SHOTS / "3-phone-form.png", full_page=True)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from bs4 import BeautifulSoup
 
+from survey_app import receipts
 from survey_app.tables import CaseContact, RatingCase, Response, Role, UnitKind
 from tests.conftest import csrf_token
 from tests.test_authorization import csrf_free_token
+
+
+def number(receipt: str, phone: str = "13800138000") -> dict[str, str]:
+    """The call-back form as the resident's thank-you page posts it: the number and the page's token."""
+    return {"phone": phone, "t": receipts.callback_token(receipt)}
 
 
 def rate(client, token, overall, **more):
@@ -14,7 +20,7 @@ def rate(client, token, overall, **more):
     data = {"_form": csrf_free_token(form), "overall": str(overall), **more}
     response = client.post(f"/q/{token}", data=data, follow_redirects=False)
     assert response.status_code == 303
-    return response.headers["location"].split("r=")[1]
+    return response.headers["location"].split("r=")[1].split("&")[0]
 
 
 def rows(run, table):
@@ -28,19 +34,22 @@ def test_after_a_bad_rating_the_thank_you_page_offers_a_call_back(client, world,
     good = rate(client, world.token_a, 5)
     assert "callback" not in client.get(f"/q/{world.token_a}/thanks?r={good}").text
     bad = rate(client, world.token_a, 1, comment="排队太久")
-    page = client.get(f"/q/{world.token_a}/thanks?r={bad}")
+    alone = BeautifulSoup(client.get(f"/q/{world.token_a}/thanks?r={bad}").text, "html.parser")
+    assert alone.select_one("#callback form") is None  # the receipt alone: no way to leave a number
+    page = client.get(f"/q/{world.token_a}/thanks?r={bad}&t={receipts.callback_token(bad)}")
     soup = BeautifulSoup(page.text, "html.parser")
     form = soup.select_one("#callback form")
     assert form["action"] == f"/q/{world.token_a}/callback?r={bad}"
+    t = form.select_one("input[name=t]")["value"]
     assert not soup.find("script") and len(page.content) < 30_000
-    refused = client.post(form["action"], data={"phone": "12345"}, follow_redirects=False)
+    refused = client.post(form["action"], data={"phone": "12345", "t": t}, follow_redirects=False)
     assert refused.status_code == 422 and "请填写正确的手机号码" in refused.text
     assert 'value="12345"' in refused.text  # what was typed is kept
-    saved = client.post(form["action"], data={"phone": "138 0013 8000"}, follow_redirects=False)
+    saved = client.post(form["action"], data={"phone": "138 0013 8000", "t": t}, follow_redirects=False)
     assert saved.status_code == 303
     assert "已收到您的电话" in client.get(saved.headers["location"]).text
     assert [c["phone"] for c in rows(run, CaseContact)] == ["13800138000"]
-    english = client.post(form["action"] + "&lang=en", data={"phone": "x"}, follow_redirects=False)
+    english = client.post(form["action"] + "&lang=en", data={"phone": "x", "t": t}, follow_redirects=False)
     assert "valid mobile number" in english.text
 
 
@@ -48,13 +57,13 @@ def test_a_call_back_for_a_receipt_of_another_campaign_link_is_404(client, world
     bad = rate(client, world.token_a, 1)
     other = world.campaign("community-services", slug="cs")
     [other_token, _] = world.tokens(other)
-    response = client.post(f"/q/{other_token}/callback?r={bad}", data={"phone": "13800138000"})
+    response = client.post(f"/q/{other_token}/callback?r={bad}", data=number(bad))
     assert response.status_code == 404
 
 
 def test_the_receipt_page_shows_state_and_reply_only(client, world, run, staff):
     bad = rate(client, world.token_a, 1, comment="工作人员态度差")
-    client.post(f"/q/{world.token_a}/callback?r={bad}", data={"phone": "13800138000"})
+    client.post(f"/q/{world.token_a}/callback?r={bad}", data=number(bad))
     page = client.get(f"/r?code={bad.lower()}")
     assert page.status_code == 200 and "待回访" in page.text and "大洋社区" in page.text
     assert "13800138000" not in page.text and "态度差" not in page.text
@@ -76,7 +85,7 @@ def post(client, url, data):
 
 def test_workers_see_the_number_assessors_do_not(client, world, run, staff):
     bad = rate(client, world.token_a, 2)
-    client.post(f"/q/{world.token_a}/callback?r={bad}", data={"phone": "0578-2123456"})
+    client.post(f"/q/{world.token_a}/callback?r={bad}", data=number(bad, "0578-2123456"))
     case_id = staff_case_id(run)
     client.cookies.clear()
     staff.as_role(Role.worker, "331102-01")  # the street's worker

@@ -15,6 +15,7 @@ from survey_app.cases import appeals, records, workflow
 from survey_app.cases.figures import figures_of
 from survey_app.cases.workflow import CaseError
 from survey_app.questionnaires.format import QuestionnaireError, load_scale_library, parse
+from survey_app.receipts import callback_token
 from survey_app.settings import QUESTIONNAIRES_DIR
 from survey_app.tables import AuditEntry, CaseContact, CaseEvent, RatingCase, Response, ResponseStatus, Role
 
@@ -259,8 +260,10 @@ def test_other_phone_numbers_are_refused(typed):
 
 def test_the_number_is_kept_apart_and_deleted_when_the_case_closes(run, world, staff):
     saved = submit(run, world, {"overall": 1})
-    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000")
-    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13900139000")  # a corrected typo replaces it
+    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000", callback_token(saved.receipt))
+    run(
+        workflow.leave_contact, world.campaign_id, saved.receipt, "13900139000", callback_token(saved.receipt)
+    )  # a corrected typo replaces it
     [contact] = select(run, CaseContact)
     assert contact["phone"] == "13900139000"
     assert "139" not in json.dumps(select(run, Response)[0]["answers"])
@@ -272,16 +275,34 @@ def test_the_number_is_kept_apart_and_deleted_when_the_case_closes(run, world, s
     [case] = select(run, RatingCase)
     assert case["contact_given_at"] is not None and case["verified_at"] is not None and case["closed_at"]
     with pytest.raises(CaseError):  # closed: no number is taken any more
-        run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+        run(
+            workflow.leave_contact,
+            world.campaign_id,
+            saved.receipt,
+            "13800138000",
+            callback_token(saved.receipt),
+        )
 
 
 def test_no_number_for_a_good_rating_or_another_campaign(run, world):
     good = submit(run, world, {"overall": 5})
     bad = submit(run, world, {"overall": 1})
     with pytest.raises(CaseError):
-        run(workflow.leave_contact, world.campaign_id, good.receipt, "13800138000")
+        run(
+            workflow.leave_contact,
+            world.campaign_id,
+            good.receipt,
+            "13800138000",
+            callback_token(good.receipt),
+        )
     with pytest.raises(CaseError):
-        run(workflow.leave_contact, world.campaign_id + 1, bad.receipt, "13800138000")
+        run(
+            workflow.leave_contact,
+            world.campaign_id + 1,
+            bad.receipt,
+            "13800138000",
+            callback_token(bad.receipt),
+        )
     assert select(run, CaseContact) == []
 
 
@@ -307,7 +328,7 @@ def test_moves_follow_the_state_machine_with_a_note_and_are_audited(run, world, 
 
 def test_an_upheld_appeal_excludes_the_rating_and_closes_the_case(run, world, staff):
     saved = submit(run, world, {"overall": 1})
-    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000", callback_token(saved.receipt))
     [case] = select(run, RatingCase)
     worker = member(run, staff, "worker1", Role.worker, "331102-01")
     assessor = member(run, staff, "assessor1", Role.assessor)
@@ -348,7 +369,7 @@ def test_a_rejected_appeal_leaves_the_case_running_and_nobody_decides_their_own(
 
 def test_a_revision_that_is_no_longer_bad_closes_the_old_case(run, world):
     old = submit(run, world, {"overall": 1})
-    run(workflow.leave_contact, world.campaign_id, old.receipt, "13800138000")
+    run(workflow.leave_contact, world.campaign_id, old.receipt, "13800138000", callback_token(old.receipt))
     new = submit(run, world, {"overall": 4})
     run(workflow.on_superseded, response_id(run, old.receipt), response_id(run, new.receipt))
     [case] = select(run, RatingCase)
@@ -360,7 +381,7 @@ def test_a_revision_that_is_no_longer_bad_closes_the_old_case(run, world):
 def test_a_revision_that_is_still_bad_carries_the_case_on(run, world, staff):
     opened = datetime(2026, 2, 13, 10, 0, tzinfo=CITY)
     old = submit(run, world, {"overall": 2}, now=opened)
-    run(workflow.leave_contact, world.campaign_id, old.receipt, "13800138000")
+    run(workflow.leave_contact, world.campaign_id, old.receipt, "13800138000", callback_token(old.receipt))
     worker = member(run, staff, "worker1", Role.worker, "331102-01")
     old_case = select(run, RatingCase)[0]
     run(workflow.move, worker, old_case["id"], "verified", "已回访")
@@ -379,7 +400,7 @@ def test_a_revision_that_is_still_bad_carries_the_case_on(run, world, staff):
 
 def test_an_excluded_response_closes_its_case(run, world):
     saved = submit(run, world, {"overall": 1})
-    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000", callback_token(saved.receipt))
     run(workflow.on_excluded, response_id(run, saved.receipt), "a", "隔离复核：刷票")
     assert select(run, RatingCase)[0]["state"] == "excluded"
     assert select(run, CaseContact) == []
@@ -387,7 +408,7 @@ def test_an_excluded_response_closes_its_case(run, world):
 
 def test_excluding_a_flagged_rating_on_review_closes_its_case(run, world, staff):
     saved = submit(run, world, {"overall": 1})
-    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000")
+    run(workflow.leave_contact, world.campaign_id, saved.receipt, "13800138000", callback_token(saved.receipt))
     rid = response_id(run, saved.receipt)
     run(Response.update({Response.status: ResponseStatus.quarantined}).where(Response.id == rid).run)
     assessor = member(run, staff, "assessor1", Role.assessor)
@@ -401,7 +422,7 @@ def test_excluding_a_flagged_rating_on_review_closes_its_case(run, world, staff)
 def test_receipt_status_shows_state_and_reply_but_nothing_of_the_resident(run, world, staff):
     bad = submit(run, world, {"overall": 1, "comment": "我的电话13800138000"})
     good = submit(run, world, {"overall": 5})
-    run(workflow.leave_contact, world.campaign_id, bad.receipt, "13800138000")
+    run(workflow.leave_contact, world.campaign_id, bad.receipt, "13800138000", callback_token(bad.receipt))
     worker = member(run, staff, "worker1", Role.worker, "331102-01")
     [case] = select(run, RatingCase)
     run(workflow.reply, worker, case["id"], "已整改，如有问题请拨打 13900139000 联系")
@@ -421,7 +442,7 @@ def test_figures_count_call_backs_deadlines_and_closes_with_wilson_intervals(run
     submit(run, world, {"overall": 1}, token=world.token_b, now=start)
     ids = [c["id"] for c in select(run, RatingCase, RatingCase.unit == world.unit_a)]
     for receipt in receipts[:3]:
-        run(workflow.leave_contact, world.campaign_id, receipt, "13800138000")
+        run(workflow.leave_contact, world.campaign_id, receipt, "13800138000", callback_token(receipt))
     run(workflow.move, worker, ids[0], "verified", "已回访")
     run(workflow.move, worker, ids[0], "resolved", "已整改")  # closed now (after its deadline in 2026-03)
     run(workflow.move, worker, ids[1], "explained", "已解释")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import openpyxl
 import pytest
 
-from survey_app import responses
+from survey_app import receipts, responses
 from survey_app.reporting import campaign_report
 from survey_app.responses import FormToken
 from survey_app.tables import Response, ResponseStatus, Role
@@ -74,7 +74,10 @@ def read_csv(body: bytes) -> list[dict[str, str]]:
 
 
 def by_receipt(rows: list[dict[str, str]], receipt: str) -> dict[str, str]:
-    return next(r for r in rows if r["receipt"] == receipt)
+    """The row of a response: staff files carry the receipt's keyed hash, never the receipt."""
+    found = next(r for r in rows if r["response_ref"] == receipts.staff_reference(receipt))
+    assert receipt not in found.values()
+    return found
 
 
 def test_response_csv_has_codes_labels_and_hours(client, staff, answered):
@@ -127,7 +130,7 @@ def test_xlsx_stores_hostile_text_as_strings(client, staff, answered):
     assert header == csv_header
     comments = {row[0].value: row[header.index("comment")] for row in sheet.iter_rows(min_row=2)}
     for n, text in enumerate(HOSTILE):
-        cell = comments[answered[f"hostile{n}"]]
+        cell = comments[receipts.staff_reference(answered[f"hostile{n}"])]
         assert cell.data_type == "s" and cell.value == text  # kept as written, typed as text
     formulas = [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
     assert formulas == []
@@ -160,15 +163,19 @@ def test_exports_hold_no_more_than_staff_pages(client, staff, run, answered):
 
 
 def test_members_export_only_their_units(client, staff, run, answered):
-    staff.as_role(Role.worker, "331102-01-002")  # unit B only
-    rows = read_csv(client.get("/staff/campaigns/window-rating-test/responses.csv").content)
-    assert len(rows) == 3 and {r["unit_name"] for r in rows} == {"中山社区"}
-    client.cookies.clear()
     from survey_app import units
     from survey_app.tables import UnitKind
 
     run(units.create, "331102-02", "紫金街道", UnitKind.street, parent_code="331102")
-    staff.as_role(Role.worker, "331102-02")
+    staff.as_role(Role.assessor, "331102-01-002")  # an assessor of unit B only
+    rows = read_csv(client.get("/staff/campaigns/window-rating-test/responses.csv").content)
+    assert len(rows) == 3 and {r["unit_name"] for r in rows} == {"中山社区"}
+    client.cookies.clear()
+    staff.as_role(Role.worker, "331102-01-002")  # unit B's own worker: raw rows are not for the rated unit
+    for path in ("responses.csv", "responses.xlsx"):
+        assert client.get(f"/staff/campaigns/window-rating-test/{path}").status_code == 404
+    client.cookies.clear()
+    staff.as_role(Role.assessor, "331102-02")  # an assessor of another street
     for path in ("responses.csv", "responses.xlsx"):
         assert client.get(f"/staff/campaigns/window-rating-test/{path}").status_code == 404
     assert client.get("/staff/campaigns/no-such-campaign/responses.csv").status_code == 404

@@ -242,6 +242,7 @@ def staff_world(run, client, staff, world) -> dict[str, list[str]]:
         "name": [run(tokens.create, "fuzz-hotline", actor="admin") and "fuzz-hotline", "no-such-token", "令牌" * 40],
         "action": ["pause", "resume", "stop"],  # a webhook's switch (the name above: none is a webhook)
         "delivery_id": ["1", "0", str(2**40), str(2**63)],
+        "print_run": ["no-such-run", "令牌" * 40],
     }
 
 

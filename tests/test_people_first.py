@@ -10,6 +10,7 @@ from bs4 import BeautifulSoup
 from survey_app import audit, localtime
 from survey_app.app import template_environment
 from survey_app.assessment import periods, schemes
+from survey_app.receipts import callback_token
 from survey_app.settings import get_settings
 from survey_app.tables import CaseContact, RatingCase, Response, Role
 from tests.conftest import csrf_token
@@ -53,7 +54,8 @@ def test_closing_a_campaign_and_revoking_a_link_go_through_their_confirmation(cl
 
 def test_closing_a_case_asks_first_and_says_what_is_missing(client, staff, world, run):
     rate(client, world.token_a, 1)
-    client.post(f"/q/{world.token_a}/callback?r={rate(client, world.token_a, 1)}", data={"phone": "13800138000"})
+    receipt = rate(client, world.token_a, 1)  # the number is left with the token its thank-you page carries
+    client.post(f"/q/{world.token_a}/callback?r={receipt}", data={"phone": "13800138000", "t": callback_token(receipt)})
     first, second = (c["id"] for c in rows(run, RatingCase))
     staff.as_role(Role.worker, "331102-01")
     asked = post(client, f"/staff/cases/{second}/state", to="explained", note="已当面解释")

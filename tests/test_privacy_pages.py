@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from survey_app import accounts, campaigns, entries, quarantine, responses
+from survey_app import accounts, campaigns, entries, paper_sheets, quarantine, responses
 from survey_app.tables import Response, ResponseStatus, Role
 from tests.conftest import csrf_token
 from tests.test_authorization import app_routes
@@ -39,9 +39,11 @@ def resident_answers(client, token: str) -> None:
 
 def key_sheet_twice(run, token: str, first_id: int, second_id: int) -> int:
     link = run(campaigns.find_link, token)
+    batch = run(paper_sheets.issue, link.campaign_id, link.unit_id, 1, "test")
+    serial = run(paper_sheets.batch_sheets, link.campaign_id, batch)[1][0].serial
     for member_id, comment in ((first_id, COMMENT), (second_id, COMMENT + "。")):
         member = run(accounts.get, member_id)
-        form = entries.PaperForm("P-0001", None, {"overall": 1, "comment": comment}, {})
+        form = entries.PaperForm(serial, None, {"overall": 1, "comment": comment}, {})
         outcome = run(
             entries.key_paper, member, link, responses.read_form_token(token, responses.mint_form_token(token)), form
         )

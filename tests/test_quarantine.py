@@ -323,3 +323,85 @@ def test_workers_of_the_unit_cannot_see_or_decide(run, world, client, staff, fla
     )
     assert post.status_code == 404
     assert next(r for r in world.responses() if r["id"] == flagged[0]["id"])["status"] == ResponseStatus.quarantined
+
+
+# --- staff-entered answers: stuffing by the rated unit's own staff ------------------------------------
+
+
+def staff_rows(seed: int) -> tuple[Questionnaire, list[dict[str, Any]], set[int], set[int]]:
+    """Five communities, each with 60 residents' answers around its own quality; honest workers interviewing
+    and keying paper sheets (as its residents answer, at a human pace, sheets in printed order); and three
+    stuffers: 40 all-praise sheets keyed in minutes, 30 sheets of near-uniform praise keyed at a normal pace,
+    25 interviews that are all praise but one item. Returns the rows, the stuffed ids and the honest staff ids."""
+    q = load_file(QUESTIONNAIRES_DIR / "community-services.yaml")
+    items = [i.id for i in q.rating_items()]
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = []
+    stuffed: set[int] = set()
+    honest_staff: set[int] = set()
+    quality = rng.normal(3.6, 0.3, size=5)
+
+    def honest(unit: int) -> dict[str, Any]:
+        mood = rng.normal(0, 0.8)
+        return {i: int(np.clip(round(quality[unit] + mood + rng.normal(0, 0.8)), 1, 5)) for i in items}
+
+    def add(channel, unit, t, answers, worker=None, number=None) -> int:
+        rows.append(
+            {
+                "id": len(rows) + 1,
+                "unit": unit,
+                "link": unit,
+                "channel": channel,
+                "answers": answers,
+                "submitted_at": START + timedelta(seconds=float(t)),
+                "duration_s": float(rng.lognormal(np.log(150), 0.4)),
+                "device_hash": None if worker else f"d{len(rows)}",
+                "entered_by": worker,
+                "sheet_number": number,
+            }
+        )
+        return len(rows)
+
+    for unit in range(5):
+        for _ in range(60):
+            add(Channel.qr, unit, rng.uniform(0, 20 * 86400), honest(unit))
+    for worker, unit in ((31, 0), (32, 1), (33, 2), (34, 3), (35, 4)):  # honest keyers, one unit each
+        start = rng.integers(1, 15) * 86400 + 3600  # 09:00 in Lishui
+        for n in range(40):
+            honest_staff.add(add(Channel.paper, unit, start + n * 95, honest(unit), worker, number=100 + n))
+        for n in range(15):
+            day = rng.integers(1, 19) * 86400 + 2 * 3600  # from 10:00
+            honest_staff.add(add(Channel.interviewer, unit, day + n * 400, honest(unit), worker))
+    fast = 8 * 86400 + 2 * 3600
+    for n in range(40):  # worker 41 stuffs community 0: every rating 5, keyed in minutes, in printed order
+        stuffed.add(add(Channel.paper, 0, fast + n * 6, dict.fromkeys(items, 5), 41, number=n + 1))
+    for n in range(30):  # worker 42 stuffs community 1 at a normal pace: praise with little spread
+        high = {i: int(rng.choice([4, 5], p=[0.15, 0.85])) for i in items}
+        stuffed.add(add(Channel.paper, 1, 9 * 86400 + 2 * 3600 + n * 100, high, 42, number=int(rng.integers(1, 500))))
+    for n in range(25):  # worker 43 "interviews" for community 2: all 5 but one item
+        answers = dict.fromkeys(items, 5)
+        answers[items[int(rng.integers(len(items)))]] = 4
+        stuffed.add(add(Channel.interviewer, 2, (3 + n // 3) * 86400 + 2 * 3600 + n * 1000, answers, 43))
+    return q, rows, stuffed, honest_staff
+
+
+@pytest.mark.parametrize("seed", range(7, 17))
+def test_stuffed_staff_entries_are_caught_and_honest_ones_left_alone(seed):
+    q, rows, stuffed, honest_staff = staff_rows(seed)
+    flags = quarantine.compute_flags(q, rows)
+    caught = stuffed & set(flags)
+    assert len(caught) / len(stuffed) >= 0.95, sorted(stuffed - caught)  # recall
+    wrongly = honest_staff & set(flags)
+    assert len(wrongly) <= 0.01 * len(honest_staff), {i: flags[i] for i in wrongly}  # ≤ 1 % false positives
+    residents = {r["id"] for r in rows if r["channel"] == Channel.qr}
+    assert len(residents & set(flags)) <= 0.01 * len(residents)
+    assert {"keying_burst", "serial_clone", "staff_shift", "uniform_entries"} <= set().union(*flags.values())
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_mirrored_staff_entries_flag_the_same_responses(seed):
+    """Stuffing with praise or with damnation looks the same to the signals (no direction, threat T20)."""
+    q, rows, stuffed, _ = staff_rows(seed)
+    before = quarantine.compute_flags(q, rows)
+    after = quarantine.compute_flags(q, [r | {"answers": mirrored(q, r["answers"])} for r in rows])
+    assert stuffed & set(before) and after == before

@@ -14,7 +14,7 @@ from litestar.stores.redis import RedisStore
 from litestar.testing import TestClient
 
 from survey_app import app as app_module
-from survey_app import ballots, counters, db
+from survey_app import ballots, counters, db, receipts
 from survey_app.app import create_app
 from survey_app.ballots import BallotSettings
 from survey_app.cases import workflow
@@ -172,8 +172,10 @@ def test_over_the_flood_limit_the_call_back_number_is_kept_on_the_page_not_saved
     receipt = world.responses()[0]["receipt"]
     assert thanks.status_code == 200 and receipt in thanks.text
     for _ in range(2):
-        assert strict_client.post(f"/q/{world.token_a}/callback?r={receipt}", data={"phone": "12"}).status_code == 422
-    r = strict_client.post(f"/q/{world.token_a}/callback?r={receipt}", data={"phone": "13800138000"})
+        short = {"phone": "12", "t": receipts.callback_token(receipt)}
+        assert strict_client.post(f"/q/{world.token_a}/callback?r={receipt}", data=short).status_code == 422
+    data = {"phone": "13800138000", "t": receipts.callback_token(receipt)}
+    r = strict_client.post(f"/q/{world.token_a}/callback?r={receipt}", data=data)
     assert r.status_code == 429 and "retry-after" in r.headers
     soup = BeautifulSoup(r.text, "html.parser")
     assert soup.select_one("#phone-error").text == "提交太频繁，请稍后再试：等一分钟再提交即可，您填写的答案已保留。"

@@ -227,7 +227,7 @@ def test_scheme_check_command(tmp_path: Path):
     runner = CliRunner()
     ok = runner.invoke(main, ["scheme", "check", str(BUNDLED[0])])
     assert ok.exit_code == 0
-    assert ok.output == "civilized-city-2026.yaml: ok (civilized-city-2026 v1, community, department; min n 30)\n"
+    assert ok.output == "civilized-city-2026.yaml: ok (civilized-city-2026 v2, community, department; min n 30)\n"
     failed = runner.invoke(main, ["scheme", "check", str(bad)])
     assert failed.exit_code == 1
     assert failed.output == "civilized-city-2026.yaml: grades.3.min: the last must be 0, so every score falls in one\n"

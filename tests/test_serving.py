@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,8 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
+from survey_app import periodic
 from survey_app.settings import get_settings
-from survey_app.tables import Role
+from survey_app.tables import PeriodicRun, Role
 from tests.conftest import PASSWORD, Staff
 from tests.servers import Server, serving
 
@@ -129,3 +131,25 @@ def test_forwarded_addresses_count_only_from_the_proxies_named(tmp_path: Path, w
         assert 429 not in _flood_statuses(server, form, addresses)
         assert _flood_statuses(server, form, addresses[:1] * 3)[2] == 429
         assert "client addresses from the proxies 127.0.0.1" in server.log_text()
+
+
+def test_two_nodes_run_the_flag_pass_once_per_interval(
+    tmp_path: Path, redis_url: str, run: Callable[..., Any], world: Any
+) -> None:
+    """Two servers of two workers each on one database and one Redis, every worker's flag pass due each
+    second: the pass runs about once a second for the whole service, where four workers passing on their
+    own would make about four (survey_app/periodic.py)."""
+    env = server_env(redis_url, MINPING_FLAG_INTERVAL="1")
+    with (
+        serving(tmp_path / "a", env, "--workers", "2") as first,
+        serving(tmp_path / "b", env, "--workers", "2") as second,
+    ):
+        run(lambda: PeriodicRun.update({PeriodicRun.runs: 0}, force=True))  # count from when all four are up
+        started = time.monotonic()
+        time.sleep(6)
+        row = run(lambda: PeriodicRun.select().where(PeriodicRun.name == "flag-pass").first())
+        elapsed = time.monotonic() - started
+        assert httpx.get(first.url + "/").status_code == httpx.get(second.url + "/").status_code == 200
+    assert row is not None
+    assert 2 <= row["runs"] <= elapsed / periodic.CLAIM_SHARE + 1, (row, elapsed)
+    assert "Traceback" not in first.log_text() + second.log_text()

@@ -96,7 +96,7 @@ def test_names_are_safe_in_spss_and_stata():
 
 
 def test_staff_download_the_files_of_their_units(client, staff, answered, tmp_path):
-    staff.as_role(Role.worker, "331102-01-002")
+    staff.as_role(Role.assessor, "331102-01-002")  # raw rows: assessors and admins, within their units
     for fmt, read in (("sav", pyreadstat.read_sav), ("dta", pyreadstat.read_dta)):
         download = client.get(f"/staff/campaigns/window-rating-test/responses.{fmt}")
         assert download.status_code == 200
@@ -104,5 +104,5 @@ def test_staff_download_the_files_of_their_units(client, staff, answered, tmp_pa
         path = tmp_path / f"download.{fmt}"
         path.write_bytes(download.content)
         data, meta = read(str(path))
-        assert list(data["unit_code"]) == ["331102-01-002"]  # only the worker's unit
+        assert list(data["unit_code"]) == ["331102-01-002"]  # only the assessor's unit
         assert meta.column_names_to_labels["overall"] == "您对本次办事的总体评价是？"

@@ -13,10 +13,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import numpy as np
 
 import analysis
-from survey_app.assessment.schemes import Band, ByRank, Group, Linear, Scheme, Source, Thresholds, Weighting
+from survey_app.assessment.schemes import (
+    CHANNELS,
+    Band,
+    ByRank,
+    Group,
+    Linear,
+    Scheme,
+    Source,
+    StaffChannels,
+    Thresholds,
+    Weighting,
+)
 from survey_app.cases.figures import CaseFigures
 from survey_app.questionnaires.format import Item, Questionnaire
 from survey_app.reporting import campaign_report
@@ -61,6 +73,7 @@ class SourceData:
     questionnaire: Questionnaire
     unit_codes: list[str]  # unit of each row
     answers: list[dict[str, Any]]
+    channels: list[str] | None = None  # channel of each row; needed when the scheme has channel rules
 
 
 @dataclass(frozen=True)
@@ -81,8 +94,16 @@ def score_group(
 
     With the group's `case_handling`, `cases` (unit code → figures) adds the chosen case rate as a
     component of the score; a unit with nothing to judge (rate n = 0) is scored on the sources alone.
+
+    With the scheme's `channels` rules only the counted channels' rows score, staff-entered rows over the
+    share limit are left out, and each row shows its channel mix per source and its score without staff
+    channels (residents' own answers only), so an assessor sees what staff entries changed.
     """
     position = {u.code: n for n, u in enumerate(units)}
+    rules = scheme.channels
+    applied = [_channel_rules(d, rules, position) for d in sources] if rules is not None else []
+    if applied:
+        sources = [a[0] for a in applied]
     parts = [_source_scores(scheme, data, position) for data in sources]
     weights = np.array([data.source.weight for data in sources])
     handling = group.case_handling
@@ -134,6 +155,8 @@ def score_group(
     unscored = [r for r in rows if r["suppressed"]]
     for r in rows:
         del r["se"], r["df"]
+    if rules is not None:
+        _add_channel_mix(scheme, group, units, sources, cases, rows, applied)
     table = {
         "kind": group.kind,
         "weights": [{"questionnaire": d.source.questionnaire, "weight": d.source.weight} for d in sources],
@@ -143,6 +166,77 @@ def score_group(
     if handling is not None:
         table["case_handling"] = {"measure": handling.measure, "weight": handling.weight}
     return table
+
+
+ChannelRules = tuple[SourceData, list[dict[str, int]], list[int]]
+
+
+def _channel_rules(data: SourceData, rules: StaffChannels, position: dict[str, int]) -> ChannelRules:
+    """The rows that count under the scheme's channel rules, each unit's channel mix among them, and how many
+    staff-entered rows the share limit left out per unit: the latest ones (rows come in id order), so keying
+    more cannot push earlier answers out."""
+    assert data.channels is not None, "channel rules need each row's channel"
+    share = rules.max_staff_share
+    residents = [0] * len(position)
+    for code, channel in zip(data.unit_codes, data.channels, strict=True):
+        if code in position and channel == "qr" and "qr" in rules.counted:
+            residents[position[code]] += 1
+    # staff ≤ share × (residents + staff)  ⇔  staff ≤ share / (1 − share) × residents
+    allowed = [math.inf if share >= 1 else math.floor(share / (1 - share) * r + 1e-9) for r in residents]
+    used, left_out = [0] * len(position), [0] * len(position)
+    mix: list[dict[str, int]] = [{} for _ in position]
+    kept = []
+    for i, (code, channel) in enumerate(zip(data.unit_codes, data.channels, strict=True)):
+        if code not in position or channel not in rules.counted:
+            continue
+        u = position[code]
+        if channel != "qr":
+            if used[u] >= allowed[u]:
+                left_out[u] += 1
+                continue
+            used[u] += 1
+        mix[u][channel] = mix[u].get(channel, 0) + 1
+        kept.append(i)
+    counted = SourceData(
+        data.source,
+        data.questionnaire,
+        [data.unit_codes[i] for i in kept],
+        [data.answers[i] for i in kept],
+        [data.channels[i] for i in kept],
+    )
+    return counted, mix, left_out
+
+
+def _add_channel_mix(
+    scheme: Scheme,
+    group: Group,
+    units: list[UnitName],
+    sources: list[SourceData],
+    cases: Mapping[str, CaseFigures] | None,
+    rows: list[dict[str, Any]],
+    applied: list[ChannelRules],
+) -> None:
+    """Each row's channel mix per source and its score from residents' own answers only (in place)."""
+    assert all(d.channels is not None for d in sources)
+    residents_only = [
+        SourceData(
+            d.source,
+            d.questionnaire,
+            [c for c, ch in zip(d.unit_codes, d.channels or [], strict=True) if ch == "qr"],
+            [a for a, ch in zip(d.answers, d.channels or [], strict=True) if ch == "qr"],
+        )
+        for d in sources
+    ]
+    plain = msgspec.structs.replace(scheme, channels=None)
+    without = {u["code"]: u for u in score_group(plain, group, units, residents_only, cases)["units"]}
+    position = {u.code: n for n, u in enumerate(units)}
+    for r in rows:
+        n = position[r["code"]]
+        for source_row, (_, mix, left_out) in zip(r["sources"], applied, strict=True):
+            source_row["channels"] = {ch: mix[n][ch] for ch in CHANNELS if mix[n].get(ch)}
+            source_row["staff_left_out"] = left_out[n]
+        other = without[r["code"]]
+        r["without_staff"] = {"n": other["n"], "score": other["score"], "suppressed": other["suppressed"]}
 
 
 def _source_row(data: SourceData, part: dict[str, Any], n: int) -> dict[str, Any]:

@@ -134,8 +134,24 @@ class Weighting(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_de
         return {option: key for key in self.margins[margin] for option in key.split(CELL_JOIN)}
 
 
+CHANNELS = ("qr", "interviewer", "paper", "import")  # tables.Channel's values
+STAFF_CHANNELS = ("interviewer", "paper", "import")  # entered by staff, not by the resident
+
+
+class StaffChannels(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Which channels' answers count in the score, and at most what share of a unit's counted answers (per
+    source) may come from staff channels; answers over the share are left out, the latest first."""
+
+    counted: Annotated[tuple[Literal["qr", "interviewer", "paper", "import"], ...], msgspec.Meta(min_length=1)]
+    max_staff_share: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
+
+
 class Scheme(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A validated assessment scheme."""
+    """A validated assessment scheme.
+
+    `channels` is None in schemes written before it existed: every channel counts, no share limit, and the
+    league rows carry no channel mix, so periods sealed under them verify as they did.
+    """
 
     slug: Annotated[str, msgspec.Meta(pattern=SLUG)]
     version: Annotated[int, msgspec.Meta(ge=1)]
@@ -151,6 +167,7 @@ class Scheme(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rank_level: Annotated[float, msgspec.Meta(gt=0.5, lt=1)] = 0.90
     rank_seed: Annotated[int, msgspec.Meta(ge=0)] = 20261124
     weighting: Weighting | None = None
+    channels: StaffChannels | None = None
 
     def to_json(self) -> bytes:
         """Canonical JSON: what a period stores and the input of `content_hash`."""
@@ -169,7 +186,7 @@ class SchemeError(ValueError):
     """A scheme file is invalid; the message reads `file: path.to.field: message`."""
 
 
-_ENUMS = {"kind": UNIT_KINDS, "rank_by": ("shrunken", "score"), "measure": CASE_MEASURES}
+_ENUMS = {"kind": UNIT_KINDS, "rank_by": ("shrunken", "score"), "measure": CASE_MEASURES, "counted": CHANNELS}
 
 
 def load_file(path: Path, questionnaires: Mapping[str, Questionnaire] | None = None) -> Scheme:
@@ -265,6 +282,8 @@ def semantic_errors(s: Scheme, questionnaires: Mapping[str, Questionnaire]) -> l
                     errors.append(f"{where}.dimensions.{dim}: {q.slug!r} has no dimension {dim!r} (known: {listed})")
     if s.weighting is not None:
         errors += _weighting_errors(s, questionnaires)
+    if s.channels is not None:
+        errors += duplicates("channels.counted", list(s.channels.counted))
     if isinstance(s.points, Thresholds):
         errors += _descending("points.steps", [step.min for step in s.points.steps])
     errors += _descending("grades", [band.min for band in s.grades])

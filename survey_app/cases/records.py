@@ -196,6 +196,7 @@ class ReceiptStatus:
     reply: str
     replied_on: date | None
     close_by: date | None
+    contact_left_on: date | None = None  # when the resident left a call-back number (never the number)
 
     def unit_display_name(self, lang: str) -> str:
         return pick(lang, self.unit_name, self.unit_name_en)
@@ -226,6 +227,7 @@ async def receipt_status(text: str) -> ReceiptStatus | None:
         reply=mask_text(case["reply"]),
         replied_on=local_date(case["replied_at"]) if case["replied_at"] else None,
         close_by=Deadline(case["close_due"], case["due_estimated"]).last_day,
+        contact_left_on=local_date(case["contact_given_at"]) if case["contact_given_at"] else None,
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from piccolo.columns import Column
 
-from survey_app import audit, phones
+from survey_app import audit, phones, receipts
 from survey_app.accounts import StaffMember
 from survey_app.cases.workdays import Deadline, add_working_days
 from survey_app.changes import Change, Kind
@@ -286,11 +286,17 @@ def normalise_phone(text: str) -> str:
     raise CaseError(N_("请填写正确的手机号码（11 位）或带区号的固定电话，例如 0578-2123456。"))
 
 
-async def leave_contact(campaign_id: int, receipt: str, phone_text: str) -> None:
+async def leave_contact(campaign_id: int, receipt: str, phone_text: str, token: str) -> None:
     """Store the number a resident left for the call-back, apart from the answers; raises CaseError.
 
-    Allowed while the case is open; a second number replaces the first (a typo can be corrected).
+    Only with the thank-you page's `token` (receipts.callback_token, minted with the receipt and valid two
+    hours): a receipt alone, which staff may have seen, cannot redirect a unit's call-backs. Allowed while the
+    case is open; within the token's life a second number replaces the first (a typo can be corrected).
     """
+    if not receipts.callback_token_valid(receipt, token):
+        raise CaseError(
+            N_("回访电话只能在提交评价后两小时内、在感谢页面上留下或修改。如需回访，请拨打单位公布的电话。")
+        )
     phone = normalise_phone(phone_text)
     async with writing():
         case = await open_case_for_receipt(campaign_id, receipt)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from survey_app import db
-from survey_app.assessment import periods
-from survey_app.assessment.schemes import Scheme, SchemeError
-from survey_app.assessment.schemes import load_file as load_scheme
 from survey_app.cli.base import main, run
 from survey_app.settings import SCHEMES_DIR
+
+if TYPE_CHECKING:
+    from survey_app.assessment import periods
+    from survey_app.assessment.schemes import Scheme
 
 
 @main.group()
@@ -21,6 +22,9 @@ def assessment() -> None:
 
 def _scheme_from(name: str) -> Scheme:
     """A scheme file path, or the slug of a bundled scheme."""
+    from survey_app.assessment.schemes import SchemeError
+    from survey_app.assessment.schemes import load_file as load_scheme
+
     path = Path(name)
     if not path.exists():
         path = SCHEMES_DIR / f"{name}.yaml"
@@ -34,6 +38,9 @@ def _scheme_from(name: str) -> Scheme:
 
 async def _period(slug: str, *, changes: bool) -> periods.Period:
     """The period `slug`; a command that `changes` it migrates first, one that reads only requires migrations."""
+    from survey_app import db
+    from survey_app.assessment import periods
+
     await (db.migrate() if changes else db.require_migrated())
     period = await periods.get(slug)
     if period is None:
@@ -55,6 +62,9 @@ async def _period(slug: str, *, changes: bool) -> periods.Period:
 )
 def create_period(period: str, scheme_name: str, title: str, title_en: str, chosen: tuple[str, ...]) -> None:
     """Open an assessment period under a scheme."""
+    from survey_app import db
+    from survey_app.assessment import periods
+
     s = _scheme_from(scheme_name)
     pairs = dict(c.split("=", 1) for c in chosen if "=" in c)
     if len(pairs) != len(chosen):
@@ -73,6 +83,7 @@ def create_period(period: str, scheme_name: str, title: str, title_en: str, chos
 @click.argument("period")
 def close_period(period: str) -> None:
     """Seal a period: snapshot 1 of its scheme, data and result."""
+    from survey_app.assessment import periods
 
     async def close() -> periods.Snapshot:
         return await periods.close(await _period(period, changes=True), "cli")
@@ -86,6 +97,7 @@ def close_period(period: str) -> None:
 @click.option("--reason", required=True, help="Why the sealed result is corrected (kept in the audit trail).")
 def correct_period(period: str, reason: str) -> None:
     """Add a correcting snapshot to a closed period, recomputed from the responses stored now."""
+    from survey_app.assessment import periods
 
     async def correct() -> periods.Snapshot:
         return await periods.correct(await _period(period, changes=True), "cli", reason)
@@ -98,6 +110,7 @@ def correct_period(period: str, reason: str) -> None:
 @click.argument("period")
 def verify_period(period: str) -> None:
     """Recompute the latest snapshot from the stored responses; exit 1 naming what differs."""
+    from survey_app.assessment import periods
 
     async def check() -> periods.Verification:
         return await periods.verify(await _period(period, changes=False))
@@ -114,6 +127,8 @@ def verify_period(period: str) -> None:
 @assessment.command("list")
 def list_periods() -> None:
     """One line per period: slug, status, snapshots, scheme, title."""
+    from survey_app import db
+    from survey_app.assessment import periods
 
     async def fetch() -> list[tuple[periods.Period, int]]:
         await db.require_migrated()

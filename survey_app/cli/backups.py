@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from survey_app import backups, db
 from survey_app.cli.base import main, run
 
 
@@ -14,6 +13,7 @@ from survey_app.cli.base import main, run
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup(file: Path) -> None:
     """Copy the database to FILE while the server runs (SQLite: online backup API; PostgreSQL: pg_dump)."""
+    from survey_app import backups, db
 
     async def make() -> str:
         await db.require_migrated()
@@ -27,6 +27,7 @@ def backup(file: Path) -> None:
 @click.option("--replace", is_flag=True, help="Overwrite a database that already holds data.")
 def restore(file: Path, replace: bool) -> None:
     """Restore the database from a backup FILE (stop the server first), then bring it up to date."""
+    from survey_app import backups, db
 
     async def put_back() -> str:
         done = await backups.restore(file, replace=replace)

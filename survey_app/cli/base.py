@@ -1,8 +1,12 @@
-"""The `minping` group, and `run`: one async step whose failure is one clear line and a non-zero exit."""
+"""The `minping` group, and `run`: one async step whose failure is one clear line and a non-zero exit.
+
+The command modules import the app (Piccolo, Litestar, numpy and scipy through `analysis`) inside
+each command's body, never at module level: `minping --help`, or a mistyped option, then answers in
+a tenth of the time a command that works on the database needs (tests/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Coroutine
@@ -12,9 +16,14 @@ import click
 
 T = TypeVar("T")
 
+# survey_app.tables.Role's values, spelt out so that `--help` needs no Piccolo (a test keeps them equal).
+ROLES = ("admin", "worker", "assessor")
+
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run one async step; any failure becomes one clear line and a non-zero exit."""
+    import asyncio  # here, not at the top: it pulls in ssl and subprocess, a third of `--help`'s imports
+
     try:
         return asyncio.run(coroutine)
     except click.ClickException:

@@ -8,12 +8,7 @@ from pathlib import Path
 
 import click
 
-from survey_app import db
-from survey_app.assessment.schemes import SchemeError
-from survey_app.assessment.schemes import load_file as load_scheme
-from survey_app.cases import workdays, workflow
 from survey_app.cli.base import main, run
-from survey_app.questionnaires.format import QuestionnaireError, json_schema, load_file, load_scale_library
 from survey_app.settings import get_settings
 
 
@@ -26,6 +21,8 @@ def questionnaire() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def check(files: tuple[Path, ...]) -> None:
     """Validate questionnaire files (and `_*.yaml` scale libraries); exit 1 if any is invalid."""
+    from survey_app.questionnaires.format import QuestionnaireError, load_file, load_scale_library
+
     failed = False
     for path in files:
         try:
@@ -44,6 +41,8 @@ def check(files: tuple[Path, ...]) -> None:
 @questionnaire.command()
 def schema() -> None:
     """Print the JSON Schema of questionnaire files (for editors)."""
+    from survey_app.questionnaires.format import json_schema
+
     click.echo(json.dumps(json_schema(), ensure_ascii=False, indent=2))
 
 
@@ -56,6 +55,10 @@ def scheme() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def check_scheme(files: tuple[Path, ...]) -> None:
     """Validate scheme files against the bundled questionnaires; exit 1 if any is invalid."""
+    from survey_app.assessment.schemes import SchemeError
+    from survey_app.assessment.schemes import load_file as load_scheme
+    from survey_app.questionnaires.format import QuestionnaireError
+
     failed = False
     for path in files:
         try:
@@ -77,6 +80,8 @@ def holidays() -> None:
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def check_holidays(file: Path | None) -> None:
     """Validate a holidays file (default: the configured one) and say which years deadlines know."""
+    from survey_app.cases import workdays
+
     path = file or get_settings().holidays_file
     notices = workdays.load_notices(path) if path is not None and path.exists() else {}
     package = workdays.package_years()
@@ -87,6 +92,8 @@ def check_holidays(file: Path | None) -> None:
 @holidays.command("redate")
 def redate() -> None:
     """Recompute the estimated deadlines of open cases now that the calendar knows their year."""
+    from survey_app import db
+    from survey_app.cases import workflow
 
     async def go() -> list[int]:
         await db.migrate()

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from survey_app import db, wjx_import
 from survey_app.cli.base import main, run
 
 
@@ -34,6 +33,8 @@ def import_wjx(file: Path, campaign: str, questionnaire: str, mapping_file: Path
     Every row is checked as a resident's form would be; if any row is refused, nothing is saved.
     Importing the same export again saves nothing twice.
     """
+    from survey_app import db, wjx_import
+
     data, mapping = file.read_bytes(), mapping_file.read_bytes()
 
     async def check() -> wjx_import.Prepared:

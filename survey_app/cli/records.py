@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from survey_app import accounts, audit, db, quarantine
-from survey_app.assessment import rules
-from survey_app.cli.base import main, run
-from survey_app.reporting import campaign_report
-from survey_app.tables import Role
+from survey_app.cli.base import ROLES, main, run
+
+if TYPE_CHECKING:
+    from survey_app import audit, quarantine
+    from survey_app.reporting import campaign_report
 
 
 @main.command()
@@ -24,6 +25,9 @@ def report(campaign: str, fmt: str, lang: str) -> None:
     It reads and never writes: responses count as they stand (the server's periodic flag pass, or
     `minping flags CAMPAIGN`, sends what the fraud signals flag to quarantine first).
     """
+    from survey_app import db
+    from survey_app.assessment import rules
+    from survey_app.reporting import campaign_report
 
     async def build() -> campaign_report.Report:
         await db.require_migrated()
@@ -42,6 +46,7 @@ def report(campaign: str, fmt: str, lang: str) -> None:
 @click.argument("campaign")
 def flags(campaign: str) -> None:
     """Run the fraud-flag signals over a campaign; newly flagged responses go to quarantine (audited)."""
+    from survey_app import db, quarantine
 
     async def flag() -> quarantine.FlagPass:
         await db.migrate()
@@ -61,11 +66,14 @@ def user() -> None:
 
 @user.command("create")
 @click.argument("username")
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--unit", "unit_code", default=None, help="Unit code: a worker's (or assessor's) subtree.")
 @click.option("--name", "display_name", default="", help="Name shown in the back office.")
 def create_user(username: str, role: str, unit_code: str | None, display_name: str) -> None:
     """Create an account, asking for the password (or reading one line from standard input)."""
+    from survey_app import accounts, db
+    from survey_app.tables import Role
+
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
@@ -85,6 +93,7 @@ def create_user(username: str, role: str, unit_code: str | None, display_name: s
 @click.argument("username")
 def disable_user(username: str) -> None:
     """Disable an account: no more sign-ins, and its open sessions end at once."""
+    from survey_app import accounts, db
 
     async def disable() -> None:
         await db.require_migrated()
@@ -96,10 +105,12 @@ def disable_user(username: str) -> None:
 
 @user.command("role")
 @click.argument("username")
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--unit", "unit_code", default=None, help="Unit code: a worker's (or assessor's) subtree.")
 def change_role(username: str, role: str, unit_code: str | None) -> None:
     """Give an account another role or unit; its open sessions end at once."""
+    from survey_app import accounts, db
+    from survey_app.tables import Role
 
     async def change() -> None:
         await db.require_migrated()
@@ -119,6 +130,7 @@ def audit_group() -> None:
 @audit_group.command()
 def verify() -> None:
     """Check the hash chain of the audit trail; name the first broken entry (exit 1)."""
+    from survey_app import audit, db
 
     async def check() -> audit.ChainCheck:
         await db.require_migrated()

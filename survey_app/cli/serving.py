@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import click
-import uvicorn
 
-from survey_app import campaigns, db, demo
 from survey_app.cli.base import main, run
-from survey_app.questionnaires import versions
 from survey_app.settings import get_settings, trusted_proxies
 
 SERVED_URL_FILE = "served_url"  # lets `minping links` print the address `serve` listens on
@@ -18,6 +15,9 @@ DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
 
 async def _prepare_database() -> None:
     """Migrate, then store the bundled questionnaires so campaigns can use them at once."""
+    from survey_app import db
+    from survey_app.questionnaires import versions
+
     await db.migrate()
     await versions.register_bundled()
 
@@ -43,6 +43,9 @@ def migrate() -> None:
 )
 def serve(host: str, port: int, workers: int, with_demo: bool, forwarded_allow_ips: str | None) -> None:
     """Serve the web app (migrating first)."""
+    import uvicorn
+
+    from survey_app import demo
 
     settings = get_settings()
     proxies = settings.forwarded_allow_ips
@@ -77,6 +80,8 @@ def serve(host: str, port: int, workers: int, with_demo: bool, forwarded_allow_i
 
 
 async def _demo_if_empty() -> dict[str, int]:
+    from survey_app import campaigns, demo
+
     return {} if await campaigns.exist() else await demo.build()
 
 
@@ -84,6 +89,7 @@ async def _demo_if_empty() -> dict[str, int]:
 @click.option("--seed", default=2026, show_default=True, help="Random seed of the synthetic responses.")
 def make_demo(seed: int) -> None:
     """Create the demo city, campaigns and synthetic responses in an empty database."""
+    from survey_app import campaigns, db, demo
 
     async def build() -> dict[str, int]:
         await db.migrate()
@@ -111,6 +117,7 @@ def _announce_accounts(passwords: dict[str, str]) -> None:
 @click.option("--campaign", "campaign_slug", default=None, help="Only this campaign's links.")
 def links(campaign_slug: str | None) -> None:
     """Print one line per active link: public URL, unit, campaign (tab-separated)."""
+    from survey_app import campaigns, db
 
     async def fetch() -> list[dict[str, Any]]:
         await db.require_migrated()

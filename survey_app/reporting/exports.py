@@ -14,7 +14,7 @@ which spreadsheet programs never evaluate.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +27,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from piccolo.columns.combination import Combinable
 from piccolo.query.functions.aggregate import Count
 
-from survey_app import privacy, units
+from survey_app import privacy, receipts, units
 from survey_app.i18n import pick
 from survey_app.localtime import local
 from survey_app.questionnaires.format import Item, LocalText, Questionnaire, localise
@@ -52,9 +52,10 @@ class Answer(msgspec.Struct, frozen=True):
 
 
 class ResponseRecord(msgspec.Struct, frozen=True):
-    """One response as staff may see it."""
+    """One response as staff may see it: never its receipt, which follows the resident's case, but a keyed
+    hash of it (receipts.staff_reference) that matches rows across downloads."""
 
-    receipt: str
+    response_ref: str
     unit_code: str
     unit_name: str
     channel: str
@@ -148,8 +149,31 @@ async def response_records(
 ) -> list[ResponseRecord]:
     """The campaign's responses in the visible units, oldest first; a page of them when `limit` is given
     (`offset` counts only with a limit)."""
-    query = (
+    query = _records_query(campaign_id, visible)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return [_record(row, questionnaire, lang) for row in await query]
+
+
+async def response_record_pages(
+    campaign_id: int, questionnaire: Questionnaire, visible: AbstractSet[int] | None, lang: str, size: int
+) -> AsyncIterator[list[ResponseRecord]]:
+    """`response_records` `size` at a time, each page read after the last id of the one before (an
+    index range, not an OFFSET that rereads every earlier row): for streaming exports."""
+    after = 0
+    while True:
+        rows = await _records_query(campaign_id, visible, Response.id).where(Response.id > after).limit(size)
+        if rows:
+            yield [_record(row, questionnaire, lang) for row in rows]
+        if len(rows) < size:
+            return
+        after = rows[-1]["id"]
+
+
+def _records_query(campaign_id: int, visible: AbstractSet[int] | None, *extra: Any) -> Any:
+    return (
         Response.select(
+            *extra,
             Response.receipt,
             Response.unit.code.as_alias("unit_code"),
             Response.unit.name.as_alias("unit_name"),
@@ -164,9 +188,6 @@ async def response_records(
         .order_by(Response.id)
         .output(load_json=True)
     )
-    if limit is not None:
-        query = query.limit(limit).offset(offset)
-    return [_record(row, questionnaire, lang) for row in await query]
 
 
 async def response_records_by_id(
@@ -204,7 +225,7 @@ def _record(row: dict[str, Any], q: Questionnaire, lang: str) -> ResponseRecord:
     stored = row["answers"] if isinstance(row["answers"], dict) else {}
     answers = [_answer(item, q, stored[item.id], lang) for item in q.items if item.id in stored]
     return ResponseRecord(
-        receipt=row["receipt"],
+        response_ref=receipts.staff_reference(row["receipt"]),
         unit_code=row["unit_code"],
         unit_name=pick(lang, row["unit_name"], row["unit_name_en"]),
         channel=row["channel"],
@@ -258,7 +279,7 @@ def response_columns(q: Questionnaire) -> list[AnswerColumn]:
     return columns
 
 
-RESPONSE_COLUMNS = ["receipt", "unit_code", "unit_name", "channel", "status", "submitted_hour", "duration_s"]
+RESPONSE_COLUMNS = ["response_ref", "unit_code", "unit_name", "channel", "status", "submitted_hour", "duration_s"]
 
 
 def response_table(q: Questionnaire, records: Sequence[ResponseRecord]) -> Table:
@@ -267,7 +288,7 @@ def response_table(q: Questionnaire, records: Sequence[ResponseRecord]) -> Table
     rows = []
     for r in records:
         hour = r.submitted_hour.strftime("%Y-%m-%d %H:00") if r.submitted_hour else None
-        cells: list[Cell] = [r.receipt, r.unit_code, r.unit_name, r.channel, r.status, hour, r.duration_s]
+        cells: list[Cell] = [r.response_ref, r.unit_code, r.unit_name, r.channel, r.status, hour, r.duration_s]
         by_item = {a.item: a for a in r.answers}
         for column in answer_columns:
             answer = by_item.get(column.item.id)
@@ -418,6 +439,7 @@ LEAGUE_COLUMNS = [
     "group", "rank", "unit_code", "unit_name", "n", "score", "score_low", "score_high", "shrunken",
     "rank_low", "rank_high", "letters", "grade", "points", "needs_review", "small_sample", "suppressed",
     "case_rate", "case_n", "case_low", "case_high", "unweighted_score", "n_eff", "weighted",
+    "channels", "staff_left_out", "n_without_staff", "score_without_staff",
 ]  # fmt: skip
 
 
@@ -426,13 +448,15 @@ def league_table(result: dict[str, Any], grade_labels: Sequence[LocalText | str]
 
     Numbers are the page's, rounded as stored in the sealed result; a suppressed unit has no score,
     rank or grade, a unit without a case component no case columns, and a scheme without weighting no
-    weighting columns (empty cells)."""
+    weighting columns, nor one without channel rules channel columns (empty cells). `channels` reads
+    "community-services: qr 50, interviewer 6; …", one part per source."""
     rows: list[list[Cell]] = []
     for group in result["groups"]:
         for u in group["units"]:
             name = pick(lang, u["name"], u.get("name_en"))
+            mix = _channel_cells(u)
             if u["suppressed"]:
-                rows.append([group["kind"], None, u["code"], name, u["n"], *[None] * 11, 1, *[None] * 7])
+                rows.append([group["kind"], None, u["code"], name, u["n"], *[None] * 11, 1, *[None] * 7, *mix])
                 continue
             cases = u.get("cases") or {}  # the scheme's case component, when it has one
             weighting = u.get("weighting") or {}  # with a scheme that weights to population margins
@@ -444,10 +468,23 @@ def league_table(result: dict[str, Any], grade_labels: Sequence[LocalText | str]
                     score["high"], u["shrunken"], u["rank_low"], u["rank_high"], u["letters"], grade,
                     u["points"], int(u["needs_review"]), int(u["small_sample"]), 0, cases.get("estimate"),
                     cases.get("n"), cases.get("low"), cases.get("high"), weighting.get("unweighted"),
-                    weighting.get("n_eff"), int(not weighting["problems"]) if weighting else None,
+                    weighting.get("n_eff"), int(not weighting["problems"]) if weighting else None, *mix,
                 ]
             )  # fmt: skip
     return Table(LEAGUE_COLUMNS, rows)
+
+
+def _channel_cells(u: dict[str, Any]) -> list[Cell]:
+    """channels, staff_left_out, n_without_staff, score_without_staff of a league row (empty without rules)."""
+    without = u.get("without_staff")
+    if without is None:
+        return [None] * 4
+    mix = "; ".join(
+        f"{src['questionnaire']}: " + ", ".join(f"{ch} {k}" for ch, k in src["channels"].items())
+        for src in u["sources"]
+    )
+    left_out = sum(src["staff_left_out"] for src in u["sources"])
+    return [mix, left_out, without["n"], None if without["suppressed"] else without["score"]["estimate"]]
 
 
 def _round(x: float | None, digits: int) -> float | None:

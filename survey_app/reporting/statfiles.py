@@ -76,7 +76,7 @@ def variables(q: Questionnaire, records: Sequence[ResponseRecord], lang: str) ->
         return Variable(safe_name(source, taken), label, source, numeric)
 
     fixed = [
-        var("receipt", "回执码" if lang == "zh" else "Receipt", False),
+        var("response_ref", "答卷编号" if lang == "zh" else "Response reference", False),
         var("unit_code", "单位代码" if lang == "zh" else "Unit code", False),
         var("unit_name", "单位" if lang == "zh" else "Unit", False),
         var("channel", "渠道" if lang == "zh" else "Channel", False),
@@ -86,7 +86,7 @@ def variables(q: Questionnaire, records: Sequence[ResponseRecord], lang: str) ->
     ]
     for r in records:
         hour = r.submitted_hour.replace(tzinfo=None) if r.submitted_hour else None
-        shown = (r.receipt, r.unit_code, r.unit_name, r.channel, r.status, hour, r.duration_s)
+        shown = (r.response_ref, r.unit_code, r.unit_name, r.channel, r.status, hour, r.duration_s)
         for v, value in zip(fixed, shown, strict=True):
             v.values.append(value if value is not None or v.numeric else "")
     result = list(fixed)

@@ -217,7 +217,12 @@ async def campaign_scores(
     )
 
 
-@get("/campaigns/{slug:str}/responses", name="api:responses", responses=ERRORS)
+@get(
+    "/campaigns/{slug:str}/responses",
+    name="api:responses",
+    responses=ERRORS,
+    guards=[requires(Role.admin, Role.assessor)],  # raw rows: never the rated unit's staff (as the export)
+)
 async def campaign_responses(
     request: Request[StaffMember, Any, Any],
     slug: FromPath[str],
@@ -225,7 +230,8 @@ async def campaign_responses(
     offset: Offset = 0,
     lang: Lang = None,
 ) -> ResponsePage:
-    """Responses in the member's units, oldest first, as the raw-response export shows them."""
+    """Responses in the member's units, oldest first, as the raw-response export shows them (assessors and
+    admins only: workers, the rated units' own staff, read scores)."""
     visible = await accounts.visible_unit_ids(request.user)
     campaign = await campaigns.visible_by_slug(slug, visible)
     if campaign is None:

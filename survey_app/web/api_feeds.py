@@ -30,8 +30,10 @@ from survey_app.questionnaires import versions
 from survey_app.reporting import campaign_report, codebook, exports
 from survey_app.reporting.codebook import Codebook
 from survey_app.reporting.exports import ResponseRecord, UnitScores
+from survey_app.tables import Role
 from survey_app.web.api import ERRORS, ApiError, Lang, Limit, UnitOut, pick_lang, provide_scored_report
 from survey_app.web.api_access import may_write
+from survey_app.web.auth import requires
 
 SERIAL_MAX = 2**31 - 1  # the largest id a Piccolo Serial column holds on PostgreSQL
 WRITE_ERRORS = {
@@ -125,7 +127,12 @@ async def _campaign(request: Request[StaffMember, Any, Any], slug: str) -> Campa
     return campaign
 
 
-@get("/campaigns/{slug:str}/responses/changes", name="api:response_changes", responses=ERRORS)
+@get(
+    "/campaigns/{slug:str}/responses/changes",
+    name="api:response_changes",
+    responses=ERRORS,
+    guards=[requires(Role.admin, Role.assessor)],  # raw rows: never the rated unit's staff (as /responses)
+)
 async def response_changes(
     request: Request[StaffMember, Any, Any],
     slug: FromPath[str],

@@ -17,11 +17,24 @@ from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from analysis.sampling import sample_size_for_proportion
-from survey_app import accounts, ballots, campaigns, invitations, links, localtime, parsing, qrcodes, quarantine, units
+from survey_app import (
+    accounts,
+    ballots,
+    campaigns,
+    duties,
+    invitations,
+    links,
+    localtime,
+    paper_sheets,
+    parsing,
+    qrcodes,
+    quarantine,
+    units,
+)
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import CampaignError
 from survey_app.i18n import N_, Refusal
-from survey_app.tables import CampaignStatus, Role, UnitKind
+from survey_app.tables import CampaignStatus, InsideEntry, Role, UnitKind
 from survey_app.web.auth import requires
 from survey_app.web.common import (
     STAFF,
@@ -80,6 +93,22 @@ class CampaignController(Controller):
             await ballots.change_settings(campaign_scope.campaign.id, _ballot_settings(data), request.user.username)
         except Refusal as exc:
             return await _campaign_page(request.user, campaign_scope, error=exc)
+        return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
+
+    @post("/{slug:str}/duties", name="campaigns:duties", guards=[requires(*STAFF)])
+    async def change_duties(
+        self,
+        request: Request[StaffMember, Any, Any],
+        campaign_scope: NamedDependency[CampaignScope],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Redirect:
+        """Hold or refuse answers entered by the rated unit's own staff (audited); both keep them out of scores."""
+        if not campaign_scope.may_run:
+            raise NotFoundException()
+        rule = str(data.get("inside_entry", ""))
+        if rule not in {r.value for r in InsideEntry}:
+            raise ValidationException("unknown rule")
+        await duties.set_rule(campaign_scope.campaign.id, InsideEntry(rule), request.user.username)
         return Redirect(path=f"/staff/campaigns/{campaign_scope.campaign.slug}", status_code=303)
 
     @post("/{slug:str}/status", name="campaigns:status", guards=[requires(*STAFF)])
@@ -249,8 +278,11 @@ async def _campaign_page(user: StaffMember, scope: CampaignScope, error: Refusal
         "poster_roots": await units.listing(scope.visible),
         "one_day": timedelta(days=1),
         "ballots": await ballots.settings_of(scope.campaign.id),
+        "inside_entry": await duties.rule_of(scope.campaign.id),
         "batches": await invitations.batches(scope.campaign.id, scope.visible) if user.role in STAFF else [],
         "max_batch": invitations.MAX_BATCH,
+        "paper_batches": await paper_sheets.batches(scope.campaign.id, scope.visible) if user.role in STAFF else [],
+        "max_paper": paper_sheets.MAX_BATCH,
         "error": error,
     }
     return Template("staff/campaign.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY if error else 200)

@@ -47,6 +47,7 @@ EVENT_LABELS = {
 }
 CLOSING = {s.value for s in workflow.CLOSED_STATES}  # moves that end a case for good
 OUTCOMES = ("uphold", "reject")
+NUMBER_DELETED = Said(N_("居民留下的回访电话随即删除（它只为回访而留）。"))  # when a case with one closes
 FIGURES_DAYS = 365  # the case list's figures cover cases opened in the last year unless asked otherwise
 
 
@@ -209,7 +210,7 @@ def _confirm_closing(case: CaseDetail, to: str, note: str) -> Template:
         Said(N_("说明“%(note)s”和您的名字记入案件时间线和操作记录。"), {"note": note}),
     ]
     if row.has_contact:
-        will.append(Said(N_("居民留下的回访电话随即删除（它只为回访而留）。")))
+        will.append(NUMBER_DELETED)
     pending = []
     if row.state == "new":
         pending.append(Said(N_("还没有回访居民核实情况。")))
@@ -240,7 +241,7 @@ def _confirm_decision(case: CaseDetail, outcome: str, reason: str) -> Template:
             )
         ]
         if row.has_contact:
-            will.append(Said(N_("居民留下的回访电话随即删除（它只为回访而留）。")))
+            will.append(NUMBER_DELETED)
     else:
         will = [Said(N_("驳回申诉：这条差评照常计分，案件继续办理；这个案件不能再申诉。"))]
     will.append(

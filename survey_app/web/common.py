@@ -14,7 +14,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_410_GONE
 
-from survey_app import accounts, campaigns, parsing, quarantine
+from survey_app import accounts, campaigns, parsing, quarantine, results
 from survey_app.accounts import StaffMember, UnitScope
 from survey_app.assessment import rules
 from survey_app.campaigns import CampaignInfo, LinkState, PublicLink
@@ -109,7 +109,7 @@ async def provide_report(
     if chosen and not set(chosen) <= {c.value for c in Channel}:
         raise ValidationException("unknown channel")
     try:
-        report = await campaign_report.build(slug, chosen, rule=await provide_rule(slug))
+        report = await results.campaign_report_of(slug, chosen, rule=await provide_rule(slug))
     except campaign_report.ReportError as exc:
         raise NotFoundException(str(exc)) from exc
     visible = campaign_report.restrict(report, await accounts.visible_unit_ids(request.user))
@@ -175,10 +175,13 @@ CSV = "text/csv"  # Litestar adds "; charset=utf-8" to text types itself
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def download(content: bytes, media_type: str, filename: str) -> Response[bytes]:
+def download_headers(filename: str) -> dict[str, str]:
     # Slugs are [a-z0-9-] by construction, so the name needs no quoting beyond the quotes.
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
-    return Response(content, media_type=media_type, headers=headers)
+    return {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+
+
+def download(content: bytes, media_type: str, filename: str) -> Response[bytes]:
+    return Response(content, media_type=media_type, headers=download_headers(filename))
 
 
 CAMPAIGN_STATUS_LABELS = {"draft": N_("草稿"), "open": N_("进行中"), "closed": N_("已结束")}

@@ -11,10 +11,10 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
-from survey_app import entries, responses, sheets
+from survey_app import entries, paper_sheets, receipts, responses, sheets
 from survey_app.accounts import StaffMember
 from survey_app.campaigns import PublicLink
-from survey_app.i18n import N_, current_language
+from survey_app.i18n import N_, Refusal, current_language
 from survey_app.questionnaires import versions
 from survey_app.responses import FieldError
 from survey_app.tables import Channel, KeyingState, Role
@@ -26,11 +26,19 @@ SHEET_FIELD = "_sheet"  # item ids cannot start with "_", so this never collides
 EXPIRED = FieldError(N_("页面已过期，您的答案已保留，请检查后再次提交。"))
 
 
-async def provide_link(token: FromPath[str], request: Request[StaffMember, Any, Any]) -> PublicLink:
-    link = await entries.entry_link(request.user, token)
+async def _link(request: Request[StaffMember, Any, Any], token: str, channel: Channel) -> PublicLink:
+    link = await entries.entry_link(request.user, token, channel)
     if link is None:
         raise NotFoundException()
     return link
+
+
+async def provide_interview_link(token: FromPath[str], request: Request[StaffMember, Any, Any]) -> PublicLink:
+    return await _link(request, token, Channel.interviewer)
+
+
+async def provide_paper_link(token: FromPath[str], request: Request[StaffMember, Any, Any]) -> PublicLink:
+    return await _link(request, token, Channel.paper)
 
 
 class EntryController(Controller):
@@ -45,14 +53,34 @@ class EntryController(Controller):
         pending = await sheets.sheets_to_resolve(request.user)
         return Template("staff/entries.html", context={"links": links, "pending": pending})
 
-    @get("/links/{token:str}/interview", name="entries:interview", dependencies={"link": Provide(provide_link)})
+    @post("/entries/serial", name="entries:by_serial")
+    async def key_by_serial(self, data: URLEncodedBody[dict[str, Any]]) -> Template | Redirect:
+        """Open the paper entry form of the unit a typed serial was issued for (any street's sheets)."""
+        serial = str(data.get("serial", ""))
+        try:
+            token = await paper_sheets.entry_token(serial)
+        except Refusal as exc:
+            return Template(
+                "staff/entries_serial.html",
+                context={"error": exc, "serial": serial},
+                status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        return Redirect(path=f"/staff/links/{token}/paper?sheet={paper_sheets.normalise(serial)}", status_code=303)
+
+    @get(
+        "/links/{token:str}/interview", name="entries:interview", dependencies={"link": Provide(provide_interview_link)}
+    )
     async def show_interview(
         self, request: Request[StaffMember, Any, Any], link: NamedDependency[PublicLink], saved: FromQuery[str] = ""
     ) -> Template:
         """The resident's form under an interview banner; after a save, its receipt."""
         return await _entry_page(Channel.interviewer, link, last=await entries.saved_entry(request.user, link, saved))
 
-    @post("/links/{token:str}/interview", name="entries:interview_submit", dependencies={"link": Provide(provide_link)})
+    @post(
+        "/links/{token:str}/interview",
+        name="entries:interview_submit",
+        dependencies={"link": Provide(provide_interview_link)},
+    )
     async def submit_interview(
         self,
         request: Request[StaffMember, Any, Any],
@@ -72,16 +100,25 @@ class EntryController(Controller):
             saved = await entries.record_interview(request.user, link, token, answers, current_language.get())
         except responses.SubmissionConflict:
             return await _entry_page(Channel.interviewer, link, data, notice=EXPIRED)
-        return Redirect(path=f"/staff/links/{link.token}/interview?saved={saved.receipt}", status_code=303)
+        except entries.EntryError as refused:  # the campaign refuses entries by the unit's own staff
+            return await _entry_page(Channel.interviewer, link, data, notice=refused, status=HTTP_409_CONFLICT)
+        saved_ref = receipts.staff_reference(saved.receipt)
+        return Redirect(path=f"/staff/links/{link.token}/interview?saved={saved_ref}", status_code=303)
 
-    @get("/links/{token:str}/paper", name="entries:paper", dependencies={"link": Provide(provide_link)})
+    @get("/links/{token:str}/paper", name="entries:paper", dependencies={"link": Provide(provide_paper_link)})
     async def show_paper(
-        self, request: Request[StaffMember, Any, Any], link: NamedDependency[PublicLink], saved: FromQuery[str] = ""
+        self,
+        request: Request[StaffMember, Any, Any],
+        link: NamedDependency[PublicLink],
+        saved: FromQuery[str] = "",
+        sheet: FromQuery[str] = "",
     ) -> Template:
-        """The resident's form with a field for the sheet's number; after a save, which sheet it was."""
-        return await _entry_page(Channel.paper, link, last=await entries.saved_entry(request.user, link, saved))
+        """The resident's form with a field for the sheet's serial (filled in when opened from a serial);
+        after a save, which sheet it was."""
+        last = await entries.saved_entry(request.user, link, saved)
+        return await _entry_page(Channel.paper, link, last=last, sheet=sheet[:40])
 
-    @post("/links/{token:str}/paper", name="entries:paper_submit", dependencies={"link": Provide(provide_link)})
+    @post("/links/{token:str}/paper", name="entries:paper_submit", dependencies={"link": Provide(provide_paper_link)})
     async def submit_paper(
         self,
         request: Request[StaffMember, Any, Any],
@@ -104,7 +141,8 @@ class EntryController(Controller):
             return await _entry_page(Channel.paper, link, data, {}, form, notice, HTTP_409_CONFLICT)
         if outcome.keying_id is not None:
             return Redirect(path=f"/staff/sheets/{outcome.keying_id}", status_code=303)
-        return Redirect(path=f"/staff/links/{link.token}/paper?saved={outcome.receipt}", status_code=303)
+        saved_ref = receipts.staff_reference(outcome.receipt or "")
+        return Redirect(path=f"/staff/links/{link.token}/paper?saved={saved_ref}", status_code=303)
 
     @get("/sheets/{sheet_id:int}", name="entries:sheet")
     async def show_sheet(self, request: Request[StaffMember, Any, Any], sheet_id: FromPath[int]) -> Template:
@@ -140,6 +178,7 @@ async def _entry_page(
     *,
     last: str | None = None,
     keep: dict[str, Any] | None = None,
+    sheet: str = "",
 ) -> Template:
     """The resident's form (public/form.html) extended for staff; the link's state page when closed to entry."""
     if not entries.accepts(link, channel):
@@ -149,7 +188,7 @@ async def _entry_page(
     # A form shown again keeps its valid token, so sending it twice still saves one response.
     token = str(keep.get(FORM_TOKEN_FIELD, "")) if keep and notice is None else None
     context = form_context(link, questionnaire, posted or {}, errors or {}, form_token=token or None, notice=notice)
-    context |= {"last": last, "sheet_field": SHEET_FIELD, "sheet": paper.sheet if paper else "", "sheet_error": None}
+    context |= {"last": last, "sheet_field": SHEET_FIELD, "sheet": paper.sheet if paper else sheet, "sheet_error": None}
     if paper is not None:
         context["sheet_error"] = paper.sheet_error
     invalid = bool(errors or notice or (paper and paper.sheet_error))

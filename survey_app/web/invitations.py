@@ -45,7 +45,7 @@ class InvitationController(Controller):
                 campaign_scope.campaign.id, unit_id, count or 0, request.user.username
             )
         except Refusal as exc:
-            return _refused(campaign_scope, exc)
+            return refused_page(campaign_scope, exc)
         return Redirect(path=f"/staff/campaigns/{slug}/invitations/{batch}", status_code=303)
 
     @get("/{batch:str}", name="invitations:sheet")
@@ -69,7 +69,7 @@ class InvitationController(Controller):
             None,
         )
         if link is None:
-            return _refused(campaign_scope, Refusal(N_("这个单位没有可用的二维码，请先生成一个。")))
+            return refused_page(campaign_scope, Refusal(N_("这个单位没有可用的二维码，请先生成一个。")))
         url = campaigns.public_url(base_url(request), link.token)
         cards = [
             {"slip": s, "url": f"{url}?code={s.code}", "qr_svg": qrcodes.svg(f"{url}?code={s.code}").decode()}
@@ -86,6 +86,7 @@ class InvitationController(Controller):
         return Template("staff/invitation_sheet.html", context=context)
 
 
-def _refused(campaign_scope: CampaignScope, error: Refusal) -> Template:
-    context = {"c": campaign_scope.campaign, "error": error}
+def refused_page(campaign_scope: CampaignScope, error: Refusal, heading: str = N_("邀请码")) -> Template:
+    """Why a batch (of invitation codes, or of paper sheets: `heading`) was not issued."""
+    context = {"c": campaign_scope.campaign, "error": error, "heading": heading}
     return Template("staff/invitations_refused.html", context=context, status_code=HTTP_422_UNPROCESSABLE_ENTITY)

@@ -18,7 +18,7 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 
-from survey_app import ballots, campaigns, counters, invitations, qrcodes, responses
+from survey_app import ballots, campaigns, counters, invitations, qrcodes, receipts, responses
 from survey_app.campaigns import LinkState, PublicLink
 from survey_app.cases import workflow
 from survey_app.i18n import N_, current_language
@@ -122,16 +122,24 @@ class PublicController(Controller):
             return _answered_page(link, exc.prior, status_code=exc.status_code)
         except (ballots.BallotRefused, invitations.InvitationRefused) as exc:
             return _refused_page(link, questionnaire, data, exc, form_token=data[FORM_TOKEN_FIELD], revising=revising)
-        redirect = Redirect(path=f"/q/{link.token}/thanks?r={saved.receipt}", status_code=303)
+        # The call-back token travels only to this resident's thank-you page (receipts.callback_token).
+        thanks = f"/q/{link.token}/thanks?r={saved.receipt}&t={receipts.callback_token(saved.receipt)}"
+        redirect = Redirect(path=thanks, status_code=303)
         return _with_device_cookie(redirect, request, link, device)
 
     @get("/thanks", name="public:thanks")
-    async def thanks(self, link: NamedDependency[PublicLink], r: FromQuery[str] = "") -> Template:
-        """Thank the resident and show their receipt code."""
+    async def thanks(
+        self, link: NamedDependency[PublicLink], r: FromQuery[str] = "", t: FromQuery[str] = ""
+    ) -> Template:
+        """Thank the resident and show their receipt code; after a bad rating, with the page's call-back token,
+        offer to leave a number."""
         if not await responses.receipt_exists(link.campaign_id, r):
             raise NotFoundException("unknown receipt")
         callback = await workflow.callback_state(link.campaign_id, r)  # 差评闭环: after a bad rating, offer a call-back
-        return Template("public/thanks.html", context={"link": link, "receipt": r, "callback": callback})
+        token = t if receipts.callback_token_valid(r, t) else None
+        return Template(
+            "public/thanks.html", context={"link": link, "receipt": r, "callback": callback, "callback_token": token}
+        )
 
     @get("/qr.svg", name="public:qr_svg")
     async def qr_svg(

@@ -35,6 +35,8 @@ class PreviewLink:
 
     questionnaire: Questionnaire
     site: str = ""
+    device_check: bool = True  # a new campaign's default: the preview shows no "repeat answers count" notice
+    invitation_only: bool = False
 
     def campaign_title(self, lang: str) -> str:
         return localise(self.questionnaire.title, lang)

@@ -1,6 +1,9 @@
 """The resident's side of the bad-rating loop: leaving a number for the call-back, and following a
 case with the receipt code.
 
+A number is left only from the thank-you page of the submission, which carries the call-back token
+minted with the receipt (survey_app/receipts.py); the receipt alone does not suffice.
+
 The receipt code is the only key: 8 characters of a 31-symbol alphabet (31⁸ ≈ 8.5 × 10¹¹ codes).
 With a million receipts issued, a guess hits one with probability ≈ 1.2 × 10⁻⁶, and a hit shows a
 unit's name, a case state and the unit's reply (phone and ID numbers masked): never the answers,
@@ -18,7 +21,7 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
 
-from survey_app import responses
+from survey_app import receipts, responses
 from survey_app.campaigns import PublicLink
 from survey_app.cases import records, workflow
 from survey_app.cases.workflow import CaseError
@@ -43,23 +46,26 @@ class CallbackController(Controller):
         """Keep the number the resident left for the call-back, or show the thank-you page with what to fix."""
         if not await responses.receipt_exists(link.campaign_id, r):
             raise NotFoundException("unknown receipt")
-        phone = str(data.get("phone", ""))
+        phone, token = str(data.get("phone", "")), str(data.get("t", ""))
         if (too_fast := flood_guard.refusal(request)) is not None:  # the flood guard: the number is not kept
-            page = await _thanks_again(link, r, phone, too_fast, too_fast.status_code)
+            page = await _thanks_again(link, r, token, phone, too_fast, too_fast.status_code)
             page.headers.update(too_fast.headers)
             return page
         try:
-            await workflow.leave_contact(link.campaign_id, r, phone)
+            await workflow.leave_contact(link.campaign_id, r, phone, token)
         except CaseError as exc:
-            return await _thanks_again(link, r, phone, exc, HTTP_422_UNPROCESSABLE_ENTITY)
-        return Redirect(path=f"/q/{link.token}/thanks?r={r}", status_code=303)
+            return await _thanks_again(link, r, token, phone, exc, HTTP_422_UNPROCESSABLE_ENTITY)
+        return Redirect(path=f"/q/{link.token}/thanks?r={r}&t={token}", status_code=303)
 
 
-async def _thanks_again(link: PublicLink, receipt: str, phone: str, error: Refusal, status_code: int) -> Template:
+async def _thanks_again(
+    link: PublicLink, receipt: str, token: str, phone: str, error: Refusal, status_code: int
+) -> Template:
     """The thank-you page with the number as typed and why it was not kept."""
     callback = await workflow.callback_state(link.campaign_id, receipt)
+    valid = token if receipts.callback_token_valid(receipt, token) else None
     context = {"link": link, "receipt": receipt, "callback": callback, "phone_error": error, "phone": phone}
-    return Template("public/thanks.html", context=context, status_code=status_code)
+    return Template("public/thanks.html", context=context | {"callback_token": valid}, status_code=status_code)
 
 
 @get("/r", name="public:receipt", include_in_schema=False, opt=flood_guard.SHOWS_FORM_AGAIN)

@@ -10,7 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response, Template
 
-from survey_app import accounts
+from survey_app import accounts, results
 from survey_app.accounts import StaffMember
 from survey_app.i18n import N_, current_language
 from survey_app.reporting import campaign_report, csv_writer, group_view, quality, unit_report
@@ -51,7 +51,7 @@ class ReportController(Controller):
     ) -> Template:
         """One unit: scores with intervals, change since the previous period, IPA, distributions,
         response rate, channels, left-out responses and comments."""
-        page = await unit_report.build(slug, unit, await accounts.visible_unit_ids(request.user), rule)
+        page = await results.unit_page_of(slug, unit, await accounts.visible_unit_ids(request.user), rule)
         if page is None:
             raise NotFoundException()
         return Template(

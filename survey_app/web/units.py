@@ -141,6 +141,8 @@ async def _form_page(
         "values": values,
         "parents": parents,
         "top_level_allowed": scope.parents is None,
+        # a unit's kind and parent decide its league: only admins change them (units.EditScope.regroups)
+        "fixed_group": unit is not None and not scope.regroups,
         "kinds": units.KIND_LABELS,
         "problems": {p.column: p for p in error.problems} if error else {},
     }

@@ -36,7 +36,7 @@ class Webhook(Table, tablename="webhook", schema=None):
     )
 
 
-ID = "2026-12-04T19:19:02:914165"
+ID = "2026-12-04T20:20:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "webhooks and their deliveries"
 
