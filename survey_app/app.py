@@ -14,7 +14,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from survey_app import counters, db, i18n, localtime, quarantine
+from survey_app import counters, db, i18n, localtime, quarantine, webhooks
 from survey_app.privacy import mask_text
 from survey_app.questionnaires.format import localise
 from survey_app.settings import TEMPLATES_DIR, get_settings
@@ -38,6 +38,7 @@ from survey_app.web.reviews import ReviewController
 from survey_app.web.staff import StaffController
 from survey_app.web.tokens import TokenController
 from survey_app.web.units import UnitController
+from survey_app.web.webhooks import WebhookController
 
 # The largest honest form (25 long answers of 2,000 characters, 3 bytes each, percent-encoded) stays
 # well below this; anything bigger is refused before it is parsed.
@@ -115,6 +116,7 @@ def create_app() -> Litestar:
             api.router(),
             AssessmentController,
             TokenController,
+            WebhookController,
         ],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(template_environment())),
         middleware=[
@@ -134,7 +136,7 @@ def create_app() -> Litestar:
         ),
         guards=[path_ids_in_range],
         exception_handlers={NotAuthorizedException: auth.to_login, Exception: any_error},
-        lifespan=[db.lifespan, counters.lifespan, quarantine.lifespan, stores.lifespan],
+        lifespan=[db.lifespan, counters.lifespan, quarantine.lifespan, stores.lifespan, webhooks.lifespan],
         # A 20 KB form page shrinks to about 4 KB: what matters on a weak mobile signal. PNGs are
         # compressed already.
         compression_config=CompressionConfig(backend="gzip", gzip_compress_level=6, exclude=r"\.png$"),

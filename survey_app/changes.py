@@ -12,15 +12,19 @@ writers are serialised (IMMEDIATE transactions), so event ids commit in id order
 ids are taken at insert but transactions commit in any order: a transaction that took id 5 may
 commit after one that took id 6 was read. So each event also records its transaction's id
 (`tx`, `pg_current_xact_id()`), events sort by (tx, id), and a read returns only events whose
-transaction is older than the oldest one still running (`pg_snapshot_xmin`): every such
+transaction is older than the oldest one of this database still running (`HORIZON`): every such
 transaction has finished, and any event still to come has a larger tx. A transaction that stays
-open holds the feeds back until it ends (never longer), and nothing is ever skipped.
+open holds the feeds back until it ends (never longer), and nothing is ever skipped. Transaction ids
+are shared by every database of a PostgreSQL server, so the horizon leaves out the transactions
+that pg_stat_activity shows running in other databases: a `pg_dump` of another database on the
+same server, or the suite's other worker, would otherwise hold the feeds back for as long as it ran.
+It leaves out only what it knows to be foreign; a transaction that ended meanwhile stays counted
+(one read held back, never an event skipped).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,17 +36,29 @@ from piccolo.engine.postgres import PostgresEngine
 from survey_app.db import engine
 from survey_app.tables import ChangeEvent
 
+# The oldest transaction of this database still running at this statement's snapshot (its xmax when
+# none): the in-progress ids of the snapshot, less those pg_stat_activity shows in another database
+# (its backend_xid is the 32-bit form of the same id).
+HORIZON = (
+    "SELECT COALESCE((SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x "
+    "WHERE x::text::bigint % 4294967296 NOT IN (SELECT backend_xid::text::bigint FROM pg_stat_activity "
+    "WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())), "
+    "pg_snapshot_xmax(pg_current_snapshot())::text::bigint)"
+)
+
 
 class Kind(StrEnum):
     response = "response"
     case = "case"
     unit = "unit"
+    period = "period"  # an assessment period (sealed: status closed); no unit, so only city-wide readers see it
 
 
 class Change(StrEnum):
     created = "created"  # inserted
     status = "status"  # a response's status or a case's state changed
     updated = "updated"  # another field a client shows changed (a case's reply or deadlines, a unit's names)
+    overdue = "overdue"  # a case passed its close deadline while open (recorded once, by `webhooks.mark_overdue`)
 
 
 # Per kind: the table, and the expressions of its campaign, unit and status (as of the change).
@@ -50,8 +66,12 @@ _SOURCES = {
     Kind.response: ('"response"', '"campaign"', '"unit"', '"status"'),
     Kind.case: ('"rating_case"', '"campaign"', '"unit"', '"state"'),
     Kind.unit: ('"unit"', "NULL", '"id"', "''"),
+    Kind.period: ('"assessment_period"', "NULL", "NULL", '"status"'),
 }
 MAX_PAGE = 500
+# Every string of this form is a position (one past the newest event is merely an empty page), so a
+# schema that states it admits nothing the server would refuse; 18 digits stay below 2**63.
+CURSOR = re.compile(r"\d{1,18}-\d{1,18}")
 
 
 def _tx() -> str:
@@ -91,28 +111,25 @@ class Position:
     id: int = 0
 
     def encode(self) -> str:
-        return base64.urlsafe_b64encode(f"c1.{self.tx}.{self.id}".encode()).decode().rstrip("=")
+        """The cursor clients store: opaque to them (today the two numbers), matching `CURSOR`."""
+        return f"{self.tx}-{self.id}"
 
     @classmethod
     def decode(cls, cursor: str) -> Position:
-        """:raise BadCursor: for anything `encode` did not make."""
+        """:raise BadCursor: for anything that does not match `CURSOR`."""
         if not cursor:
             return cls()
-        try:
-            text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-            version, tx, event = text.split(".")
-            position = cls(int(tx), int(event))
-        except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-            raise BadCursor(cursor) from exc
-        if version != "c1" or position.tx < 0 or position.id < 0 or max(position.tx, position.id) >= 2**63:
+        if not CURSOR.fullmatch(cursor):
             raise BadCursor(cursor)
-        return position
+        tx, event = cursor.split("-")
+        return cls(int(tx), int(event))
 
 
 @dataclass(frozen=True)
 class Event:
     id: int
     tx: int
+    kind: str
     object_id: int
     campaign_id: int | None
     unit_id: int | None
@@ -126,31 +143,47 @@ class Event:
 
 
 async def after(
-    kind: Kind,
+    kind: Kind | tuple[Kind, ...],
     position: Position,
     limit: int,
     *,
     visible: AbstractSet[int] | None,
     campaign_id: int | None = None,
 ) -> list[Event]:
-    """The next `limit` events of `kind` after `position`, in sequence order, among `visible` units
-    (None: every unit) and of one campaign if given."""
-    conditions = ['"kind" = {}', '("tx" > {} OR ("tx" = {} AND "id" > {}))']
-    args: list[Any] = [kind.value, position.tx, position.tx, position.id]
+    """The next `limit` events of `kind` (or kinds) after `position`, in sequence order, among `visible`
+    units (None: every unit, and events of no unit) and of one campaign if given."""
+    kinds = (kind,) if isinstance(kind, Kind) else kind
+    # A cursor's numbers may exceed the id column's type (4 bytes on PostgreSQL): compared as 8-byte integers.
+    bigint = "::bigint" if isinstance(engine(), PostgresEngine) else ""
+    conditions = [
+        f'"kind" IN ({", ".join("{}" for _ in kinds)})',
+        f'("tx" > {{}}{bigint} OR ("tx" = {{}}{bigint} AND "id" > {{}}{bigint}))',
+    ]
+    args: list[Any] = [*(k.value for k in kinds), position.tx, position.tx, position.id]
     if isinstance(engine(), PostgresEngine):
-        conditions.append('"tx" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint')
+        conditions.append(f'"tx" < ({HORIZON})')
     if campaign_id is not None:
         conditions.append('"campaign" = {}')
         args.append(campaign_id)
     if visible is not None:
         conditions.append(f'"unit" IN ({", ".join(str(int(u)) for u in visible) or "-1"})')
     rows = await ChangeEvent.raw(
-        'SELECT "id", "tx", "object_id", "campaign", "unit", "status", "change", "at" FROM "change_event" '
+        'SELECT "id", "tx", "kind", "object_id", "campaign", "unit", "status", "change", "at" FROM "change_event" '
         f'WHERE {" AND ".join(conditions)} ORDER BY "tx", "id" LIMIT {int(min(limit, MAX_PAGE))}',
         *args,
     )
     return [
-        Event(r["id"], r["tx"], r["object_id"], r["campaign"], r["unit"], r["status"], r["change"], _aware(r["at"]))
+        Event(
+            r["id"],
+            r["tx"],
+            r["kind"],
+            r["object_id"],
+            r["campaign"],
+            r["unit"],
+            r["status"],
+            r["change"],
+            _aware(r["at"]),
+        )
         for r in rows
     ]
 

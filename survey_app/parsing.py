@@ -8,9 +8,12 @@ database holds (SQLite raises OverflowError above 2⁶³ − 1), where it names 
 
 from __future__ import annotations
 
-# BIGINT in PostgreSQL, INTEGER in SQLite: every id and count we store fits.
+# What SQLite's INTEGER and PostgreSQL's BIGINT hold: any number a client writes is read within it.
 DB_INT_MIN, DB_INT_MAX = -(2**63), 2**63 - 1
 _MAX_DIGITS = len(str(DB_INT_MAX))
+# Row ids are Piccolo Serial columns, 4 bytes in PostgreSQL: a larger id is a DataError there (a 500),
+# so an id a client names is read within that range, where it can name a row.
+ID_MIN, ID_MAX = -(2**31), 2**31 - 1
 
 
 def integer(value: object) -> int | None:
@@ -22,3 +25,9 @@ def integer(value: object) -> int | None:
         return None
     number = int(text)
     return number if DB_INT_MIN <= number <= DB_INT_MAX else None
+
+
+def row_id(value: object) -> int | None:
+    """`value` as a row id (an integer that fits PostgreSQL's 4-byte id columns), or None."""
+    number = integer(value)
+    return number if number is not None and ID_MIN <= number <= ID_MAX else None

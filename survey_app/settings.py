@@ -56,6 +56,8 @@ class Settings:
     #: Who runs the appraisal and the number residents may call, printed on every poster ("" = none).
     organiser: str = ""
     hotline: str = ""
+    #: Seconds between the webhook passes each worker runs (survey_app/webhooks.py); 0 = none.
+    webhook_interval_s: float = 5.0
 
     @property
     def is_postgres(self) -> bool:
@@ -93,6 +95,7 @@ def get_settings() -> Settings:
         ),
         organiser=env.get("MINPING_ORGANISER", "").strip(),
         hotline=env.get("MINPING_HOTLINE", "").strip(),
+        webhook_interval_s=float(env.get("MINPING_WEBHOOK_INTERVAL") or 5),
     )
 
 

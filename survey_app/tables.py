@@ -516,3 +516,51 @@ class PeriodicRun(Table, tablename="periodic_run"):
     started_at = Timestamptz(null=True, default=None)
     node = Varchar(length=200, default="", help_text="host:pid of the worker that started it")
     runs = Integer(default=0, help_text="How many times it was started, by any node.")
+
+
+class Webhook(Table):
+    """An address another system listens on for events (survey_app/webhooks.py), with its scope and cursor."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    name = Varchar(length=64, unique=True)
+    url = Varchar(length=500, help_text="http(s) address the events are POSTed to.")
+    events = JSONB(default=[], help_text='Event types, e.g. ["case.opened", "case.closed"].')
+    unit = ForeignKey(
+        Unit,
+        null=True,
+        on_delete=OnDelete.restrict,
+        on_update=OnUpdate.restrict,
+        help_text="Root of the subtree whose events it gets; empty means every unit (and periods).",
+    )
+    secret_nonce = Varchar(
+        length=64, secret=True, help_text="With the secret key, derives the signing secret shown once at creation."
+    )
+    cursor_tx = BigInt(default=0, help_text="Position in the change sequence up to which events are queued.")
+    cursor_id = BigInt(default=0)
+    active = Boolean(default=True)
+    created_by = Varchar(length=64)
+    created_at = Timestamptz()  # default: now
+
+
+class DeliveryState(StrEnum):
+    pending = "pending"  # waiting for its (next) attempt
+    delivered = "delivered"  # the receiver answered 2xx
+    dead = "dead"  # gave up after the last attempt; an admin may redeliver it
+
+
+class WebhookDelivery(Table, tablename="webhook_delivery"):
+    """One event for one webhook: the outbox row the workers deliver, retry and, at last, dead-letter."""
+
+    id: Serial  # created by Piccolo; declared so type checkers see it
+
+    webhook = ForeignKey(Webhook, null=False, on_delete=OnDelete.restrict, on_update=OnUpdate.restrict)
+    key = Varchar(length=64, unique=True, help_text="Idempotency key (X-Minping-Delivery): webhook and change event.")
+    event_type = Varchar(length=32)
+    payload = Text(help_text="The JSON body, fixed when the event was queued.")
+    state = Varchar(length=10, choices=DeliveryState, default=DeliveryState.pending, index=True)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(help_text="When a worker may (re)try; a worker trying it moves this on first.")
+    last_error = Text(default="")
+    created_at = Timestamptz()  # default: now
+    delivered_at = Timestamptz(null=True, default=None)

@@ -27,6 +27,7 @@ os.environ["MINPING_DATA_DIR"] = DATA_DIR
 os.environ["MINPING_SECRET_KEY"] = "test-secret-key"
 os.environ["MINPING_FLAG_INTERVAL"] = "0"  # no background flag pass changing a test's responses
 os.environ["MINPING_ALLOWED_HOSTS"] = "testserver.local"  # the test client's host (real servers use 127.0.0.1)
+os.environ["MINPING_WEBHOOK_INTERVAL"] = "0"  # webhooks are pumped by the tests that want them
 for name in ("MINPING_PUBLIC_BASE_URL", "MINPING_REDIS_URL", "MINPING_DATABASE_URL", "MINPING_HOLIDAYS_FILE"):
     os.environ.pop(name, None)
 

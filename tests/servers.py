@@ -30,6 +30,7 @@ def free_port() -> int:
 class Server:
     url: str
     log: Path
+    pid: int = 0  # of the server's process group: `os.killpg(pid, SIGKILL)` kills it with its workers
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -50,7 +51,7 @@ def serving(data_dir: Path, env: Mapping[str, str], *args: str) -> Iterator[Serv
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = Server(f"http://127.0.0.1:{port}", log)
+    server = Server(f"http://127.0.0.1:{port}", log, process.pid)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -63,7 +64,8 @@ def serving(data_dir: Path, env: Mapping[str, str], *args: str) -> Iterator[Serv
                 time.sleep(0.1)
         yield server
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # a test may have killed it already
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -39,7 +39,7 @@ def answered(run, world):
 def test_the_schema_covers_every_api_route(client):
     served = client.get("/api/v1/schema/openapi.json").json()
     assert served == schema.raw_schema
-    assert len(list(schema.get_all_operations())) == 4
+    assert len(list(schema.get_all_operations())) == 12
 
 
 @pytest.fixture
@@ -78,7 +78,11 @@ def test_api_never_fails_and_matches_its_schema(case, real_slug, visitor, client
     response = client.request(kwargs["method"], kwargs["url"], params=kwargs.get("params"), headers=headers)
     assert response.status_code < 500, response.text
     if not signed_in:
-        assert response.status_code == 401, response.text  # a made-up session cookie is no session
+        # A made-up session cookie is no session. Before anyone is asked who they are, an address with
+        # NUL in it is refused (web/security.py), and one that matches no route (`/cases/x`) is not found.
+        error = response.json()["error"]
+        malformed = (response.status_code, error) in ((400, "NUL in the address"), (404, "Not Found"))
+        assert response.status_code == 401 or malformed, response.text
         case.validate_response(response)
     else:
         # `ignored_auth` would probe through schemathesis' own ASGI loop, which the pool cannot serve;

@@ -32,7 +32,9 @@ SCOPED_REVIEWERS = {**REVIEWERS, "assessor_other": "404"}
 CITY_WIDE = {**ANY_STAFF, "assessor_other": "404", "worker_own": "404", "worker_other": "404"}
 API = {**ANY_STAFF, "anonymous": "401"}  # the JSON API: no login page, a 401 body
 SCOPED_API = {**SCOPED, "anonymous": "401"}
+API_WRITES = {"anonymous": "401", **dict.fromkeys(ACCOUNTS, "403")}  # writes take a token, never a session
 NOWHERE = dict.fromkeys(VISITORS, "404")
+CITY_WIDE_ADMINS = ADMINS  # the admin account sees every unit; tokens and webhooks need both
 
 RULES = {
     ("GET", "/"): PUBLIC,
@@ -118,6 +120,23 @@ RULES = {
     ("GET", "/api/v1/units"): API,
     ("GET", "/api/v1/campaigns/{slug:str}/scores"): SCOPED_API,
     ("GET", "/api/v1/campaigns/{slug:str}/responses"): {**SCOPED_REVIEWERS, "anonymous": "401"},
+    ("GET", "/api/v1/campaigns/{slug:str}/responses/changes"): {**SCOPED_REVIEWERS, "anonymous": "401"},
+    ("GET", "/api/v1/campaigns/{slug:str}/scores/changes"): SCOPED_API,
+    ("GET", "/api/v1/campaigns/{slug:str}/codebook"): SCOPED_API,
+    ("GET", "/api/v1/units/changes"): API,
+    ("GET", "/api/v1/cases/changes"): API,
+    ("GET", "/api/v1/cases/{case_id:int}"): SCOPED_API,
+    ("POST", "/api/v1/cases/{case_id:int}/callback"): API_WRITES,
+    ("POST", "/api/v1/cases/{case_id:int}/reply"): API_WRITES,
+    ("GET", "/staff/campaigns/{slug:str}/responses.sav"): SCOPED_REVIEWERS,  # raw rows, as the CSV
+    ("GET", "/staff/campaigns/{slug:str}/responses.dta"): SCOPED_REVIEWERS,
+    ("GET", "/staff/tokens"): CITY_WIDE_ADMINS,
+    ("POST", "/staff/tokens"): CITY_WIDE_ADMINS,
+    ("POST", "/staff/tokens/{name:str}/revoke"): CITY_WIDE_ADMINS,
+    ("GET", "/staff/webhooks"): CITY_WIDE_ADMINS,
+    ("POST", "/staff/webhooks"): CITY_WIDE_ADMINS,
+    ("POST", "/staff/webhooks/{name:str}/{action:str}"): CITY_WIDE_ADMINS,
+    ("POST", "/staff/webhooks/deliveries/{delivery_id:int}/redeliver"): CITY_WIDE_ADMINS,
     ("GET", "/api/v1/schema"): PUBLIC,
     ("GET", "/api/v1/schema/openapi.json"): PUBLIC,
     ("GET", "/api/v1/schema/{path:str}"): NOWHERE,  # Litestar's answer for other schema files: none here
@@ -176,6 +195,7 @@ def setting(run, world, client, staff):
     }
     values["{path:str}"] = "openapi.yaml"
     values |= {"{unit:str}": "331102-01-001", "{questionnaire:str}": "window-rating", "{version:int}": "1"}
+    values |= {"{name:str}": "nobody", "{action:str}": "pause", "{delivery_id:int}": "1"}
     values["{batch:str}"] = run(invitations.create_batch, world.campaign_id, world.unit_a, 2, "test")
     values["{print_run:str}"] = run(paper_sheets.issue, world.campaign_id, world.unit_a, 2, "test")
     values["{period:str}"] = assessment_period(run)

@@ -40,7 +40,8 @@ def test_compose_wires_app_database_redis_and_nginx():
     assert app["MINPING_REDIS_URL"] == "redis://redis:6379/0"
     for required in ("MINPING_SECRET_KEY", "MINPING_PUBLIC_BASE_URL"):
         assert app[required].startswith(f"${{{required}:?")  # compose refuses to start without it
-    assert "ports" not in services["app"]  # only nginx is reachable, so only nginx's X-Forwarded-For is believed
+    assert "ports" not in services["app"]  # only nginx reaches it, so trusting any forwarder means trusting nginx
+    assert app["MINPING_FORWARDED_ALLOW_IPS"] == "*"
     assert services["nginx"]["ports"] == ["80:80", "443:443"]
     assert services["app"]["depends_on"]["db"]["condition"] == "service_healthy"
 
@@ -56,7 +57,7 @@ def test_nginx_replaces_the_forwarded_address():
 def test_the_systemd_unit_serves_behind_a_local_proxy():
     unit = (ROOT / "deploy" / "minping.service").read_text()
     assert re.search(r"^ExecStart=\S*minping serve --host 127\.0\.0\.1 .*--workers 2$", unit, re.MULTILINE)
-    assert "Environment=FORWARDED_ALLOW_IPS=127.0.0.1" in unit
+    assert "Environment=MINPING_FORWARDED_ALLOW_IPS=127.0.0.1" in unit
     assert "User=minping" in unit and "ProtectSystem=strict" in unit
 
 

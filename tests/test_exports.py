@@ -83,7 +83,7 @@ def by_receipt(rows: list[dict[str, str]], receipt: str) -> dict[str, str]:
 def test_response_csv_has_codes_labels_and_hours(client, staff, answered):
     staff.as_role(Role.admin)
     download = client.get("/staff/campaigns/window-rating-test/responses.csv")
-    assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
+    assert download.status_code == 200 and download.headers["content-type"] == "text/csv; charset=utf-8"
     assert 'filename="window-rating-test-responses.csv"' in download.headers["content-disposition"]
     rows = read_csv(download.content)
     assert len(rows) == 15

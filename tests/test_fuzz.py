@@ -234,12 +234,14 @@ def staff_world(run, client, staff, world) -> dict[str, list[str]]:
     return {
         "slug": ["window-rating-test", "no-such-campaign"],
         "token": [world.token_a, "no-such-token"],
-        "case_id": [case_id, "0", str(2**63)],
-        "response_id": [response_id, "0", str(2**63)],
-        "sheet_id": ["1", str(2**63)],
+        "case_id": [case_id, "0", str(2**31), str(2**63)],
+        "response_id": [response_id, "0", str(2**31), str(2**63)],
+        "sheet_id": ["1", str(2**31), str(2**63)],
         "period": ["y2026", "x"],
         "unit": ["331102-01-001", "nope"],
         "name": [run(tokens.create, "fuzz-hotline", actor="admin") and "fuzz-hotline", "no-such-token", "令牌" * 40],
+        "action": ["pause", "resume", "stop"],  # a webhook's switch (the name above: none is a webhook)
+        "delivery_id": ["1", "0", str(2**40), str(2**63)],
         "print_run": ["no-such-run", "令牌" * 40],
     }
 

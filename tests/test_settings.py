@@ -49,6 +49,7 @@ def test_environment_overrides(fresh, monkeypatch):
     monkeypatch.setenv("MINPING_PUBLIC_BASE_URL", "https://pj.example/")
     monkeypatch.setenv("MINPING_FLAG_INTERVAL", "30")
     monkeypatch.setenv("MINPING_RESIDENT_POSTS_PER_MINUTE", "1200")
+    monkeypatch.setenv("MINPING_WEBHOOK_INTERVAL", "2")
     (fresh / "2027.yaml").write_text("2027: {holidays: []}")
     monkeypatch.setenv("MINPING_HOLIDAYS_FILE", str(fresh / "2027.yaml"))
     monkeypatch.setenv("MINPING_ORGANISER", " 丽水市创建文明城市工作指挥部办公室 ")
@@ -66,6 +67,7 @@ def test_environment_overrides(fresh, monkeypatch):
         holidays_file=fresh / "2027.yaml",
         organiser="丽水市创建文明城市工作指挥部办公室",
         hotline="12345",
+        webhook_interval_s=2.0,
     )
     assert settings.is_postgres
 

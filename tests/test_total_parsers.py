@@ -118,6 +118,8 @@ def test_options_on_a_guarded_route_answers_like_a_public_route(client, path):
         f"/staff/quarantine/{BEYOND_INT64}",
         f"/staff/cases/{'9' * 40}",
         f"/staff/quarantine/-{BEYOND_INT64}1",
+        f"/staff/cases/{2**31}",  # beyond PostgreSQL's 4-byte id column (a DataError there)
+        f"/staff/sheets/{2**40}",
     ],
 )
 def test_ids_beyond_the_databases_range_are_404(client, world, staff, path):

@@ -21,10 +21,11 @@ from typing import Any
 
 import msgspec
 
-from survey_app import audit, campaigns, quarantine, results
+from survey_app import audit, campaigns, changes, quarantine, results
 from survey_app.assessment.league import FLOAT_DECIMALS, SourceData, UnitName, canonical_json, score_group
 from survey_app.assessment.schemes import Group, Scheme, from_json, semantic_errors
 from survey_app.cases import figures
+from survey_app.changes import Change, Kind
 from survey_app.db import lock_row, writing
 from survey_app.i18n import N_, Refusal, pick
 from survey_app.localtime import start_of
@@ -414,6 +415,7 @@ async def close(period: Period, actor: str) -> Snapshot:
                 AssessmentPeriod.closed_at: now,
             }
         ).where(AssessmentPeriod.id == period.id)
+        await changes.record(Kind.period, period.id, Change.status)  # sealed: the `period.sealed` webhook
         return await _store(period, 1, sealed, actor, "", "assessment.close")
 
 

@@ -120,8 +120,10 @@ class ResponsePage(msgspec.Struct, frozen=True):
 
 ERRORS = {
     400: ResponseSpec(ApiError, generate_examples=False, description="A parameter is invalid."),
-    401: ResponseSpec(ApiError, generate_examples=False, description="Not signed in."),
+    401: ResponseSpec(ApiError, generate_examples=False, description="Not signed in, or no valid token."),
+    403: ResponseSpec(ApiError, generate_examples=False, description="The token may not do this."),
     404: ResponseSpec(ApiError, generate_examples=False, description="No such object in the member's units."),
+    429: ResponseSpec(ApiError, generate_examples=False, description="The token's limit a minute is used up."),
 }
 
 

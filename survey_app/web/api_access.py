@@ -29,7 +29,6 @@ from litestar.middleware.authentication import AbstractAuthenticationMiddleware,
 from litestar.types import Empty
 
 from survey_app import tokens
-from survey_app.accounts import StaffMember
 from survey_app.tokens import ApiClient
 from survey_app.web import auth, stores
 
@@ -46,12 +45,12 @@ class ApiCredentials(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization")
         if header is None:
-            if connection.scope.get("method", "GET") not in SAFE_METHODS:
-                raise PermissionDeniedException("writes through the API need a token (Authorization: Bearer)")
             session = connection.scope.get("session")
             user = await auth.retrieve_user(session if isinstance(session, dict) else {}, connection)
             if user is None:
                 raise NotAuthorizedException(auth.NOT_SIGNED_IN)
+            if connection.scope.get("method", "GET") not in SAFE_METHODS:
+                raise PermissionDeniedException("writes through the API need a token (Authorization: Bearer)")
             return AuthenticationResult(user=user, auth=None)
         scheme, _, credential = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
@@ -103,10 +102,6 @@ def may_write(name: str) -> Any:
 
     guard.__name__ = f"may_write_{name.replace('.', '_')}"
     return guard
-
-
-def is_staff(user: object) -> bool:
-    return isinstance(user, StaffMember) and not isinstance(user, ApiClient)
 
 
 _known: dict[tuple[BaseRouteHandler, frozenset[str]], frozenset[str]] = {}

@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -30,15 +31,23 @@ from survey_app.reporting import campaign_report, codebook, exports
 from survey_app.reporting.codebook import Codebook
 from survey_app.reporting.exports import ResponseRecord, UnitScores
 from survey_app.tables import Role
-from survey_app.web.api import ERRORS, Lang, Limit, UnitOut, pick_lang, provide_scored_report
+from survey_app.web.api import ERRORS, ApiError, Lang, Limit, UnitOut, pick_lang, provide_scored_report
 from survey_app.web.api_access import may_write
 from survey_app.web.auth import requires
 
+SERIAL_MAX = 2**31 - 1  # the largest id a Piccolo Serial column holds on PostgreSQL
+WRITE_ERRORS = {
+    **ERRORS,
+    403: ResponseSpec(ApiError, generate_examples=False, description="Writes need a token with this permission."),
+    422: ResponseSpec(
+        ApiError, generate_examples=False, description="Refused by the case's rules (which, in `error`)."
+    ),
+}
 Cursor = Annotated[
     str,
     Parameter(
-        max_length=200,
-        description="The `cursor` of the previous page; empty (or absent) for the start of the sequence.",
+        pattern=f"^({changes.CURSOR.pattern})?$",
+        description="The `cursor` of the previous page, as given; empty (or absent) for the start of the sequence.",
     ),
 ]
 
@@ -102,7 +111,7 @@ class ReplyIn(msgspec.Struct, frozen=True):
 def _position(cursor: str) -> Position:
     try:
         return Position.decode(cursor)
-    except changes.BadCursor:
+    except changes.BadCursor:  # the parameter's pattern refuses these first
         raise ValidationException("cursor: not a cursor this server handed out") from None
 
 
@@ -198,6 +207,8 @@ async def case_changes(request: Request[StaffMember, Any, Any], cursor: Cursor =
 
 async def provide_case_record(case_id: FromPath[int], request: Request[StaffMember, Any, Any]) -> CaseRecord:
     """The case with its timeline, when it belongs to one of the caller's units (else 404)."""
+    if not 0 < case_id <= SERIAL_MAX:  # beyond the id column (4 bytes on PostgreSQL): no such case
+        raise NotFoundException("no such case among your units")
     visible = await accounts.visible_unit_ids(request.user)
     case = await workflow.get(case_id)
     if case is None or (visible is not None and case["unit"] not in visible):
@@ -214,7 +225,7 @@ async def show_case(case: NamedDependency[CaseRecord]) -> CaseRecord:
 @post(
     "/cases/{case_id:int}/callback",
     name="api:case_callback",
-    responses=ERRORS,
+    responses=WRITE_ERRORS,
     guards=[may_write("cases.callback")],
     dependencies={"case": Provide(provide_case_record)},
     status_code=200,
@@ -230,7 +241,7 @@ async def record_callback(
 @post(
     "/cases/{case_id:int}/reply",
     name="api:case_reply",
-    responses=ERRORS,
+    responses=WRITE_ERRORS,
     guards=[may_write("cases.reply")],
     dependencies={"case": Provide(provide_case_record)},
     status_code=200,

@@ -156,7 +156,7 @@ class CampaignController(Controller):
         data: URLEncodedBody[dict[str, Any]],
     ) -> Redirect:
         """Issue a link for one unit, e.g. for a second poster site."""
-        unit_id = parsing.integer(data.get("unit"))
+        unit_id = parsing.row_id(data.get("unit"))
         if unit_id is None:
             raise ValidationException("choose a unit")
         if not campaign_scope.units.covers(unit_id):
@@ -342,7 +342,7 @@ async def _create_from_form(user: StaffMember, data: dict[str, Any]) -> str:
         raise CampaignError(N_("代码须为 2–63 个小写字母、数字或横线，例如 community-2026-q1。"))
     if not title:
         raise CampaignError(N_("请填写评议活动名称。"))
-    questionnaire_id, root = parsing.integer(data.get("questionnaire")), parsing.integer(data.get("root"))
+    questionnaire_id, root = parsing.row_id(data.get("questionnaire")), parsing.row_id(data.get("root"))
     if questionnaire_id is None or questionnaire_id not in {q.id for q in await campaigns.questionnaire_choices()}:
         raise CampaignError(N_("请选择问卷。"))
     opens, closes = _date(data.get("opens")), _date(data.get("closes"))

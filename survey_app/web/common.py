@@ -49,10 +49,10 @@ def base_url(request: Request[Any, Any, Any]) -> str:
 
 
 def path_ids_in_range(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """A guard on every route: an integer in the address beyond what the database holds names nothing
-    (404), and is never handed to a lookup (SQLite would raise OverflowError)."""
+    """A guard on every route: an integer in the address beyond what an id column holds names nothing
+    (404), and is never handed to a lookup (SQLite would raise OverflowError, PostgreSQL DataError)."""
     for value in connection.path_params.values():
-        if isinstance(value, int) and parsing.integer(value) is None:
+        if isinstance(value, int) and parsing.row_id(value) is None:
             raise NotFoundException()
 
 
@@ -171,7 +171,7 @@ def pending_lines(waiting: quarantine.Pending, *, campaigns: bool = True) -> lis
     return lines
 
 
-CSV = "text/csv; charset=utf-8"
+CSV = "text/csv"  # Litestar adds "; charset=utf-8" to text types itself
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -1,4 +1,4 @@
-"""Downloads for staff: a campaign's raw responses (CSV, XLSX) and its scores per unit (CSV, XLSX, JSON).
+"""Downloads for staff: a campaign's raw responses (CSV, XLSX, SPSS, Stata) and its scores per unit (CSV, XLSX, JSON).
 
 The columns are documented in docs/exports.md. A member sees the responses and scores of the units
 in their subtree only; a campaign without any of them answers 404.
@@ -6,9 +6,11 @@ in their subtree only; a campaign without any of them answers 404.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Set
 from typing import Any
 
+import anyio
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
@@ -20,7 +22,7 @@ from survey_app.accounts import StaffMember
 from survey_app.i18n import current_language
 from survey_app.questionnaires import versions
 from survey_app.questionnaires.format import Questionnaire
-from survey_app.reporting import campaign_report, exports
+from survey_app.reporting import campaign_report, exports, statfiles
 from survey_app.tables import Role
 from survey_app.web.auth import requires
 from survey_app.web.common import CSV, XLSX, download, download_headers, provide_report
@@ -41,6 +43,14 @@ async def _responses(slug: str, user: StaffMember) -> tuple[Questionnaire, expor
     campaign_id, questionnaire, visible = await _campaign(slug, user)
     records = await exports.response_records(campaign_id, questionnaire, visible, current_language.get())
     return questionnaire, exports.response_table(questionnaire, records)
+
+
+async def _statfile(fmt: str, slug: str, user: StaffMember) -> Response[bytes]:
+    campaign_id, questionnaire, visible = await _campaign(slug, user)
+    records = await exports.response_records(campaign_id, questionnaire, visible, current_language.get())
+    write = functools.partial(statfiles.to_bytes, fmt, questionnaire, records, current_language.get())
+    content = await anyio.to_thread.run_sync(write)  # pandas and pyreadstat: not on the event loop
+    return download(content, "application/octet-stream", f"{slug}-responses.{fmt}")
 
 
 async def csv_pages(
@@ -79,6 +89,16 @@ class ResponseExportController(Controller):
         questions = exports.question_table(questionnaire, current_language.get())
         content = exports.to_xlsx([("responses", table), ("columns", questions)])
         return download(content, XLSX, f"{slug}-responses.xlsx")
+
+    @get("/responses.sav", name="exports:responses_sav")
+    async def responses_sav(self, slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> Response[bytes]:
+        """SPSS: variable and value labels, "don't know" user-missing (docs/exports.md)."""
+        return await _statfile("sav", slug, request.user)
+
+    @get("/responses.dta", name="exports:responses_dta")
+    async def responses_dta(self, slug: FromPath[str], request: Request[StaffMember, Any, Any]) -> Response[bytes]:
+        """Stata 15+: variable and value labels, "don't know" as .a (docs/exports.md)."""
+        return await _statfile("dta", slug, request.user)
 
 
 class ScoreExportController(Controller):

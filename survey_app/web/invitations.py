@@ -35,7 +35,7 @@ class InvitationController(Controller):
     ) -> Template | Redirect:
         """Issue a batch of one-time codes for one of the member's units, then show its sheet."""
         slug = campaign_scope.campaign.slug
-        unit_id, count = parsing.integer(data.get("unit")), parsing.integer(data.get("count"))
+        unit_id, count = parsing.row_id(data.get("unit")), parsing.integer(data.get("count"))
         if unit_id is not None and not campaign_scope.units.covers(unit_id):
             raise NotFoundException()
         try:

@@ -32,7 +32,7 @@ class PaperSheetController(Controller):
     ) -> Template | Redirect:
         """Issue a numbered run of paper sheets for one of the member's units (audited), then show its labels."""
         slug = campaign_scope.campaign.slug
-        unit_id, count = parsing.integer(data.get("unit")), parsing.integer(data.get("count"))
+        unit_id, count = parsing.row_id(data.get("unit")), parsing.integer(data.get("count"))
         if unit_id is not None and not campaign_scope.units.covers(unit_id):
             raise NotFoundException()
         try:
