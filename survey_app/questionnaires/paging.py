@@ -10,21 +10,20 @@ skipped, forwards and backwards. The receipt exists only after the last page.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
+from survey_app import signing
 from survey_app.questionnaires.conditions import may_hold
 from survey_app.questionnaires.format import Item, Questionnaire
-from survey_app.settings import get_settings
 
 PAGE_FIELD = "_page"
 CARRIED_FIELD = "_carried"
 NAV_FIELD = "_nav"  # "next" or "back"; absent (or anything else) submits
+PURPOSE = "pages"  # what the carried answers' signature is for (survey_app/signing.py)
 
 Fields = dict[str, str | list[str]]
 
@@ -63,28 +62,18 @@ def seal(link_token: str, form_token: str, fields: Mapping[str, Any], page: list
     if not kept:
         return ""
     body = base64.urlsafe_b64encode(msgspec.json.encode(kept, order="sorted")).decode().rstrip("=")
-    return f"{body}.{_sign(link_token, form_token, body)}"
+    return f"{body}.{signing.signature(PURPOSE, link_token, form_token, body)}"
 
 
 def _unsealed(link_token: str, form_token: str, value: str) -> Fields:
     body, _, signature = value.partition(".")
-    # compare_digest raises on non-ASCII text, and what comes back may be any text: compare bytes.
-    if (
-        not body
-        or not value.isascii()
-        or not hmac.compare_digest(signature.encode(), _sign(link_token, form_token, body).encode())
-    ):
+    if not body or not signing.signed(signature, PURPOSE, link_token, form_token, body):  # any text: total
         return {}
     try:
         decoded = msgspec.json.decode(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), type=Fields)
     except (ValueError, msgspec.DecodeError):
         return {}
     return decoded
-
-
-def _sign(link_token: str, form_token: str, body: str) -> str:
-    key = get_settings().secret_key.encode()
-    return hmac.new(key, f"pages|{link_token}|{form_token}|{body}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def shown_pages(q: Questionnaire, answers: Mapping[str, Any]) -> list[int]:
