@@ -16,6 +16,7 @@ import hmac
 import secrets
 import time
 
+from survey_app import parsing
 from survey_app.settings import get_settings
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -56,10 +57,12 @@ def callback_token(receipt: str, now: float | None = None) -> str:
 def callback_token_valid(receipt: str, token: str, now: float | None = None) -> bool:
     """Whether `token` was minted for this receipt within CALLBACK_TOKEN_TTL_S (and not in the future)."""
     issued, _, signature = token.partition(".")
-    if not issued.isdigit() or len(signature) != 32:
+    minted = parsing.integer(issued)  # any text: "²" is a digit to isdigit() and a ValueError to int()
+    if minted is None or len(signature) != 32 or not signature.isascii():
         return False
-    age = (now if now is not None else time.time()) - int(issued)
-    return 0 <= age <= CALLBACK_TOKEN_TTL_S and hmac.compare_digest(signature, _mac("callback", receipt, issued)[:32])
+    age = (now if now is not None else time.time()) - minted
+    expected = _mac("callback", receipt, minted)[:32]
+    return 0 <= age <= CALLBACK_TOKEN_TTL_S and hmac.compare_digest(signature.encode(), expected.encode())
 
 
 def staff_reference(receipt: str) -> str:

@@ -108,57 +108,22 @@ def test_a_one_page_form_has_no_pages(client, world):
     assert progress(r) == "" and "_page" not in hidden(r)
 
 
-def test_every_page_of_the_paged_community_form_is_light_and_the_service_block_is_skipped(client, world):
-    from urllib.parse import urljoin
-
-    from tests.test_public import MAX_PAGE_BYTES
-
-    token = world.tokens(world.campaign("community-services", slug="paged-community"))[0]
-    url = f"http://testserver.local/q/{token}"
-
-    def weight(r) -> int:
-        refs = [t.get("href") for t in soup_of(r).find_all("link")] + [
-            t.get("src") for t in soup_of(r).find_all(["script", "img"])
-        ]
-        return len(r.content) + sum(len(client.get(urljoin(url, ref)).content) for ref in refs if ref)
-
-    page = client.get(url)
-    sizes = [weight(page)]
-    assert progress(page) == "第 1 页 / 共 4 页"
-    ratings = {
-        "legal_advice": "4",
-        "mediation": "dk",
-        "culture_events": "5",
-        "culture_venues": "4",
-        "health_clinic": "3",
-    }
-    ratings |= {"family_doctor": "4", "science_events": "dk", "digital_help": "2"}
-    later = {
-        "safety_education": "4",
-        "hazards": "4",
-        "service_centre": "5",
-        "elderly_care": "3",
-        "daily_convenience": "4",
-    }
-    for answers in ({"used": "yes"}, ratings, later):
-        page = client.post(url, data={**hidden(page), **answers, "_nav": "next"})
-        assert page.status_code == 200, soup_of(page).select(".err")
-        sizes.append(weight(page))
-    assert progress(page) == "第 4 页 / 共 4 页" and max(sizes) <= MAX_PAGE_BYTES
-    print("community-services page bytes with everything loaded:", sizes)
-    done = client.post(url, data={**hidden(page), "overall": "4"}, follow_redirects=False)
-    assert done.status_code == 303
-    assert world.responses()[0]["answers"] == {
-        "used": True,
-        **{k: v if v == "dk" else int(v) for k, v in (ratings | later).items()},
-        "overall": 4,
-    }
-
-    # A resident who has used no service: two pages, none of the thirteen ratings.
-    client.cookies.clear()
+def test_the_community_form_is_one_page_whose_service_block_a_non_user_skips(client, world):
+    token = world.tokens(world.campaign("community-services", slug="one-page-community"))[0]
+    url = f"/q/{token}"
     first = client.get(url)
-    last = client.post(url, data={**hidden(first), "used": "no", "_nav": "next"})
-    assert progress(last) == "第 2 页 / 共 2 页" and soup_of(last).select("input[name=overall]")
+    assert progress(first) == "" and soup_of(first).select("input[name=legal_advice]")  # one page, sections
+    # A resident who has used no service answers without the thirteen ratings; any posted are ignored.
+    done = client.post(
+        url, data={**hidden(first), "used": "no", "mediation": "5", "overall": "4"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert world.responses()[0]["answers"] == {"used": False, "overall": 4}
+    # One who has used them must rate them.
+    client.cookies.clear()
+    again = client.get(url)
+    refused = client.post(url, data={**hidden(again), "used": "yes", "overall": "4"})
+    assert refused.status_code == 422 and soup_of(refused).select_one("#e-legal_advice") is not None
 
 
 def test_randomised_options_keep_their_order_when_the_form_comes_back(client, world, run, tmp_path: Path):
@@ -184,7 +149,7 @@ def test_randomised_options_keep_their_order_when_the_form_comes_back(client, wo
     assert world.responses()[0]["answers"] == {"reasons": ["other"], "reasons_other": "停车难"}
 
 
-@pytest.mark.parametrize("slug", ["community-services", "safe-community", "urban-village", "department-conduct"])
+@pytest.mark.parametrize("slug", ["safe-community", "urban-village", "department-conduct"])
 def test_every_page_of_each_paged_bundled_form_is_light(client, world, slug):
     from urllib.parse import urljoin
 

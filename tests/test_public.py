@@ -107,7 +107,7 @@ def test_resending_the_same_submission_saves_it_once(client, world):
     data = valid_answers(client.get(f"/q/{world.token_a}").text)
     first = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False)
     second = client.post(f"/q/{world.token_a}", data=data, follow_redirects=False)
-    assert first.headers["location"] == second.headers["location"]
+    assert first.headers["location"].split("&t=")[0] == second.headers["location"].split("&t=")[0]  # one receipt
     assert len(world.responses()) == 1
 
 

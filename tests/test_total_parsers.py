@@ -7,7 +7,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from survey_app import ballots, datafiles, parsing, responses
+from survey_app import ballots, datafiles, parsing, receipts, responses
 from survey_app.ballots import BallotSettings
 from survey_app.questionnaires import format as questionnaire_format
 from survey_app.questionnaires.format import QuestionnaireError
@@ -140,3 +140,15 @@ def test_ids_beyond_the_databases_range_are_404(client, world, staff, path):
 def test_yaml_depth_size_and_aliases_are_bounded_before_parsing(source, message):
     with pytest.raises(QuestionnaireError, match=re.escape(message)):
         questionnaire_format.parse(source, name="deep.yaml", library={})
+
+
+@pytest.mark.parametrize(
+    "forged", ["²³.0123456789abcdef0123456789abcdef", "1.０１２３456789abcdef0123456789abcdef", "١٢.x"]
+)
+def test_a_call_back_token_of_any_text_is_refused_not_a_500(client, world, forged):
+    form = client.get(f"/q/{world.token_a}").text
+    data = {**{i["name"]: i.get("value", "") for i in BeautifulSoup(form, "html.parser").select("input[type=hidden]")}}
+    thanks = client.post(f"/q/{world.token_a}", data={**data, "overall": "1"}, follow_redirects=False)
+    receipt = thanks.headers["location"].split("r=")[1].split("&")[0]
+    r = client.post(f"/q/{world.token_a}/callback?r={receipt}", data={"phone": "13800138000", "t": forged})
+    assert r.status_code < 500 and not receipts.callback_token_valid(receipt, forged)
