@@ -18,6 +18,7 @@ import msgspec
 import yaml
 
 from survey_app.questionnaires.format import (
+    DONT_KNOW,
     SCALES_FILE,
     LocalText,
     Questionnaire,
@@ -26,6 +27,7 @@ from survey_app.questionnaires.format import (
     load_scale_library,
     parse,
 )
+from survey_app.questionnaires.xpath import Unsupported
 from survey_app.settings import QUESTIONNAIRES_DIR
 
 Outcome = Literal["carried", "changed", "dropped"]
@@ -150,3 +152,38 @@ def write(imported: Imported, directory: Path) -> Path:
     path = directory / f"{imported.questionnaire.slug}.yaml"
     path.write_text(imported.source, encoding="utf-8")
     return path
+
+
+@dataclass
+class Known:
+    """An item an importer has kept so far, by its name in the source file: its Minping id and type,
+    and its options' values (source code -> stored value)."""
+
+    id: str
+    type: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class ValueOf:
+    """Turns a literal of a source condition into the stored value of the item it tests (the `value_of`
+    of `xpath.condition`); `option` is what the source calls an option, for the refusal."""
+
+    def __init__(self, known: Mapping[str, Known], option: str, refuse_typed: bool = False) -> None:
+        self.known, self.option, self.refuse_typed = known, option, refuse_typed
+
+    def __call__(self, name: str, literal: str) -> Any:
+        known = self.known[name]
+        if known.type == "number":
+            try:
+                number = float(literal)
+            except ValueError:
+                raise Unsupported(f"{literal!r} is not a number") from None
+            return int(number) if number.is_integer() else number
+        if self.refuse_typed and known.type in ("text", "longtext", "date"):
+            raise Unsupported(f"testing the typed answer of {name!r} for a value")
+        if literal not in known.values:
+            raise Unsupported(f"{literal!r} is not {self.option} of {name!r}")
+        return known.values[literal]
+
+    def names(self, name: str) -> list[str]:
+        return [code for code, value in self.known[name].values.items() if value != DONT_KNOW]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -24,7 +23,7 @@ from survey_app.i18n import LANGUAGE_TAG
 from survey_app.questionnaires import xpath
 from survey_app.questionnaires.conditions import Condition
 from survey_app.questionnaires.format import DONT_KNOW, Scale
-from survey_app.questionnaires.importing import Imported, ImportRefused, Report, build, library, text_of
+from survey_app.questionnaires.importing import Imported, ImportRefused, Known, Report, ValueOf, build, library, text_of
 from survey_app.questionnaires.xpath import Node, Unsupported
 
 SUFFIXES = (".lss",)
@@ -62,13 +61,6 @@ def _plain(html: str) -> str:
     return " ".join(text.split())
 
 
-@dataclass
-class _Known:
-    id: str
-    type: str
-    values: dict[str, Any] = field(default_factory=dict)
-
-
 def read(data: bytes, filename: str) -> Imported:
     """Convert a LimeSurvey .lss file to a Minping questionnaire with its report.
 
@@ -99,7 +91,7 @@ class _Converter:
         self.root, self.name = root, name
         self.report = Report()
         self.marks: dict[str, list[str]] = {}
-        self.known: dict[str, _Known] = {}
+        self.known: dict[str, Known] = {}
         self.items: list[dict[str, Any]] = []
         self.groups: list[dict[str, Any]] = []
         self.scales: dict[str, Scale] = {}
@@ -290,7 +282,7 @@ class _Converter:
         item = self._item(q, code, _SIMPLE[kind], texts, helps, group, where)
         if item is not None:
             values = {"Y": True, "N": False} if kind == "Y" else {}
-            self._finish(item, q, where, _Known(item["id"], item["type"], values))
+            self._finish(item, q, where, Known(item["id"], item["type"], values))
 
     def _fixed(self, zh: str, en: str) -> dict[str, str]:
         """Texts LimeSurvey supplies itself (the gender question's options), in the import's languages."""
@@ -319,7 +311,7 @@ class _Converter:
                     item["scale"] = scale
                     if dont_know:
                         item["dont_know"] = True
-                    self._finish(item, q, where, _Known(item["id"], "rating", values))
+                    self._finish(item, q, where, Known(item["id"], "rating", values))
                 return
         item = self._item(q, code, kind, texts, helps, group, where)
         if item is None:
@@ -334,7 +326,7 @@ class _Converter:
             self.items.remove(item)
             self.report.add(where, "dropped", "选项少于两个")
             return
-        self._finish(item, q, where, _Known(item["id"], kind, chosen))
+        self._finish(item, q, where, Known(item["id"], kind, chosen))
 
     def _rating(
         self, code: str, codes: list[str], labels: list[Any], zh: list[str], five_point: bool, where: str
@@ -403,7 +395,7 @@ class _Converter:
         self.ids.add(clean)
         return clean
 
-    def _finish(self, item: dict[str, Any], q: dict[str, str], where: str, known: _Known) -> None:
+    def _finish(self, item: dict[str, Any], q: dict[str, str], where: str, known: Known) -> None:
         mandatory = q.get("mandatory", "N")
         if mandatory == "Y" and item["type"] != "note":
             item["required"] = True
@@ -429,31 +421,13 @@ class _Converter:
 
     def _condition(self, text: str) -> Condition:
         node = _Equation(text, set(self.known), self.aliases).parse()
-        return xpath.condition_of_tree(node, self._type_of, _ValueOf(self.known), lambda n: self.known[n].id)
+        return xpath.condition_of_tree(
+            node, self._type_of, ValueOf(self.known, "an answer code"), lambda n: self.known[n].id
+        )
 
     def _type_of(self, name: str) -> str | None:
         known = self.known.get(name)
         return known.type if known else None
-
-
-class _ValueOf:
-    def __init__(self, known: Mapping[str, _Known]) -> None:
-        self.known = known
-
-    def __call__(self, name: str, literal: str) -> Any:
-        known = self.known[name]
-        if known.type == "number":
-            try:
-                number = float(literal)
-            except ValueError:
-                raise Unsupported(f"{literal!r} is not a number") from None
-            return int(number) if number.is_integer() else number
-        if literal not in known.values:
-            raise Unsupported(f"{literal!r} is not an answer code of {name!r}")
-        return known.values[literal]
-
-    def names(self, name: str) -> list[str]:
-        return [code for code, value in self.known[name].values.items() if value != DONT_KNOW]
 
 
 _TOKEN = re.compile(

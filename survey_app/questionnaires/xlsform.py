@@ -14,7 +14,7 @@ import io
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -44,7 +44,7 @@ from survey_app.questionnaires.format import (
     ShowIf,
     Text,
 )
-from survey_app.questionnaires.importing import Imported, ImportRefused, Report, build, library, text_of
+from survey_app.questionnaires.importing import Imported, ImportRefused, Known, Report, ValueOf, build, library, text_of
 
 SUFFIXES = (".xlsx", ".xls", ".csv")
 MAX_BYTES = 2 * 1024 * 1024
@@ -61,15 +61,6 @@ _TYPES = {"text": "text", "integer": "number", "decimal": "number", "date": "dat
 _READ = {"type", "name", "label", "hint", "required", "required_message", "relevant", "constraint"}
 _READ |= {"constraint_message", "appearance", "parameters", "choice_filter"}  # choice_filter: reported with its select
 _DONT_KNOW_LABELS = {"不清楚", "不知道", "说不清", "不了解", "don't know", "dont know", "do not know", "not sure"}
-
-
-@dataclass
-class _Known:
-    """An item kept so far, by its XLSForm name: its Minping id and type, and its choices' values."""
-
-    id: str
-    type: str
-    values: dict[str, Any] = field(default_factory=dict)  # choice name -> stored value
 
 
 @dataclass
@@ -218,7 +209,7 @@ class _Converter:
         self.s, self.name = sheets, name
         self.report = Report()
         self.marks: dict[str, list[str]] = {}
-        self.known: dict[str, _Known] = {}
+        self.known: dict[str, Known] = {}
         self.items: list[dict[str, Any]] = []
         self.groups: list[dict[str, Any]] = []
         self.scales: dict[str, Scale] = {}
@@ -380,7 +371,7 @@ class _Converter:
             return
         if base == "integer":
             self.report.add(where, "changed", f"{name!r}：integer → number（小数也会被接受）")
-        self._finish(item, row, where, stack, _Known(item["id"], item_type))
+        self._finish(item, row, where, stack, Known(item["id"], item_type))
 
     def _select(
         self,
@@ -408,14 +399,14 @@ class _Converter:
                 item["scale"] = scale
                 if dont_know:
                     item["dont_know"] = True
-                self._finish(item, row, where, stack, _Known(item["id"], "rating", by_name))
+                self._finish(item, row, where, stack, Known(item["id"], "rating", by_name))
                 return
             names = [str(r["name"]).strip() for _, r in options]
             if sorted(n.lower() for n in names) == ["no", "yes"]:
                 item = self._item(row, name, "yesno", where, stack)
                 if item is not None:
                     answers: dict[str, Any] = {n: n.lower() == "yes" for n in names}
-                    self._finish(item, row, where, stack, _Known(item["id"], "yesno", answers))
+                    self._finish(item, row, where, stack, Known(item["id"], "yesno", answers))
                 return
         item_type = "choice" if base == "select_one" else "multi"
         item = self._item(row, name, item_type, where, stack)
@@ -441,14 +432,14 @@ class _Converter:
             self.report.add(where, "dropped", f"{name!r}：选项少于两个")
             self.items.remove(item)
             return
-        self._finish(item, row, where, stack, _Known(item["id"], item_type, values))
+        self._finish(item, row, where, stack, Known(item["id"], item_type, values))
         if or_other:  # `_item` returns None only for a note without text
             specify = self._item(
                 {}, f"{name}_other", "text", where, stack, text={"zh": "请注明", "en": "Please specify"}
             )
             assert specify is not None
             specify["other_of"] = {"item": item["id"], "option": "other"}
-            self.known[f"{name}_other"] = _Known(specify["id"], "text")
+            self.known[f"{name}_other"] = Known(specify["id"], "text")
             self.report.add(
                 where, "changed", f"{name!r}：or_other → 选项 other 和注明题 {specify['id']}（选“其他”时填写）"
             )
@@ -542,7 +533,7 @@ class _Converter:
         return clean
 
     def _finish(
-        self, item: dict[str, Any], row: Mapping[str, str], where: str, stack: list[dict[str, Any]], known: _Known
+        self, item: dict[str, Any], row: Mapping[str, str], where: str, stack: list[dict[str, Any]], known: Known
     ) -> None:
         """Required, conditions, constraints and the Minping extras of a kept item; then it is known."""
         name = str(row.get("name", ""))
@@ -622,7 +613,9 @@ class _Converter:
             except (msgspec.DecodeError, msgspec.ValidationError, KeyError, StopIteration):
                 pass
         try:
-            return xpath.condition(text, self._type_of, _ValueOf(self.known), self._id_of), None
+            return xpath.condition(
+                text, self._type_of, ValueOf(self.known, "a choice", refuse_typed=True), self._id_of
+            ), None
         except xpath.Unsupported as exc:
             self.report.add(where, "dropped", f"{what} 的显示条件 {text!r} 无法表达（{exc}），改为总是显示")
             return None, f"XLSForm 显示条件 {text!r} 无法表达（{exc}），总是显示"
@@ -681,30 +674,6 @@ class _Converter:
                 if type(stored) is type(value) and stored == value:
                     return choice
         return _plain(value)
-
-
-class _ValueOf:
-    """Turns a literal of a condition into the stored value of the item it tests."""
-
-    def __init__(self, known: Mapping[str, _Known]) -> None:
-        self.known = known
-
-    def __call__(self, name: str, literal: str) -> Any:
-        known = self.known[name]
-        if known.type == "number":
-            try:
-                number = float(literal)
-            except ValueError:
-                raise xpath.Unsupported(f"{literal!r} is not a number") from None
-            return int(number) if number.is_integer() else number
-        if known.type in ("text", "longtext", "date"):
-            raise xpath.Unsupported(f"testing the typed answer of {name!r} for a value")
-        if literal not in known.values:
-            raise xpath.Unsupported(f"{literal!r} is not a choice of {name!r}")
-        return known.values[literal]
-
-    def names(self, name: str) -> list[str]:
-        return [choice for choice, value in self.known[name].values.items() if value != DONT_KNOW]
 
 
 def _decoded(value: Any, kind: Any) -> Any:
